@@ -115,9 +115,13 @@ struct ms_proc {
 	char vm[MS_NAME_LEN];	/* -name guest=..., or "" */
 	char uuid[40];		/* -uuid, or "" */
 	char exe[MS_PATH_LEN];	/* /proc/PID/exe */
-	__u32 probes_attached;
-	__u32 probes_missing;
+	__u16 probes_attached;	/* catalog probes found in the binary */
+	__u16 probes_missing;	/* catalog probes the binary lacks */
+	__u32 pflags;		/* MS_PROC_* */
 };
+
+/* ms_proc.pflags */
+#define MS_PROC_INCOMING 0x1 /* started with -incoming: a migration destination */
 
 /* Userspace record: 'count' events were lost (ring buffer full) in the
  * interval (h.ts of the previous MS_EV_LOST or start of capture, h.ts]. */
