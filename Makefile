@@ -20,11 +20,14 @@ BPFTOOL ?= bpftool
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SANFLAGS)
-CPPFLAGS += -Iinclude -Iuser -Iexporters -I$(BUILD)
+CPPFLAGS += -Iinclude -Ibpf -Iuser -Iexporters -I$(BUILD)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += -lbpf -lelf -lz -lmicrohttpd -lncursesw -lm -lpthread
 
-BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude
+# libbpf's headers include <linux/errno.h>, which wants the multiarch asm/ dir
+MULTIARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
+BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+	-Ibpf -idirafter /usr/include/$(MULTIARCH)
 
 ifeq ($(V),1)
 Q =
@@ -48,6 +51,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean check demo bench vmlinux unit deps install
 .DEFAULT_GOAL := all
+.SECONDARY: $(BPF_OBJS)
 
 all: $(BUILD)/migscope
 

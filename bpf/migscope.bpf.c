@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * migscope's kernel side: one USDT program for every QEMU trace event of the
+ * catalog (the attach cookie says which, and the shape of its arguments),
+ * VFIO ioctls and migration data fd I/O of traced processes, and the exec and
+ * exit of processes for discovery.
+ *
+ * Every program first checks that the current process is traced, so that
+ * nothing is emitted, and almost nothing spent, for other processes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+#include "migscope_abi.h"
+#include "migscope.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set before load: when true, exec of a binary known to be QEMU starts
+ * tracing the process at once (auto-discovery); with -p PID it is false. */
+const volatile bool auto_trace = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* tgid -> 1: the processes whose events are wanted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* binary inode -> EXE_QEMU / EXE_NOT_QEMU, filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct exe_key);
+	__type(value, __u8);
+} exe_verdict SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tid */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Migration data fds that MIG_DEVICE_STATE returned, per process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct data_fd_key);
+	__type(value, __u8);
+} data_fds SEC(".maps");
+
+/* Records that did not fit in the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kind)
+{
+	h->ts = bpf_ktime_get_ns();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->kind = kind;
+	h->probe = 0;
+	h->flags = 0;
+	h->pad = 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_usdt)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cookie = bpf_usdt_cookie(ctx);
+	__u32 nargs = MS_COOKIE_NARGS(cookie);
+	__u32 strmask = MS_COOKIE_STRMASK(cookie);
+	struct ms_usdt *e;
+	__u32 s = 0;
+
+	if (!is_traced(pid_tgid >> 32))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->h, pid_tgid, MS_EV_USDT);
+	e->h.probe = MS_COOKIE_ID(cookie);
+
+	for (int i = 0; i < MS_MAX_ARGS; i++) {
+		long v = 0;
+
+		e->args[i] = 0;
+		if (i >= nargs)
+			continue;
+		if (bpf_usdt_arg(ctx, i, &v)) {
+			e->h.flags |= MS_F_ARG_ERR;
+			continue;
+		}
+		if (!(strmask & (1u << i))) {
+			e->args[i] = v;
+			continue;
+		}
+		if (s >= MS_MAX_STRS)
+			continue;
+		/* A string longer than the slot is cut; say so. */
+		long n = bpf_probe_read_user_str(e->str[s], MS_STR_LEN, (void *)v);
+
+		if (n < 0) {
+			e->str[s][0] = '\0';
+			e->h.flags |= MS_F_ARG_ERR;
+		} else if (n == MS_STR_LEN) {
+			e->h.flags |= MS_F_STR_TRUNC;
+		}
+		e->args[i] = s++;
+	}
+	for (; s < MS_MAX_STRS; s++)
+		e->str[s][0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define IOC_TYPE(cmd) (((cmd) >> 8) & 0xff)
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int ms_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 cmd = (__u32)ctx->args[1];
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight in = {};
+
+	if (IOC_TYPE(cmd) != MS_VFIO_TYPE || !is_traced(pid_tgid >> 32))
+		return 0;
+	in.ts = bpf_ktime_get_ns();
+	in.fd = (__s32)ctx->args[0];
+	in.cmd = cmd;
+	in.op = INF_IOCTL;
+	in.arg = ctx->args[2];
+	if (cmd == MS_VFIO_DEVICE_FEATURE) {
+		__u32 hdr[3] = {};
+
+		/* struct vfio_device_feature { u32 argsz; u32 flags; u8 data[]; }
+		 * data of MIG_DEVICE_STATE: { u32 device_state; s32 data_fd; } */
+		bpf_probe_read_user(hdr, sizeof(hdr), (void *)in.arg);
+		in.argsz = hdr[0];
+		in.feat_flags = hdr[1];
+		in.dev_state = hdr[2];
+	}
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight *in;
+	struct ms_ioctl *e;
+	__u64 now;
+
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return 0;
+	if (in->op != INF_IOCTL)
+		goto out;
+	now = bpf_ktime_get_ns();
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		goto out;
+	}
+	fill_hdr(&e->h, pid_tgid, MS_EV_IOCTL);
+	e->h.ts = in->ts; /* a syscall is placed at its start */
+	e->dur_ns = now - in->ts;
+	e->ret = ctx->ret;
+	e->fd = in->fd;
+	e->cmd = in->cmd;
+	e->argsz = in->argsz;
+	e->feat_flags = in->feat_flags;
+	e->dev_state = in->dev_state;
+	e->data_fd = -1;
+	e->v1 = 0;
+	e->v2 = 0;
+	if (ctx->ret == 0 && in->cmd == MS_VFIO_DEVICE_FEATURE) {
+		__u32 feature = in->feat_flags & MS_VFIO_FEAT_MASK;
+
+		if (feature == MS_VFIO_FEAT_MIG_DEVICE_STATE) {
+			__s32 st[2] = {};
+
+			bpf_probe_read_user(st, sizeof(st), (void *)(in->arg + 8));
+			if (in->feat_flags & MS_VFIO_FEAT_GET)
+				e->dev_state = st[0];
+			if (in->feat_flags & MS_VFIO_FEAT_SET) {
+				e->data_fd = st[1];
+				if (st[1] >= 0) {
+					struct data_fd_key k = { pid_tgid >> 32, st[1] };
+					__u8 one = 1;
+
+					bpf_map_update_elem(&data_fds, &k, &one, BPF_ANY);
+				}
+			}
+		} else if (feature == MS_VFIO_FEAT_MIG_DATA_SIZE &&
+			   (in->feat_flags & MS_VFIO_FEAT_GET)) {
+			bpf_probe_read_user(&e->v1, sizeof(e->v1), (void *)(in->arg + 8));
+		}
+	} else if (ctx->ret == 0 && in->cmd == MS_VFIO_MIG_GET_PRECOPY_INFO) {
+		/* struct vfio_precopy_info { u32 argsz; u32 flags; u64 initial_bytes;
+		 * u64 dirty_bytes; } */
+		__u64 v[2] = {};
+
+		bpf_probe_read_user(v, sizeof(v), (void *)(in->arg + 8));
+		e->v1 = v[0];
+		e->v2 = v[1];
+	}
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+static __always_inline int data_io_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct data_fd_key k = { pid_tgid >> 32, (__s32)ctx->args[0] };
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight in = {};
+
+	/* data_fds holds entries of traced processes only, so it is the filter */
+	if (!bpf_map_lookup_elem(&data_fds, &k))
+		return 0;
+	in.ts = bpf_ktime_get_ns();
+	in.fd = k.fd;
+	in.op = op;
+	in.arg = ctx->args[2];
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int data_io_exit(struct trace_event_raw_sys_exit *ctx, __u32 op)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight *in;
+	struct ms_data_io *e;
+	__u64 now;
+
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return 0;
+	if (in->op != op)
+		goto out;
+	now = bpf_ktime_get_ns();
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		goto out;
+	}
+	fill_hdr(&e->h, pid_tgid, MS_EV_DATA_IO);
+	e->h.ts = in->ts;
+	e->dur_ns = now - in->ts;
+	e->ret = ctx->ret;
+	e->count = in->arg;
+	e->fd = in->fd;
+	e->op = op == INF_READ ? MS_IO_READ : MS_IO_WRITE;
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int ms_read_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_io_enter(ctx, INF_READ);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int ms_read_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_io_exit(ctx, INF_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int ms_write_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_io_enter(ctx, INF_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int ms_write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_io_exit(ctx, INF_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int ms_close_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct data_fd_key k = { pid_tgid >> 32, (__s32)ctx->args[0] };
+
+	bpf_map_delete_elem(&data_fds, &k);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	struct exe_key k = {
+		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
+		.ino = BPF_CORE_READ(inode, i_ino),
+	};
+	bool was_traced = is_traced(tgid);
+	__u8 *verdict = bpf_map_lookup_elem(&exe_verdict, &k);
+	struct ms_exec *e;
+
+	/* Known not to be QEMU, and not a traced process turning into
+	 * something else: the common case, nothing to say. */
+	if (verdict && *verdict == EXE_NOT_QEMU && !was_traced)
+		return 0;
+	if (verdict && *verdict == EXE_QEMU && auto_trace) {
+		__u8 one = 1;
+
+		/* start at once; userspace catches up with the identity */
+		bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY);
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->h, pid_tgid, MS_EV_EXEC);
+	e->dev = k.dev;
+	e->ino = k.ino;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_exit, struct task_struct *p)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct ms_exit *e;
+
+	if (!is_traced(tgid))
+		return 0;
+	/* Only the last thread ends the process; signal->live is already
+	 * decremented when the tracepoint fires. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	bpf_map_delete_elem(&traced, &tgid);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->h, pid_tgid, MS_EV_EXIT);
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

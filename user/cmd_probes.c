@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* migscope probes: which catalog probes a QEMU binary has. No root needed. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "catalog.h"
+#include "cmd.h"
+#include "json_writer.h"
+#include "sdt.h"
+#include "util.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: migscope probes [--binary PATH | -p PID] [-j]\n"
+		"List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
+		"and the QEMU version if the binary says it. Without --binary or -p, the\n"
+		"qemu-system binary for this machine found in PATH.\n\n"
+		"Examples:\n"
+		"  migscope probes --binary /usr/libexec/qemu-kvm\n"
+		"  migscope probes -p $(pidof qemu-system-x86_64) -j\n");
+}
+
+/* qemu-system-ARCH in PATH, or a distribution's usual places. */
+static int default_binary(char *out, size_t size)
+{
+	struct utsname u;
+	char name[64], *path, *dir, *save = NULL;
+	const char *fixed[] = { "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm" };
+
+	if (uname(&u))
+		return -1;
+	snprintf(name, sizeof(name), "qemu-system-%s", u.machine);
+	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	for (dir = path ? strtok_r(path, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, size, "%s/%s", dir, name);
+		if (!access(out, X_OK)) {
+			free(path);
+			return 0;
+		}
+	}
+	free(path);
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (!access(fixed[i], X_OK)) {
+			ms_strlcpy(out, fixed[i], size);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void print_text(const char *bin, const struct sdt_list *sl, unsigned int present,
+		       size_t sites)
+{
+	printf("binary   %s\n", bin);
+	printf("qemu     %s\n", sl->version[0] ? sl->version : "version unknown");
+	printf("probes   %u of %d catalog probes present (%zu qemu probe sites in the binary)\n",
+	       present, MS_P_COUNT - 1, sites);
+	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
+		size_t n = sdt_count(sl, MS_PROVIDER, cat_name(id));
+		const char *bad = NULL;
+
+		if (!n)
+			printf("  missing  %s\n", cat_name(id));
+		else if (!sdt_args_supported(sl, MS_PROVIDER, cat_name(id), &bad))
+			printf("  unusable %-44s argument spec \"%s\"\n", cat_name(id), bad);
+		else
+			printf("  present  %-44s %zu site%s\n", cat_name(id), n, n > 1 ? "s" : "");
+	}
+}
+
+static void print_json(const char *bin, const struct sdt_list *sl, unsigned int present,
+		       size_t sites)
+{
+	json_writer_t *w = jsonw_new(stdout);
+
+	jsonw_pretty(w, true);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "binary", bin);
+	if (sl->version[0])
+		jsonw_string_field(w, "qemu_version", sl->version);
+	else
+		jsonw_null_field(w, "qemu_version");
+	jsonw_uint_field(w, "qemu_probe_sites", sites);
+	jsonw_uint_field(w, "catalog_probes", MS_P_COUNT - 1);
+	jsonw_uint_field(w, "present", present);
+	jsonw_name(w, "probes");
+	jsonw_start_array(w);
+	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
+		size_t n = sdt_count(sl, MS_PROVIDER, cat_name(id));
+		const char *bad = NULL;
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "name", cat_name(id));
+		jsonw_uint_field(w, "sites", n);
+		jsonw_bool_field(w, "usable", n && sdt_args_supported(sl, MS_PROVIDER,
+									 cat_name(id), &bad));
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+	putchar('\n');
+}
+
+int cmd_probes(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "binary", required_argument, NULL, 'b' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char bin[PATH_MAX] = "", err[512];
+	unsigned int present = 0;
+	struct sdt_list sl;
+	size_t sites = 0;
+	int opt, pid = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "b:p:jvh", opts, NULL)) != -1) {
+		if (cmd_common_opt(opt))
+			continue;
+		switch (opt) {
+		case 'b':
+			ms_strlcpy(bin, optarg, sizeof(bin));
+			break;
+		case 'p':
+			if (ms_parse_pid(optarg, &pid)) {
+				ms_err("probes: -p takes a PID, not '%s'", optarg);
+				return MS_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			help(stdout);
+			return 0;
+		default:
+			help(stderr);
+			return MS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || (bin[0] && pid)) {
+		ms_err("probes: give either --binary PATH or -p PID");
+		return MS_EXIT_USAGE;
+	}
+	if (pid) {
+		char link[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		n = readlink(link, bin, sizeof(bin) - 1);
+		if (n < 0) {
+			ms_err("probes: no process with PID %d (or no access to its executable)", pid);
+			return MS_EXIT_FAIL;
+		}
+		bin[n] = '\0';
+		/* read through /proc so that a replaced binary is still the one running */
+		if (sdt_read(link, &sl, err, sizeof(err))) {
+			ms_err("probes: %s", err);
+			return MS_EXIT_FAIL;
+		}
+	} else {
+		if (!bin[0] && default_binary(bin, sizeof(bin))) {
+			ms_err("probes: no qemu-system binary in PATH; give --binary PATH or -p PID");
+			return MS_EXIT_USAGE;
+		}
+		if (sdt_read(bin, &sl, err, sizeof(err))) {
+			ms_err("probes: %s", err);
+			return MS_EXIT_FAIL;
+		}
+	}
+	for (size_t i = 0; i < sl.n; i++)
+		sites += !strcmp(sl.v[i].provider, MS_PROVIDER);
+	if (!sites) {
+		sdt_free(&sl);
+		ms_err("probes: %s has no qemu USDT probes: QEMU was built without the dtrace trace "
+		       "backend (Debian and Ubuntu build 'log' only); run it with -D FILE -trace "
+		       "enable=... and use 'migscope replay FILE' on that log", bin);
+		return MS_EXIT_FAIL;
+	}
+	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++)
+		present += sdt_count(&sl, MS_PROVIDER, cat_name(id)) > 0;
+	if (ms_json)
+		print_json(bin, &sl, present, sites);
+	else
+		print_text(bin, &sl, present, sites);
+	sdt_free(&sl);
+	return 0;
+}

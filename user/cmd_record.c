@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* migscope record: live capture of QEMU processes to a trace file. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "live.h"
+#include "tracefile.h"
+#include "util.h"
+
+#define MAX_PIDS 256
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: migscope record [-p PID ...] -o FILE [--duration S] [--ring-size MB]\n"
+		"Trace every QEMU process (found now or started later), or the given PIDs, and\n"
+		"write the events to a compressed trace file. SIGINT or SIGTERM end the file\n"
+		"cleanly; a killed recorder leaves a file whose complete chunks replay.\n"
+		"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE).\n\n"
+		"Examples:\n"
+		"  migscope record -o mig.trace\n"
+		"  migscope record -p 4242 -p 4243 -o mig.trace --duration 60\n");
+}
+
+struct rec_ctx {
+	struct tf_writer *w;
+	int werr;
+};
+
+static int on_rec(const union ms_rec *r, void *arg)
+{
+	struct rec_ctx *c = arg;
+
+	if (tf_write(c->w, r) < 0) {
+		c->werr = 1;
+		return -EIO;
+	}
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "ring-size", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int pids[MAX_PIDS], opt, ret = MS_EXIT_FAIL, r;
+	struct live_opts lo = { .pids = pids };
+	double duration = 0, ring_mb = 0;
+	const char *out = NULL;
+	struct rec_ctx c = {};
+	struct live *l = NULL;
+	struct live_stats st;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct tf_meta meta;
+	uint64_t start, last_flush;
+	char err[512];
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "p:o:d:r:vh", opts, NULL)) != -1) {
+		if (cmd_common_opt(opt))
+			continue;
+		switch (opt) {
+		case 'p':
+			if (lo.npids == MAX_PIDS) {
+				ms_err("record: at most %d -p options", MAX_PIDS);
+				return MS_EXIT_USAGE;
+			}
+			if (ms_parse_pid(optarg, &pids[lo.npids])) {
+				ms_err("record: -p takes a PID, not '%s'", optarg);
+				return MS_EXIT_USAGE;
+			}
+			lo.npids++;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'd':
+			if (ms_parse_seconds(optarg, &duration) || duration <= 0) {
+				ms_err("record: --duration takes seconds > 0, not '%s'", optarg);
+				return MS_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (ms_parse_seconds(optarg, &ring_mb) || ring_mb <= 0) {
+				ms_err("record: --ring-size takes MiB > 0, not '%s'", optarg);
+				return MS_EXIT_USAGE;
+			}
+			lo.ring_bytes = (size_t)(ring_mb * (1 << 20));
+			break;
+		case 'h':
+			help(stdout);
+			return 0;
+		default:
+			help(stderr);
+			return MS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ms_err("record: unexpected argument '%s'", argv[optind]);
+		return MS_EXIT_USAGE;
+	}
+	if (!out) {
+		ms_err("record: -o FILE is required");
+		return MS_EXIT_USAGE;
+	}
+
+	tf_meta_local(&meta);
+	c.w = tf_writer_open(out, &meta, err, sizeof(err));
+	if (!c.w) {
+		ms_err("record: %s", err);
+		return MS_EXIT_FAIL;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = live_open(&lo, on_rec, &c, &l, err, sizeof(err));
+	if (r) {
+		ms_err("record: %s", err);
+		tf_writer_close(c.w, 0);
+		unlink(out);
+		return MS_EXIT_FAIL;
+	}
+	live_stats(l, &st);
+	fprintf(stderr, "migscope: recording to %s: %u QEMU process%s traced, %u probes attached; "
+		"Ctrl-C stops\n", out, st.procs, st.procs == 1 ? "" : "es", st.probes_attached);
+
+	start = last_flush = ms_now_mono();
+	while (!stop_sig) {
+		uint64_t now;
+
+		r = live_poll(l, 200);
+		if (r < 0) {
+			ms_err("record: %s", c.werr ? tf_writer_error(c.w) : strerror(-r));
+			goto out;
+		}
+		now = ms_now_mono();
+		if (now - last_flush >= 1000000000ull) {
+			live_check_lost(l);
+			if (tf_writer_flush(c.w) < 0) {
+				ms_err("record: %s", tf_writer_error(c.w));
+				goto out;
+			}
+			last_flush = now;
+		}
+		if (duration > 0 && now - start >= (uint64_t)(duration * 1e9))
+			break;
+	}
+	/* what the kernel already holds belongs to the file */
+	while ((r = live_poll(l, 0)) > 0)
+		;
+	live_check_lost(l);
+	ret = 0;
+out:
+	live_stats(l, &st);
+	if (tf_writer_close(c.w, st.lost) < 0) {
+		ms_err("record: %s: cannot finish the file", out);
+		ret = MS_EXIT_FAIL;
+	}
+	live_close(l);
+	fprintf(stderr, "migscope: %s: %llu events, %llu lost\n", out,
+		(unsigned long long)st.events, (unsigned long long)st.lost);
+	return ret;
+}

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "migscope.skel.h"
+#include "migscope.bpf.h"
+#include "catalog.h"
+#include "live.h"
+#include "procinfo.h"
+#include "sdt.h"
+#include "util.h"
+
+#define DEFAULT_RING_BYTES (16u << 20)
+
+/* A binary seen by exec or at start: QEMU (probes attached) or not. */
+struct bin {
+	uint64_t dev; /* kernel encoding */
+	uint64_t ino;
+	bool qemu;
+	bool warned;
+	struct bpf_link **links;
+	size_t nlinks;
+	unsigned int attached, missing;
+};
+
+struct live {
+	struct migscope_bpf *skel;
+	struct ring_buffer *rb;
+	live_cb cb;
+	void *arg;
+	int *pids;
+	size_t npids;
+	struct bin *bins;
+	size_t nbins;
+	int ret; /* callback's stop value */
+	uint64_t events, lost;
+	unsigned int procs;
+	unsigned int probe_attached[MS_P_COUNT];
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && ms_verbose < 2)
+		return 0;
+	if (!ms_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t kdev(dev_t d)
+{
+	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+static bool pid_wanted(const struct live *l, int pid)
+{
+	if (!l->npids)
+		return true;
+	for (size_t i = 0; i < l->npids; i++)
+		if (l->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static struct bin *bin_find(struct live *l, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < l->nbins; i++)
+		if (l->bins[i].dev == dev && l->bins[i].ino == ino)
+			return &l->bins[i];
+	return NULL;
+}
+
+static int emit(struct live *l, const union ms_rec *r)
+{
+	l->events++;
+	if (!l->ret)
+		l->ret = l->cb(r, l->arg);
+	return l->ret;
+}
+
+/* Attach every catalog probe the binary has; a probe that fails is reported,
+ * never fatal. */
+static void bin_attach(struct live *l, struct bin *b, const char *path, const struct sdt_list *sl)
+{
+	LIBBPF_OPTS(bpf_usdt_opts, uo);
+
+	b->links = calloc(MS_P_COUNT, sizeof(*b->links));
+	if (!b->links)
+		return;
+	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
+		const char *name = cat_name(id), *bad = NULL;
+		struct bpf_link *link;
+
+		if (!sdt_count(sl, MS_PROVIDER, name)) {
+			b->missing++;
+			ms_dbg("%s: probe %s missing", path, name);
+			continue;
+		}
+		if (!sdt_args_supported(sl, MS_PROVIDER, name, &bad)) {
+			ms_err("%s: probe %s has an argument spec libbpf cannot read (%s); "
+			       "it is not traced", path, name, bad);
+			b->missing++;
+			continue;
+		}
+		uo.usdt_cookie = cat_cookie(id);
+		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER,
+						name, &uo);
+		if (!link) {
+			ms_err("%s: cannot attach to probe %s: %s", path, name, strerror(errno));
+			b->missing++;
+			continue;
+		}
+		b->links[b->nlinks++] = link;
+		b->attached++;
+		l->probe_attached[id]++;
+	}
+}
+
+/* Classify the binary of PID and remember the verdict, in the kernel too.
+ * Returns the bin, or NULL if the process is gone. */
+static struct bin *classify(struct live *l, int pid)
+{
+	char path[64], err[256];
+	struct sdt_list sl;
+	struct stat st;
+	struct exe_key k;
+	struct bin *b;
+	__u8 v;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return NULL;
+	b = bin_find(l, kdev(st.st_dev), st.st_ino);
+	if (b)
+		return b;
+	b = realloc(l->bins, (l->nbins + 1) * sizeof(*b));
+	if (!b)
+		return NULL;
+	l->bins = b;
+	b = &l->bins[l->nbins++];
+	memset(b, 0, sizeof(*b));
+	b->dev = kdev(st.st_dev);
+	b->ino = st.st_ino;
+	if (sdt_read(path, &sl, err, sizeof(err)) == 0) {
+		b->qemu = sdt_has_provider(&sl, MS_PROVIDER);
+		if (b->qemu) {
+			char exe[256];
+			ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+
+			exe[n > 0 ? n : 0] = '\0';
+			ms_dbg("PID %d: %s has qemu USDT probes", pid, exe);
+			/* /proc/PID/exe names the binary even if it was replaced */
+			bin_attach(l, b, path, &sl);
+		}
+		sdt_free(&sl);
+	}
+	k.dev = b->dev;
+	k.ino = b->ino;
+	v = b->qemu ? EXE_QEMU : EXE_NOT_QEMU;
+	bpf_map_update_elem(bpf_map__fd(l->skel->maps.exe_verdict), &k, &v, BPF_ANY);
+	return b;
+}
+
+static bool comm_is_qemu(int pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strncmp(comm, "qemu", 4);
+}
+
+static void warn_no_probes(struct bin *b, int pid)
+{
+	char exe[256] = "?";
+	ssize_t n;
+	char path[64];
+
+	if (b->warned)
+		return;
+	b->warned = true;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 1] = '\0';
+	ms_err("PID %d runs %s, which has no qemu USDT probes: QEMU was built without the "
+	       "dtrace trace backend; replay its log-backend trace instead "
+	       "(qemu -D FILE -trace enable=..., then migscope replay FILE)", pid, exe);
+}
+
+/* Start tracing PID if it runs QEMU: traced map, identity record. */
+static int track(struct live *l, int pid, bool explicit)
+{
+	struct ms_proc pr;
+	struct bin *b;
+	__u32 key = pid;
+	__u8 one = 1;
+
+	b = classify(l, pid);
+	if (!b) {
+		if (explicit)
+			return -ESRCH;
+		return 0;
+	}
+	if (!b->qemu) {
+		if (explicit)
+			return -ENOEXEC;
+		if (comm_is_qemu(pid))
+			warn_no_probes(b, pid);
+		return 0;
+	}
+	if (proc_identity(pid, &pr))
+		return explicit ? -ESRCH : 0;
+	pr.probes_attached = b->attached;
+	pr.probes_missing = b->missing;
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
+		return -errno;
+	l->procs++;
+	emit(l, (union ms_rec *)&pr);
+	return 1;
+}
+
+static int scan_proc(struct live *l, char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *d;
+	int self = getpid();
+
+	if (l->npids) {
+		for (size_t i = 0; i < l->npids; i++) {
+			int pid = l->pids[i], r = track(l, pid, true);
+			struct bin *b;
+
+			if (r == -ESRCH) {
+				snprintf(err, errlen, "no process with PID %d", pid);
+				return r;
+			}
+			if (r == -ENOEXEC) {
+				char path[64], exe[256] = "?";
+				ssize_t n;
+
+				snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+				n = readlink(path, exe, sizeof(exe) - 1);
+				exe[n > 0 ? n : 1] = '\0';
+				b = classify(l, pid);
+				(void)b;
+				snprintf(err, errlen,
+					 "PID %d (%s) is not a QEMU process with USDT probes: its "
+					 "binary has no qemu SDT notes (QEMU built without the dtrace "
+					 "trace backend? replay its log-backend trace instead)",
+					 pid, exe);
+				return r;
+			}
+			if (r < 0) {
+				snprintf(err, errlen, "cannot trace PID %d: %s", pid, strerror(-r));
+				return r;
+			}
+		}
+		return 0;
+	}
+	d = opendir("/proc");
+	if (!d) {
+		snprintf(err, errlen, "cannot read /proc: %s", strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int pid;
+
+		if (ms_parse_pid(de->d_name, &pid) || pid == self)
+			continue;
+		track(l, pid, false);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int on_exec(struct live *l, const struct ms_exec *e)
+{
+	__u32 key = e->h.pid;
+	struct bin *b = bin_find(l, e->dev, e->ino);
+	bool was = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.traced), &key,
+				       &(__u8){ 0 }) == 0;
+
+	if (!b)
+		b = classify(l, e->h.pid);
+	if (!b)
+		return 0; /* gone already */
+	if (!b->qemu) {
+		if (was) {
+			/* a traced process became something else */
+			bpf_map_delete_elem(bpf_map__fd(l->skel->maps.traced), &key);
+			l->procs--;
+			union ms_rec x = { .exit = { .h = e->h } };
+
+			x.h.kind = MS_EV_EXIT;
+			return emit(l, &x);
+		}
+		if (comm_is_qemu(e->h.pid))
+			warn_no_probes(b, e->h.pid);
+		return 0;
+	}
+	if (!pid_wanted(l, e->h.pid))
+		return 0;
+	emit(l, (const union ms_rec *)e);
+	if (was)
+		l->procs--; /* track() counts it again */
+	return track(l, e->h.pid, false) < 0 ? 0 : l->ret;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct live *l = ctx;
+	const union ms_rec *r = data;
+
+	switch (r->h.kind) {
+	case MS_EV_EXEC:
+		if (size < sizeof(struct ms_exec))
+			return 0;
+		return on_exec(l, &r->exec);
+	case MS_EV_EXIT:
+		if (l->procs)
+			l->procs--;
+		return emit(l, r);
+	default:
+		return emit(l, r);
+	}
+}
+
+void live_check_lost(struct live *l)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *v, sum = 0;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.lost), &zero, v))
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	free(v);
+	if (sum > l->lost) {
+		union ms_rec r = {};
+
+		r.lost.h.kind = MS_EV_LOST;
+		r.lost.h.ts = ms_now_mono();
+		r.lost.count = sum - l->lost;
+		l->lost = sum;
+		emit(l, &r);
+	}
+}
+
+int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **out, char *err,
+	      size_t errlen)
+{
+	size_t ring = o->ring_bytes ? o->ring_bytes : DEFAULT_RING_BYTES;
+	struct live *l;
+	int ret;
+
+	*out = NULL;
+	if (geteuid() != 0) {
+		/* capabilities may still allow it; libbpf will say */
+		ms_dbg("not root: needs CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+	}
+	libbpf_set_print(libbpf_print);
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	l->cb = cb;
+	l->arg = arg;
+	if (o->npids) {
+		l->pids = malloc(o->npids * sizeof(int));
+		if (!l->pids) {
+			free(l);
+			return -ENOMEM;
+		}
+		memcpy(l->pids, o->pids, o->npids * sizeof(int));
+		l->npids = o->npids;
+	}
+
+	l->skel = migscope_bpf__open();
+	if (!l->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	l->skel->rodata->auto_trace = o->npids == 0;
+	ret = bpf_map__set_max_entries(l->skel->maps.events, ring);
+	if (ret) {
+		snprintf(err, errlen, "bad ring buffer size %zu (a power of two of pages)", ring);
+		goto fail;
+	}
+	/* the USDT program is attached per binary below */
+	bpf_program__set_autoattach(l->skel->progs.ms_usdt, false);
+	ret = migscope_bpf__load(l->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs: %s (needs root, or CAP_BPF, CAP_PERFMON "
+			 "and CAP_SYS_PTRACE; -v shows the verifier's words)", strerror(-ret));
+		goto fail;
+	}
+	ret = migscope_bpf__attach(l->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the syscall and exec tracepoints: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
+	if (!l->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	/* exec events from now on are queued while we scan; none is missed */
+	ret = scan_proc(l, err, errlen);
+	if (ret)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	live_close(l);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+int live_poll(struct live *l, int timeout_ms)
+{
+	uint64_t before = l->events;
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	if (l->ret)
+		return l->ret;
+	if (n == -EINTR)
+		return 0;
+	if (n < 0)
+		return n;
+	return (int)(l->events - before);
+}
+
+void live_stats(const struct live *l, struct live_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->events = l->events;
+	s->lost = l->lost;
+	s->procs = l->procs;
+	for (size_t i = 0; i < l->nbins; i++) {
+		if (!l->bins[i].qemu)
+			continue;
+		s->binaries++;
+		s->probes_attached += l->bins[i].attached;
+		s->probes_missing += l->bins[i].missing;
+	}
+}
+
+const unsigned int *live_probe_attached(const struct live *l)
+{
+	return l->probe_attached;
+}
+
+void live_close(struct live *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	for (size_t i = 0; i < l->nbins; i++) {
+		for (size_t j = 0; j < l->bins[i].nlinks; j++)
+			bpf_link__destroy(l->bins[i].links[j]);
+		free(l->bins[i].links);
+	}
+	free(l->bins);
+	migscope_bpf__destroy(l->skel);
+	free(l->pids);
+	free(l);
+}
