@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -366,6 +367,17 @@ void live_check_lost(struct live *l)
 	}
 }
 
+/* libbpf finds syscall tracepoints through tracefs; many hosts boot
+ * without it mounted. */
+static void ensure_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events", F_OK))
+		return;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		ms_dbg("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+}
+
 int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **out, char *err,
 	      size_t errlen)
 {
@@ -417,6 +429,7 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 			 "and CAP_SYS_PTRACE; -v shows the verifier's words)", strerror(-ret));
 		goto fail;
 	}
+	ensure_tracefs();
 	ret = migscope_bpf__attach(l->skel);
 	if (ret) {
 		snprintf(err, errlen, "cannot attach the syscall and exec tracepoints: %s",

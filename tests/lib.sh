@@ -1,0 +1,59 @@
+# Shared helpers of the shell test suites. Each check prints "ok - NAME" or
+# "not ok - NAME" and appends its verdict to $MS_RESULTS, which tests/run.sh
+# totals.
+MS_ROOT=${MS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+MS_BUILD=${MS_BUILD:-$MS_ROOT/build}
+MIGSCOPE=${MIGSCOPE:-$MS_BUILD/migscope}
+MIGSIM=${MIGSIM:-$MS_BUILD/migsim}
+MS_RESULTS=${MS_RESULTS:-/dev/null}
+PY=/usr/bin/python3
+
+t_pass() { echo "ok - $*"; echo ok >> "$MS_RESULTS"; }
+t_fail() { echo "not ok - $*"; echo fail >> "$MS_RESULTS"; }
+
+# check NAME COMMAND...: pass when COMMAND succeeds
+check() {
+	local name=$1; shift
+	if "$@"; then t_pass "$name"; else t_fail "$name"; fi
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds
+wait_for() {
+	local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 )); shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# A scratch directory removed at exit.
+t_tmpdir() {
+	T=$(mktemp -d /tmp/migscope-test.XXXXXX)
+	trap 't_cleanup' EXIT
+}
+
+t_cleanup() {
+	[ -n "${REC_PID:-}" ] && kill -INT "$REC_PID" 2>/dev/null && wait "$REC_PID" 2>/dev/null
+	[ -n "${T:-}" ] && rm -rf "$T"
+}
+
+# rec_start FILE [ARGS...]: migscope record in the background, returns once it
+# is attached (its "recording to" line on stderr).
+rec_start() {
+	local file=$1; shift
+	"$MIGSCOPE" record -o "$file" "$@" 2> "$file.err" &
+	REC_PID=$!
+	if ! wait_for 30 grep -q 'recording to' "$file.err"; then
+		echo "# record did not start:"; sed 's/^/#   /' "$file.err"
+		return 1
+	fi
+}
+
+# rec_stop: SIGINT the recorder, wait, return its status
+rec_stop() {
+	local st=0
+	kill -INT "$REC_PID" 2>/dev/null
+	wait "$REC_PID" || st=$?
+	REC_PID=
+	return $st
+}
