@@ -29,7 +29,7 @@ static void help(FILE *f)
 static int default_binary(char *out, size_t size)
 {
 	struct utsname u;
-	char name[64], *path, *dir, *save = NULL;
+	char name[96], *path, *dir, *save = NULL;
 	const char *fixed[] = { "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm" };
 
 	if (uname(&u))

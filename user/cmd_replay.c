@@ -167,7 +167,7 @@ int cmd_replay(int argc, char **argv)
 		snprintf(note + n, sizeof(note) - n, "%s%s: %s", n ? "; " : "", in[i].path,
 			 tf_reader_error(in[i].r));
 	}
-	ro.lost_events = lost;
+	ro.lost = lost;
 	ro.input_error = note[0] ? note : NULL;
 	ro.pretty = true;
 	if (fmt == FMT_TEXT)

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Bad input gets one clear line on stderr and a nonzero exit, never a crash.
+# Runs the ASan/UBSan build of migscope when it exists.
+. "$(dirname "$0")/../lib.sh"
+[ -x "$MS_BUILD/san/migscope" ] && MIGSCOPE=$MS_BUILD/san/migscope
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+t_tmpdir
+
+# expect_error NAME WANT_STATUS PATTERN COMMAND...: exit status WANT_STATUS, stderr
+# one line matching PATTERN (after any report on stdout), no sanitizer report
+expect_error() {
+	local name=$1 want=$2 pat=$3; shift 3
+	"$@" > "$T/out" 2> "$T/err"; local st=$?
+	local lines; lines=$(grep -vc '^$' "$T/err")
+	if [ "$st" -ne "$want" ]; then
+		t_fail "$name: exit $st, wanted $want"; sed 's/^/#   /' "$T/err" | head -5; return
+	fi
+	if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$T/err"; then
+		t_fail "$name: sanitizer report"; head -20 "$T/err" | sed 's/^/#   /'; return
+	fi
+	if [ "$lines" -ne 1 ] || ! grep -qE "^migscope: .*$pat" "$T/err"; then
+		t_fail "$name: stderr is not one line matching /$pat/"; sed 's/^/#   /' "$T/err" | head -5; return
+	fi
+	t_pass "$name"
+}
+
+printf 'hello, I am a text file\n' > "$T/text"
+: > "$T/empty"
+head -c 4096 /dev/urandom > "$T/random"
+
+expect_error "replay: text file" 1 "not a migscope trace" "$MIGSCOPE" replay "$T/text"
+expect_error "replay: empty file" 1 "empty" "$MIGSCOPE" replay "$T/empty"
+expect_error "replay: random bytes" 1 "not a migscope trace" "$MIGSCOPE" replay "$T/random"
+expect_error "replay: missing file" 1 "$T/nope" "$MIGSCOPE" replay "$T/nope"
+expect_error "replay: a directory" 1 "$T" "$MIGSCOPE" replay "$T"
+expect_error "replay: bad format" 2 "unknown format" "$MIGSCOPE" replay --format xml "$T/text"
+expect_error "replay: no file" 2 "no trace file" "$MIGSCOPE" replay
+expect_error "unknown command" 2 "unknown command" "$MIGSCOPE" frobnicate
+expect_error "probes: binary without probes" 1 "dtrace trace backend" "$MIGSCOPE" probes --binary /bin/true
+expect_error "probes: not an ELF file" 1 "not an ELF" "$MIGSCOPE" probes --binary "$T/text"
+expect_error "probes: missing binary" 1 "cannot open" "$MIGSCOPE" probes --binary "$T/nope"
+expect_error "probes: dead PID" 1 "no process" "$MIGSCOPE" probes -p 999999999
+expect_error "record: no -o" 2 "-o FILE is required" "$MIGSCOPE" record
+expect_error "record: bad duration" 2 "duration" "$MIGSCOPE" record -o "$T/x" --duration abc
+
+sleep 30 & sp=$!
+expect_error "record: PID that is not QEMU" 1 "not a QEMU process" \
+	"$MIGSCOPE" record -p "$sp" -o "$T/notqemu.trace" --duration 1
+check "record: no file left behind for a refused PID" test ! -e "$T/notqemu.trace"
+kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
+expect_error "record: dead PID" 1 "no process with PID" \
+	"$MIGSCOPE" record -p 999999999 -o "$T/dead.trace" --duration 1
+expect_error "record: unwritable output" 1 "$T/no/such/dir" \
+	"$MIGSCOPE" record -o "$T/no/such/dir/x.trace" --duration 1
+
+# A real recording, then damaged copies of it.
+if rec_start "$T/good.trace" && "$MIGSIM" > "$T/sim.out" 2>&1 && rec_stop; then
+	"$MIGSCOPE" replay "$T/good.trace" > "$T/good.txt" 2> "$T/good.err"
+	check "replay of the intact file succeeds" test $? -eq 0
+	size=$(stat -c %s "$T/good.trace")
+	bad=0
+	for cut in 1 7 8 15 16 31 64 100 $((size / 4)) $((size / 2)) $((size * 3 / 4)) $((size - 9)) $((size - 1)); do
+		[ "$cut" -lt "$size" ] || continue
+		head -c "$cut" "$T/good.trace" > "$T/cut.trace"
+		"$MIGSCOPE" replay "$T/cut.trace" > "$T/cut.out" 2> "$T/cut.err"; st=$?
+		if [ "$st" -eq 0 ] || grep -qE 'AddressSanitizer|runtime error' "$T/cut.err" ||
+		   [ "$(grep -vc '^$' "$T/cut.err")" -ne 1 ]; then
+			bad=$((bad + 1)); echo "# cut at $cut: exit $st"; head -3 "$T/cut.err" | sed 's/^/#   /'
+		fi
+	done
+	check "truncated copies: one-line error, nonzero exit, no crash ($bad bad)" test "$bad" -eq 0
+	head -c $((size - 1)) "$T/good.trace" > "$T/cut.trace"
+	"$MIGSCOPE" replay --format json "$T/cut.trace" > "$T/cut.json" 2> "$T/cut.err"
+	check "a file cut before its trailer still yields the migrations of its complete chunks" \
+		$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if len(d["migrations"])>=1 and d.get("input_error") else 1)' "$T/cut.json"
+	check "the error names where the file stopped" grep -qE 'byte [0-9]+' "$T/cut.err"
+	cp "$T/good.trace" "$T/flip.trace"
+	printf '\xff\xff\xff\xff' | dd of="$T/flip.trace" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	expect_error "replay: corrupted chunk" 1 "byte [0-9]+" "$MIGSCOPE" replay "$T/flip.trace"
+else
+	t_fail "could not record migsim for the damaged-file tests"
+fi

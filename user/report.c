@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Text and JSON reports. Every figure comes from a tl_* accessor; this file
+ * only formats. Key names are documented in docs/figures.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "catalog.h"
+#include "json_writer.h"
+#include "report.h"
+
+static const struct report_opts default_opts;
+
+static uint64_t lost_events(const struct tl *tl, const struct report_opts *o)
+{
+	uint64_t e = tl_lost_total(tl);
+
+	return o->lost > e ? o->lost : e;
+}
+
+/* ------------------------------------------------------------------ */
+/* text */
+
+#define CELL 40
+
+/* ms with 3 decimals, rounded to the µs; "-" when absent */
+static const char *fmt_ms(char *b, int64_t ns)
+{
+	uint64_t a, us;
+
+	if (!tl_dhas(ns))
+		return strcpy(b, "-");
+	a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	us = (a + 500) / 1000;
+	snprintf(b, CELL, "%s%" PRIu64 ".%03" PRIu64, ns < 0 ? "-" : "", us / 1000, us % 1000);
+	return b;
+}
+
+static const char *fmt_u(char *b, uint64_t v)
+{
+	if (!tl_has(v))
+		return strcpy(b, "-");
+	snprintf(b, CELL, "%" PRIu64, v);
+	return b;
+}
+
+static const char *fmt_i(char *b, int64_t v)
+{
+	if (!tl_dhas(v))
+		return strcpy(b, "-");
+	snprintf(b, CELL, "%" PRId64, v);
+	return b;
+}
+
+static const char *fmt_rel(char *b, const struct tl_mig *m, uint64_t ts)
+{
+	return fmt_ms(b, tl_has(ts) ? (int64_t)(ts - m->start_ts) : TL_DNONE);
+}
+
+static const char *state_name(uint8_t s)
+{
+	return s == TL_VFIO_UNKNOWN ? "?" : cat_vfio_state_name(s);
+}
+
+/* A small table: left-aligned first column, right-aligned others. */
+struct table {
+	int ncols, nrows, cap;
+	const char *hdr[10];
+	bool left[10];
+	char (*cell)[10][CELL];
+};
+
+static char *tcell(struct table *t, int row, int col)
+{
+	return t->cell[row][col];
+}
+
+static int trow(struct table *t)
+{
+	if (t->nrows == t->cap) {
+		int ncap = t->cap ? t->cap * 2 : 16;
+		void *n = realloc(t->cell, (size_t)ncap * sizeof(*t->cell));
+
+		if (!n)
+			return -1;
+		t->cell = n;
+		t->cap = ncap;
+	}
+	memset(t->cell[t->nrows], 0, sizeof(*t->cell));
+	return t->nrows++;
+}
+
+static void tprint(FILE *f, struct table *t, const char *ind)
+{
+	size_t w[10];
+
+	for (int c = 0; c < t->ncols; c++) {
+		w[c] = strlen(t->hdr[c]);
+		for (int r = 0; r < t->nrows; r++)
+			if (strlen(t->cell[r][c]) > w[c])
+				w[c] = strlen(t->cell[r][c]);
+	}
+	for (int r = -1; r < t->nrows; r++) {
+		fputs(ind, f);
+		for (int c = 0; c < t->ncols; c++) {
+			const char *s = r < 0 ? t->hdr[c] : t->cell[r][c];
+
+			if (t->left[c])
+				fprintf(f, "%s%-*s", c ? "  " : "", (int)w[c], s);
+			else
+				fprintf(f, "%s%*s", c ? "  " : "", (int)w[c], s);
+		}
+		fputc('\n', f);
+	}
+	free(t->cell);
+	t->cell = NULL;
+	t->nrows = t->cap = 0;
+}
+
+struct mline {
+	uint64_t ts;
+	int order;
+	char label[80];
+};
+
+static int mline_cmp(const void *a, const void *b)
+{
+	const struct mline *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->order - y->order;
+}
+
+static void text_milestones(FILE *f, const struct tl_mig *m, enum tl_role role)
+{
+	struct mline lines[TL_M_COUNT + TL_MAX_APPROVALS];
+	const char *absent[TL_M_COUNT];
+	int n = 0, na = 0;
+	struct table t = { .ncols = 2, .hdr = { "milestone", "+ms" }, .left = { true, false } };
+
+	for (int i = 0; i < TL_M_COUNT; i++) {
+		uint64_t ts = tl_mig_milestone(m, (enum tl_milestone)i);
+		const char *name = i == TL_M_END ? tl_result_name(m->result)
+						 : tl_milestone_name((enum tl_milestone)i);
+
+		if (!tl_has(ts)) {
+			if (tl_milestone_for_role((enum tl_milestone)i, role) && i != TL_M_END)
+				absent[na++] = name;
+			continue;
+		}
+		lines[n].ts = ts;
+		lines[n].order = i;
+		if (i == TL_M_ACK_NEEDED && tl_has(m->ack_needed))
+			snprintf(lines[n].label, sizeof(lines[n].label), "%s (%" PRIu64 ")", name,
+				 m->ack_needed);
+		else
+			snprintf(lines[n].label, sizeof(lines[n].label), "%s", name);
+		n++;
+	}
+	for (uint32_t i = 0; i < m->napprovals; i++) {
+		const struct tl_approval *a = &m->approvals[i];
+
+		lines[n].ts = a->ts;
+		lines[n].order = TL_M_ACK_NEEDED; /* ties: after ack-needed */
+		snprintf(lines[n].label, sizeof(lines[n].label), "approval %.40s (%u left)",
+			 a->dev >= 0 ? m->devs[a->dev].name : "?", a->remaining);
+		n++;
+	}
+	qsort(lines, (size_t)n, sizeof(lines[0]), mline_cmp);
+	for (int i = 0; i < n; i++) {
+		int r = trow(&t);
+
+		if (r < 0)
+			break;
+		snprintf(tcell(&t, r, 0), CELL, "%.39s", lines[i].label);
+		fmt_rel(tcell(&t, r, 1), m, lines[i].ts);
+	}
+	for (int i = 0; i < na; i++) {
+		int r = trow(&t);
+
+		if (r < 0)
+			break;
+		snprintf(tcell(&t, r, 0), CELL, "%s", absent[i]);
+		strcpy(tcell(&t, r, 1), "-");
+	}
+	tprint(f, &t, "    ");
+}
+
+static void text_devices(FILE *f, const struct tl_mig *m, enum tl_role role)
+{
+	bool src = role != TL_ROLE_DEST, dst = role != TL_ROLE_SOURCE;
+	struct table t = { 0 };
+	int c = 0, cols[10];
+
+	enum { C_NAME, C_INIT, C_DRAIN, C_STOP, C_SAVE, C_CPL, C_READ, C_LOAD, C_SENT, C_APPR,
+	       C_LAT, C_WR };
+	static const char *const hdr[] = {
+		"device", "initial B", "drain ms", "stop-copy B", "save us", "stop-copy save ms",
+		"read B", "load us", "init-sent +ms", "approved +ms", "approval ms", "written B",
+	};
+
+	cols[c++] = C_NAME;
+	if (src) {
+		cols[c++] = C_INIT;
+		cols[c++] = C_DRAIN;
+		cols[c++] = C_STOP;
+		cols[c++] = C_SAVE;
+		cols[c++] = C_READ;
+	}
+	if (dst) {
+		cols[c++] = C_LOAD;
+		cols[c++] = C_SENT;
+		cols[c++] = C_APPR;
+		cols[c++] = C_LAT;
+		cols[c++] = C_WR;
+	}
+	if (src && !dst && c < 10) {
+		/* vfio_save_complete_precopy span: the device's stop-copy save */
+		cols[c++] = C_CPL;
+	}
+	t.ncols = c;
+	for (int i = 0; i < c; i++) {
+		t.hdr[i] = hdr[cols[i]];
+		t.left[i] = cols[i] == C_NAME;
+	}
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct tl_dev *d = &m->devs[i];
+		int r = trow(&t);
+
+		if (r < 0)
+			break;
+		for (int k = 0; k < c; k++) {
+			char *b = tcell(&t, r, k);
+
+			switch (cols[k]) {
+			case C_NAME: snprintf(b, CELL, "%.39s", d->name); break;
+			case C_INIT: fmt_u(b, tl_dev_initial(m, d)); break;
+			case C_DRAIN: fmt_ms(b, tl_dev_drain(m, d)); break;
+			case C_STOP: fmt_u(b, tl_dev_stopcopy(m, d)); break;
+			case C_SAVE: fmt_i(b, tl_dev_save_us(m, d)); break;
+			case C_CPL: fmt_ms(b, tl_dev_complete_precopy(d)); break;
+			case C_READ: fmt_u(b, tl_dev_bytes_read(m, d)); break;
+			case C_LOAD: fmt_i(b, tl_dev_load_us(m, d)); break;
+			case C_SENT: fmt_rel(b, m, d->init_sent_ts); break;
+			case C_APPR: fmt_rel(b, m, d->approve_ts); break;
+			case C_LAT: fmt_ms(b, tl_dev_approval_latency(d)); break;
+			case C_WR: fmt_u(b, tl_dev_bytes_written(m, d)); break;
+			}
+		}
+	}
+	tprint(f, &t, "    ");
+	if (m->devs_dropped)
+		fprintf(f, "    (%u device records beyond %d devices not kept)\n", m->devs_dropped,
+			TL_MAX_DEVS);
+}
+
+struct trline {
+	const struct tl_dev *d;
+	const struct tl_transition *tr;
+};
+
+static int trline_cmp(const void *a, const void *b)
+{
+	const struct trline *x = a, *y = b;
+
+	if (x->tr->ts != y->tr->ts)
+		return x->tr->ts < y->tr->ts ? -1 : 1;
+	return strcmp(x->d->name, y->d->name);
+}
+
+static size_t collect_transitions(const struct tl_mig *m, struct trline *out)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < m->ndevs; i++)
+		for (int k = 0; k < m->devs[i].ntr; k++) {
+			out[n].d = &m->devs[i];
+			out[n].tr = &m->devs[i].tr[k];
+			n++;
+		}
+	qsort(out, n, sizeof(*out), trline_cmp);
+	return n;
+}
+
+static void text_transitions(FILE *f, const struct tl_mig *m)
+{
+	struct trline lines[TL_MAX_DEVS * TL_MAX_TRANSITIONS];
+	size_t n = collect_transitions(m, lines);
+	struct table t = { .ncols = 6,
+			   .hdr = { "device", "from", "to", "at +ms", "ioctl ms", "ret" },
+			   .left = { true, true, true, false, false, false } };
+
+	if (!n)
+		return;
+	fprintf(f, "  transitions\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct tl_transition *tr = lines[i].tr;
+		int r = trow(&t);
+
+		if (r < 0)
+			break;
+		snprintf(tcell(&t, r, 0), CELL, "%.39s", lines[i].d->name);
+		snprintf(tcell(&t, r, 1), CELL, "%s", state_name(tr->from));
+		snprintf(tcell(&t, r, 2), CELL, "%s", state_name(tr->to));
+		fmt_rel(tcell(&t, r, 3), m, tr->ts);
+		fmt_ms(tcell(&t, r, 4), tr->dur_ns);
+		fmt_i(tcell(&t, r, 5), tl_dhas(tr->dur_ns) ? tr->ret : TL_DNONE);
+	}
+	tprint(f, &t, "    ");
+}
+
+static const char *tri(int v)
+{
+	return v < 0 ? "-" : v ? "yes" : "no";
+}
+
+static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_t idx)
+{
+	enum tl_role role = tl_mig_role(m);
+	struct tl_breakdown bd;
+	struct tl_stall st;
+	char a[CELL], b[CELL], c[CELL], d[CELL], e[CELL];
+
+	fprintf(f, "migration #%zu  %s  pid %u  vm %s  uuid %s  result %s%s\n", idx,
+		tl_role_name(role), m->pid, m->vm[0] ? m->vm : "-", m->uuid[0] ? m->uuid : "-",
+		tl_result_name(m->result), m->incomplete ? "  INCOMPLETE" : "");
+	fprintf(f, "  start %" PRIu64 ".%09" PRIu64 " s (monotonic)  state %s  phase %s\n",
+		m->start_ts / (uint64_t)1000000000, m->start_ts % (uint64_t)1000000000,
+		m->state[0] ? m->state : "-", tl_mig_phase(m));
+	if (m->incomplete)
+		fprintf(f, "  incomplete: %s; figures that count or need a first occurrence are "
+			   "not shown\n",
+			m->lost_records ? "events were lost" : "its start was not captured");
+	if (m->error[0])
+		fprintf(f, "  error: %s\n", m->error);
+
+	fprintf(f, "  milestones\n");
+	text_milestones(f, m, role);
+
+	if (m->ndevs) {
+		fprintf(f, "  devices\n");
+		text_devices(f, m, role);
+	}
+	text_transitions(f, m);
+
+	if (m->nsections) {
+		fprintf(f, "  other sections (stop phase, us):");
+		for (uint32_t i = 0; i < m->nsections; i++)
+			fprintf(f, " %s%s=%" PRId64, m->sections[i].idstr,
+				m->sections[i].iterable ? "(it)" : "", m->sections[i].us);
+		fputc('\n', f);
+	}
+
+	tl_mig_breakdown(tl, m, &bd);
+	fprintf(f, "  downtime breakdown ms: stop %s  iterable save %s  non-iterable save %s  "
+		   "transfer+load %s  dst start %s\n",
+		fmt_ms(a, bd.stop), fmt_ms(b, bd.iterable), fmt_ms(c, bd.non_iterable),
+		fmt_ms(d, bd.transfer_load), fmt_ms(e, bd.dst_start));
+
+	if (role != TL_ROLE_DEST && m->iterations) {
+		fprintf(f, "  convergence: iterations %" PRIu64 "  pending %s B  threshold %s B  "
+			   "bandwidth %s B/ms  predicted downtime %s ms\n",
+			m->iterations, fmt_u(a, m->pending), fmt_u(b, m->threshold),
+			fmt_u(c, m->bandwidth), fmt_ms(d, tl_mig_predicted_downtime(m)));
+	}
+	tl_mig_stall(tl, m, &st);
+	if (tl_has(m->stall_ts) || st.stalled) {
+		uint32_t devs = st.stalled ? st.devs : m->stall_devs;
+
+		fprintf(f, "  stall: %s since +%s ms (%s)",
+			st.stalled ? "stalled" : "was stalled",
+			fmt_rel(a, m, st.stalled ? st.since : m->stall_ts),
+			tl_stall_reason_name(st.stalled ? st.reason : m->stall_reason));
+		if (devs) {
+			fprintf(f, "; not drained:");
+			for (uint32_t i = 0; i < m->ndevs && i < 32; i++)
+				if (devs & (1u << i))
+					fprintf(f, " %s", m->devs[i].name);
+		}
+		fputc('\n', f);
+	}
+
+	fprintf(f, "  summary\n");
+	fprintf(f, "    total %s ms  precopy %s ms  downtime %s ms  passes %s\n",
+		fmt_ms(a, tl_mig_total(m)), fmt_ms(b, tl_mig_precopy(m)),
+		fmt_ms(c, tl_mig_downtime(m)), fmt_u(d, tl_mig_passes(m)));
+	fprintf(f, "    switchover-ack %s  acked %s  pending initial %s  ack latency %s ms  "
+		   "ack wait %s ms\n",
+		tri(tl_mig_ack_enabled(m)), tri(tl_mig_acked(m)),
+		fmt_u(a, tl_mig_ack_pending_initial(m)), fmt_ms(b, tl_mig_ack_latency(m)),
+		fmt_ms(c, tl_mig_ack_wait(tl, m)));
+	fputc('\n', f);
+}
+
+int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
+{
+	size_t nm = tl_nmigs(tl), np = tl_npairs(tl);
+	char a[CELL], b[CELL];
+
+	if (!o)
+		o = &default_opts;
+	fprintf(f, "migscope timeline: %zu migration%s, %zu pair%s, %" PRIu64 " records, %" PRIu64
+		   " lost\n",
+		nm, nm == 1 ? "" : "s", np, np == 1 ? "" : "s", tl_records(tl), lost_events(tl, o));
+	if (o->input_error)
+		fprintf(f, "input error: %s\n", o->input_error);
+	fputc('\n', f);
+
+	for (size_t i = 0; i < nm; i++)
+		text_mig(f, tl, tl_mig_at(tl, i), i);
+
+	if (np) {
+		fprintf(f, "pairs%s\n", tl_single_clock(tl) ? "" : " (sides on different clocks)");
+		for (size_t i = 0; i < np; i++) {
+			const struct tl_pair *p = tl_pair_at(tl, i);
+			struct tl_breakdown bd;
+			char c[CELL], d[CELL], e[CELL];
+
+			fprintf(f, "  vm %s: source #%zu (pid %u) -> destination #%zu (pid %u)\n",
+				p->src->vm[0] ? p->src->vm : p->src->uuid, tl_mig_index(tl, p->src),
+				p->src->pid, tl_mig_index(tl, p->dst), p->dst->pid);
+			fprintf(f, "    guest downtime %s ms  ack transit %s ms\n",
+				fmt_ms(a, tl_pair_guest_downtime(tl, p)),
+				fmt_ms(b, tl_pair_ack_transit(tl, p)));
+			tl_pair_breakdown(tl, p, &bd);
+			fprintf(f, "    breakdown ms: stop %s  iterable %s  non-iterable %s  "
+				   "transfer+load %s  dst start %s\n",
+				fmt_ms(a, bd.stop), fmt_ms(b, bd.iterable),
+				fmt_ms(c, bd.non_iterable), fmt_ms(d, bd.transfer_load),
+				fmt_ms(e, bd.dst_start));
+		}
+		fputc('\n', f);
+	}
+
+	fprintf(f, "events:");
+	for (unsigned int p = MS_P_NONE + 1; p < MS_P_COUNT; p++)
+		if (tl_events(tl, p))
+			fprintf(f, " %s=%" PRIu64, cat_name(p), tl_events(tl, p));
+	fprintf(f, "\nrecords %" PRIu64 "  lost %" PRIu64 "  unattributed %" PRIu64 "\n",
+		tl_records(tl), lost_events(tl, o), tl_unattributed(tl));
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON */
+
+static void j_ms(json_writer_t *w, const char *name, int64_t ns)
+{
+	uint64_t a;
+
+	jsonw_name(w, name);
+	if (!tl_dhas(ns)) {
+		jsonw_null(w);
+		return;
+	}
+	/* exact decimal: ns / 1e6 without a float's rounding */
+	a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	jsonw_printf(w, "%s%" PRIu64 ".%06" PRIu64, ns < 0 ? "-" : "", a / 1000000, a % 1000000);
+}
+
+static void j_u(json_writer_t *w, const char *name, uint64_t v)
+{
+	if (tl_has(v))
+		jsonw_uint_field(w, name, v);
+	else
+		jsonw_null_field(w, name);
+}
+
+static void j_i(json_writer_t *w, const char *name, int64_t v)
+{
+	if (tl_dhas(v))
+		jsonw_int_field(w, name, v);
+	else
+		jsonw_null_field(w, name);
+}
+
+static void j_rel(json_writer_t *w, const char *name, const struct tl_mig *m, uint64_t ts)
+{
+	if (tl_has(ts))
+		jsonw_int_field(w, name, (int64_t)(ts - m->start_ts));
+	else
+		jsonw_null_field(w, name);
+}
+
+static void j_str(json_writer_t *w, const char *name, const char *s)
+{
+	if (s && *s)
+		jsonw_string_field(w, name, s);
+	else
+		jsonw_null_field(w, name);
+}
+
+static void j_tri(json_writer_t *w, const char *name, int v)
+{
+	if (v < 0)
+		jsonw_null_field(w, name);
+	else
+		jsonw_bool_field(w, name, v);
+}
+
+static void j_breakdown(json_writer_t *w, const struct tl_breakdown *b)
+{
+	jsonw_name(w, "downtime_breakdown");
+	jsonw_start_object(w);
+	j_ms(w, "stop_ms", b->stop);
+	j_ms(w, "iterable_save_ms", b->iterable);
+	j_ms(w, "non_iterable_save_ms", b->non_iterable);
+	j_ms(w, "transfer_load_ms", b->transfer_load);
+	j_ms(w, "dst_start_ms", b->dst_start);
+	jsonw_end_object(w);
+}
+
+static void j_state(json_writer_t *w, const char *name, uint8_t s)
+{
+	if (s == TL_VFIO_UNKNOWN)
+		jsonw_null_field(w, name);
+	else
+		jsonw_string_field(w, name, cat_vfio_state_name(s));
+}
+
+static void j_devs_mask(json_writer_t *w, const char *name, const struct tl_mig *m, uint32_t mask)
+{
+	jsonw_name(w, name);
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->ndevs && i < 32; i++)
+		if (mask & (1u << i))
+			jsonw_string(w, m->devs[i].name);
+	jsonw_end_array(w);
+}
+
+static void json_devices(json_writer_t *w, const struct tl_mig *m)
+{
+	jsonw_name(w, "devices");
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct tl_dev *d = &m->devs[i];
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "name", d->name);
+		j_u(w, "initial_bytes", tl_dev_initial(m, d));
+		j_ms(w, "init_drain_ms", tl_dev_drain(m, d));
+		j_u(w, "stopcopy_bytes", tl_dev_stopcopy(m, d));
+		j_i(w, "save_us", tl_dev_save_us(m, d));
+		j_i(w, "load_us", tl_dev_load_us(m, d));
+		j_ms(w, "complete_precopy_ms", tl_dev_complete_precopy(d));
+		j_rel(w, "init_data_sent_ns", m, d->init_sent_ts);
+		j_rel(w, "approved_ns", m, d->approve_ts);
+		j_u(w, "approval_remaining", d->approve_remaining);
+		j_ms(w, "approval_latency_ms", tl_dev_approval_latency(d));
+		j_u(w, "bytes_read", tl_dev_bytes_read(m, d));
+		j_u(w, "bytes_written", tl_dev_bytes_written(m, d));
+		j_u(w, "precopy_initial_bytes", d->initial);
+		j_u(w, "precopy_dirty_bytes", d->dirty);
+		j_state(w, "state", d->state);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+}
+
+static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig *m)
+{
+	enum tl_role role = tl_mig_role(m);
+	struct tl_breakdown bd;
+	struct tl_stall st;
+	struct trline lines[TL_MAX_DEVS * TL_MAX_TRANSITIONS];
+	size_t ntr;
+
+	jsonw_start_object(w);
+	if (role == TL_ROLE_UNKNOWN)
+		jsonw_null_field(w, "role");
+	else
+		jsonw_string_field(w, "role", tl_role_name(role));
+	jsonw_uint_field(w, "pid", m->pid);
+	j_str(w, "vm", m->vm);
+	j_str(w, "uuid", m->uuid);
+	jsonw_string_field(w, "result", tl_result_name(m->result));
+	jsonw_uint_field(w, "start_ns", m->start_ts);
+	j_u(w, "end_ns", m->end_ts);
+	jsonw_bool_field(w, "incomplete", m->incomplete);
+	jsonw_bool_field(w, "implicit_start", m->implicit_start);
+	j_str(w, "state", m->state);
+	jsonw_string_field(w, "phase", tl_mig_phase(m));
+	j_str(w, "error", m->error);
+	j_ms(w, "total_ms", tl_mig_total(m));
+	j_ms(w, "elapsed_ms", tl_mig_elapsed(tl, m));
+	j_ms(w, "downtime_ms", role == TL_ROLE_DEST ? TL_DNONE : tl_mig_downtime(m));
+	j_ms(w, "precopy_ms", role == TL_ROLE_DEST ? TL_DNONE : tl_mig_precopy(m));
+	j_u(w, "precopy_passes", tl_mig_passes(m));
+
+	jsonw_name(w, "switchover_ack");
+	jsonw_start_object(w);
+	j_tri(w, "enabled", tl_mig_ack_enabled(m));
+	j_tri(w, "acked", tl_mig_acked(m));
+	j_u(w, "pending_initial", tl_mig_ack_pending_initial(m));
+	j_ms(w, "ack_latency_ms", tl_mig_ack_latency(m));
+	j_ms(w, "ack_wait_ms", tl_mig_ack_wait(tl, m));
+	j_u(w, "pending", m->ack_pending);
+	jsonw_name(w, "approvals");
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->napprovals; i++) {
+		const struct tl_approval *a = &m->approvals[i];
+
+		jsonw_start_object(w);
+		j_str(w, "device", a->dev >= 0 ? m->devs[a->dev].name : NULL);
+		jsonw_uint_field(w, "remaining", a->remaining);
+		j_rel(w, "at_ns", m, a->ts);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+
+	jsonw_name(w, "milestones");
+	jsonw_start_object(w);
+	for (int i = 0; i < TL_M_COUNT; i++) {
+		uint64_t ts = tl_mig_milestone(m, (enum tl_milestone)i);
+
+		if (i == TL_M_END) {
+			if (tl_has(ts))
+				j_rel(w, tl_result_name(m->result), m, ts);
+			continue;
+		}
+		/* the side's own milestones always (null when absent), others when seen */
+		if (tl_has(ts) || tl_milestone_for_role((enum tl_milestone)i, role))
+			j_rel(w, tl_milestone_name((enum tl_milestone)i), m, ts);
+	}
+	jsonw_end_object(w);
+
+	tl_mig_breakdown(tl, m, &bd);
+	j_breakdown(w, &bd);
+
+	jsonw_name(w, "convergence");
+	jsonw_start_object(w);
+	jsonw_uint_field(w, "iterations", m->iterations);
+	j_u(w, "pending_bytes", m->pending);
+	j_u(w, "threshold_bytes", m->threshold);
+	j_u(w, "bandwidth_bytes_per_ms", m->bandwidth);
+	j_u(w, "low_pending_bytes", m->low_pending);
+	j_u(w, "dirty_pages", m->dirty_pages);
+	j_u(w, "transferred_bytes", m->incomplete ? TL_NONE : m->transferred);
+	j_ms(w, "predicted_downtime_ms", tl_mig_predicted_downtime(m));
+	jsonw_name(w, "series");
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->series_n; i++) {
+		const struct tl_sample *s = tl_mig_sample(m, i);
+
+		jsonw_start_object(w);
+		j_rel(w, "t_ns", m, s->ts);
+		jsonw_uint_field(w, "pending", s->pending);
+		j_u(w, "exact", s->exact);
+		j_u(w, "threshold", s->threshold);
+		j_u(w, "bandwidth", s->bandwidth);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+
+	tl_mig_stall(tl, m, &st);
+	jsonw_name(w, "stall");
+	if (!tl_has(m->stall_ts) && !st.stalled) {
+		jsonw_null(w);
+	} else {
+		jsonw_start_object(w);
+		jsonw_bool_field(w, "stalled_now", st.stalled);
+		j_rel(w, "first_ns", m, m->stall_ts);
+		jsonw_string_field(w, "reason",
+				   tl_stall_reason_name(st.stalled ? st.reason : m->stall_reason));
+		j_devs_mask(w, "devices_not_drained", m, st.stalled ? st.devs : m->stall_devs);
+		jsonw_end_object(w);
+	}
+
+	json_devices(w, m);
+
+	ntr = collect_transitions(m, lines);
+	jsonw_name(w, "transitions");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < ntr; i++) {
+		const struct tl_transition *tr = lines[i].tr;
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "device", lines[i].d->name);
+		j_state(w, "from", tr->from);
+		j_state(w, "to", tr->to);
+		j_rel(w, "at_ns", m, tr->ts);
+		j_ms(w, "dur_ms", tr->dur_ns);
+		if (tl_dhas(tr->dur_ns))
+			jsonw_int_field(w, "ret", tr->ret);
+		else
+			jsonw_null_field(w, "ret");
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+
+	jsonw_name(w, "sections");
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->nsections; i++) {
+		const struct tl_section *s = &m->sections[i];
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "idstr", s->idstr);
+		jsonw_uint_field(w, "instance", s->instance);
+		jsonw_string_field(w, "type", s->iterable ? "iterable" : "non-iterable");
+		jsonw_string_field(w, "direction", s->load ? "load" : "save");
+		jsonw_int_field(w, "us", s->us);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+
+	jsonw_uint_field(w, "records", m->records);
+	jsonw_uint_field(w, "lost_records", m->lost_records);
+	jsonw_end_object(w);
+}
+
+int report_json(FILE *f, const struct tl *tl, const struct report_opts *o)
+{
+	json_writer_t *w;
+	int err;
+
+	if (!o)
+		o = &default_opts;
+	w = jsonw_new(f);
+	if (!w)
+		return -ENOMEM;
+	jsonw_pretty(w, o->pretty);
+	jsonw_start_object(w);
+
+	jsonw_name(w, "migrations");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < tl_nmigs(tl); i++)
+		json_mig(w, tl, tl_mig_at(tl, i));
+	jsonw_end_array(w);
+
+	jsonw_name(w, "pairs");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < tl_npairs(tl); i++) {
+		const struct tl_pair *p = tl_pair_at(tl, i);
+		struct tl_breakdown bd;
+
+		jsonw_start_object(w);
+		j_str(w, "vm", p->src->vm[0] ? p->src->vm : p->dst->vm);
+		j_str(w, "uuid", p->src->uuid[0] ? p->src->uuid : p->dst->uuid);
+		jsonw_uint_field(w, "source", tl_mig_index(tl, p->src));
+		jsonw_uint_field(w, "destination", tl_mig_index(tl, p->dst));
+		j_ms(w, "guest_downtime_ms", tl_pair_guest_downtime(tl, p));
+		j_ms(w, "ack_transit_ms", tl_pair_ack_transit(tl, p));
+		tl_pair_breakdown(tl, p, &bd);
+		j_breakdown(w, &bd);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+
+	jsonw_name(w, "events_by_probe");
+	jsonw_start_object(w);
+	for (unsigned int p = MS_P_NONE + 1; p < MS_P_COUNT; p++)
+		jsonw_uint_field(w, cat_name(p), tl_events(tl, p));
+	jsonw_end_object(w);
+
+	jsonw_name(w, "events_by_kind");
+	jsonw_start_object(w);
+	for (unsigned int k = MS_EV_USDT; k < MS_EV_KIND_MAX; k++)
+		if (strcmp(cat_kind_name(k), "?") != 0)
+			jsonw_uint_field(w, cat_kind_name(k), tl_events_kind(tl, k));
+	jsonw_end_object(w);
+
+	jsonw_uint_field(w, "records", tl_records(tl));
+	jsonw_uint_field(w, "lost_events", lost_events(tl, o));
+	jsonw_uint_field(w, "unattributed", tl_unattributed(tl));
+	jsonw_bool_field(w, "single_clock", tl_single_clock(tl));
+	j_str(w, "input_error", o->input_error);
+	jsonw_end_object(w);
+
+	err = jsonw_error(w);
+	jsonw_destroy(&w);
+	return err || ferror(f) ? -EIO : 0;
+}
