@@ -107,5 +107,4 @@ void evdump_json_line(FILE *f, const union ms_rec *r)
 	}
 	jsonw_end_object(w);
 	jsonw_destroy(&w);
-
 }

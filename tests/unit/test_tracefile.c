@@ -782,6 +782,16 @@ static void test_empty_missing_unreadable(void **state)
 
 	assert_null(tf_reader_open("/tmp", err, sizeof(err)));
 	assert_int_equal(errno, EISDIR);
+	assert_non_null(strstr(err, strerror(EISDIR)));
+
+	/* root reads anything; only an unprivileged run can see EACCES */
+	if (geteuid() != 0) {
+		tf_writer_close(open_writer(path), 0);
+		assert_int_equal(chmod(path, 0), 0);
+		assert_null(tf_reader_open(path, err, sizeof(err)));
+		assert_int_equal(errno, EACCES);
+		assert_non_null(strstr(err, strerror(EACCES)));
+	}
 }
 
 static void test_unsupported_version_and_byte_order(void **state)
