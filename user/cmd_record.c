@@ -43,7 +43,10 @@ static int on_rec(const union ms_rec *r, void *arg)
 {
 	struct rec_ctx *c = arg;
 
-	if (tf_write(c->w, r) < 0) {
+	int ret = tf_write(c->w, r);
+
+	/* -EINVAL refuses one malformed record; only I/O errors stop */
+	if (ret < 0 && ret != -EINVAL) {
 		c->werr = 1;
 		return -EIO;
 	}
@@ -171,8 +174,9 @@ int cmd_record(int argc, char **argv)
 	ret = 0;
 out:
 	live_stats(l, &st);
-	if (tf_writer_close(c.w, st.lost) < 0) {
-		ms_err("record: %s: cannot finish the file", out);
+	r = tf_writer_close(c.w, st.lost);
+	if (r < 0) {
+		ms_err("record: %s: cannot finish the file: %s", out, strerror(-r));
 		ret = MS_EXIT_FAIL;
 	}
 	live_close(l);

@@ -164,7 +164,7 @@ int cmd_replay(int argc, char **argv)
 			continue;
 		size_t n = strlen(note);
 
-		snprintf(note + n, sizeof(note) - n, "%s%s: %s", n ? "; " : "", in[i].path,
+		snprintf(note + n, sizeof(note) - n, "%s%s", n ? "; " : "",
 			 tf_reader_error(in[i].r));
 	}
 	ro.lost = lost;

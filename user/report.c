@@ -374,11 +374,19 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 			st.stalled ? "stalled" : "was stalled",
 			fmt_rel(a, m, st.stalled ? st.since : m->stall_ts),
 			tl_stall_reason_name(st.stalled ? st.reason : m->stall_reason));
+		uint32_t ddevs = st.stalled ? st.dst_devs : m->stall_dst_devs;
+
 		if (devs) {
 			fprintf(f, "; not drained:");
 			for (uint32_t i = 0; i < m->ndevs && i < 32; i++)
 				if (devs & (1u << i))
 					fprintf(f, " %s", m->devs[i].name);
+		}
+		if (ddevs && m->pair) {
+			fprintf(f, "; not approved (destination):");
+			for (uint32_t i = 0; i < m->pair->dst->ndevs && i < 32; i++)
+				if (ddevs & (1u << i))
+					fprintf(f, " %s", m->pair->dst->devs[i].name);
 		}
 		fputc('\n', f);
 	}
@@ -561,6 +569,34 @@ static void json_devices(json_writer_t *w, const struct tl_mig *m)
 	jsonw_end_array(w);
 }
 
+static void json_convergence(json_writer_t *w, const struct tl_mig *m)
+{
+	jsonw_start_object(w);
+	jsonw_uint_field(w, "iterations", m->iterations);
+	j_u(w, "pending_bytes", m->pending);
+	j_u(w, "threshold_bytes", m->threshold);
+	j_u(w, "bandwidth_bytes_per_ms", m->bandwidth);
+	j_u(w, "low_pending_bytes", m->low_pending);
+	j_u(w, "dirty_pages", m->dirty_pages);
+	j_u(w, "transferred_bytes", m->incomplete ? TL_NONE : m->transferred);
+	j_ms(w, "predicted_downtime_ms", tl_mig_predicted_downtime(m));
+	jsonw_name(w, "series");
+	jsonw_start_array(w);
+	for (uint32_t i = 0; i < m->series_n; i++) {
+		const struct tl_sample *s = tl_mig_sample(m, i);
+
+		jsonw_start_object(w);
+		j_rel(w, "t_ns", m, s->ts);
+		jsonw_uint_field(w, "pending", s->pending);
+		j_u(w, "exact", s->exact);
+		j_u(w, "threshold", s->threshold);
+		j_u(w, "bandwidth", s->bandwidth);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+}
+
 static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig *m)
 {
 	enum tl_role role = tl_mig_role(m);
@@ -633,30 +669,11 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	j_breakdown(w, &bd);
 
 	jsonw_name(w, "convergence");
-	jsonw_start_object(w);
-	jsonw_uint_field(w, "iterations", m->iterations);
-	j_u(w, "pending_bytes", m->pending);
-	j_u(w, "threshold_bytes", m->threshold);
-	j_u(w, "bandwidth_bytes_per_ms", m->bandwidth);
-	j_u(w, "low_pending_bytes", m->low_pending);
-	j_u(w, "dirty_pages", m->dirty_pages);
-	j_u(w, "transferred_bytes", m->incomplete ? TL_NONE : m->transferred);
-	j_ms(w, "predicted_downtime_ms", tl_mig_predicted_downtime(m));
-	jsonw_name(w, "series");
-	jsonw_start_array(w);
-	for (uint32_t i = 0; i < m->series_n; i++) {
-		const struct tl_sample *s = tl_mig_sample(m, i);
-
-		jsonw_start_object(w);
-		j_rel(w, "t_ns", m, s->ts);
-		jsonw_uint_field(w, "pending", s->pending);
-		j_u(w, "exact", s->exact);
-		j_u(w, "threshold", s->threshold);
-		j_u(w, "bandwidth", s->bandwidth);
-		jsonw_end_object(w);
+	if (role == TL_ROLE_DEST) {
+		jsonw_null(w); /* the destination does not iterate */
+	} else {
+		json_convergence(w, m);
 	}
-	jsonw_end_array(w);
-	jsonw_end_object(w);
 
 	tl_mig_stall(tl, m, &st);
 	jsonw_name(w, "stall");
@@ -669,6 +686,11 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 		jsonw_string_field(w, "reason",
 				   tl_stall_reason_name(st.stalled ? st.reason : m->stall_reason));
 		j_devs_mask(w, "devices_not_drained", m, st.stalled ? st.devs : m->stall_devs);
+		if (m->pair && m->pair->dst != m)
+			j_devs_mask(w, "devices_not_approved", m->pair->dst,
+				    st.stalled ? st.dst_devs : m->stall_dst_devs);
+		else
+			jsonw_null_field(w, "devices_not_approved");
 		jsonw_end_object(w);
 	}
 

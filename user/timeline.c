@@ -781,6 +781,20 @@ static uint32_t devs_not_drained(const struct tl_mig *m)
 	return mask;
 }
 
+/* Devices of the paired destination that still owe their approval. */
+static uint32_t dst_not_approved(const struct tl_mig *m)
+{
+	const struct tl_mig *d = m->pair ? m->pair->dst : NULL;
+	uint32_t mask = 0;
+
+	if (!d || d == m || !tl_has(d->ack_needed) || !d->ack_needed)
+		return 0;
+	for (uint32_t i = 0; i < d->ndevs && i < 32; i++)
+		if (!tl_has(d->devs[i].approve_ts))
+			mask |= 1u << i;
+	return mask;
+}
+
 static enum tl_stall_reason stall_reason(const struct tl_mig *m)
 {
 	if (!tl_has(m->threshold) || !tl_has(m->pending) || m->pending >= m->threshold)
@@ -807,10 +821,12 @@ static void progress(struct tl *tl, struct tl_mig *m, uint64_t ts, uint64_t pend
 		m->best_ts = ts;
 		return;
 	}
-	if (ts - m->best_ts >= tl->stall_window && !tl_has(m->stall_ts)) {
+	/* records of several CPUs may be slightly out of order */
+	if (ts >= m->best_ts && ts - m->best_ts >= tl->stall_window && !tl_has(m->stall_ts)) {
 		m->stall_ts = ts;
 		m->stall_reason = stall_reason(m);
 		m->stall_devs = devs_not_drained(m);
+		m->stall_dst_devs = dst_not_approved(m);
 	}
 }
 
@@ -1928,6 +1944,7 @@ void tl_mig_stall(const struct tl *tl, const struct tl_mig *m, struct tl_stall *
 	s->since = m->best_ts;
 	s->reason = stall_reason(m);
 	s->devs = devs_not_drained(m);
+	s->dst_devs = dst_not_approved(m);
 }
 
 uint64_t tl_dev_initial(const struct tl_mig *m, const struct tl_dev *d)

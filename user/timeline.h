@@ -233,7 +233,8 @@ struct tl_mig {
 	uint64_t best_ts;
 	uint64_t stall_ts;	/* first time a stall was detected, TL_NONE */
 	enum tl_stall_reason stall_reason; /* reason at that time */
-	uint32_t stall_devs;	/* devs[] bitmask at that time */
+	uint32_t stall_devs;	/* devs[] not drained at that time */
+	uint32_t stall_dst_devs; /* the pair's destination devs[] not approved then */
 
 	/* devices */
 	uint32_t ndevs;
@@ -405,7 +406,8 @@ struct tl_stall {
 	bool stalled;		   /* now */
 	uint64_t since;		   /* now: when progress stopped, TL_NONE */
 	enum tl_stall_reason reason;
-	uint32_t devs;		   /* devs[] bitmask of devices not drained / not approved */
+	uint32_t devs;		   /* devs[] of this source whose initial data is not drained */
+	uint32_t dst_devs;	   /* devs[] of the paired destination not approved yet */
 };
 /* Live stall state at tl_now (source, active, before downtime-start). */
 void tl_mig_stall(const struct tl *tl, const struct tl_mig *m, struct tl_stall *s);

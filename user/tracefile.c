@@ -35,12 +35,12 @@
 
 /* ---- format constants (docs/trace-format.md) ---- */
 
-static const uint8_t tf_magic[10] = { 0x89, 'M', 'I', 'G', 'S', 'C', 'O', 'P', 'E', '\n' };
-#define MAGIC_LEN 10
-#define FILE_HDR_LEN 16
+static const uint8_t tf_magic[10] = {0x89, 'M', 'I', 'G', 'S', 'C', 'O', 'P', 'E', '\n'};
+#define MAGIC_LEN     10
+#define FILE_HDR_LEN  16
 #define BYTE_ORDER_LE 'L'
 
-#define SEC_HDR_LEN 16
+#define SEC_HDR_LEN    16
 #define SEC_F_REQUIRED 0x1 /* a reader that does not know the type must stop */
 
 enum {
@@ -63,18 +63,18 @@ enum {
 #define CHUNK_HDR_LEN 32
 enum { CODEC_STORED = 0, CODEC_DEFLATE = 1 };
 
-#define CLOCK_LEN 16
+#define CLOCK_LEN   16
 #define TRAILER_LEN 24
 
 /* record encoding: kind byte, then header bits */
-#define R_LEN 0x80 /* kind byte: a varint length of the rest follows */
-#define R_KIND 0x7f
-#define H_TS_NEG 0x01 /* ts is before the previous record's */
-#define H_PID 0x02    /* pid differs from the previous record's */
-#define H_TID 0x04    /* tid differs from pid */
-#define H_PROBE 0x08
-#define H_FLAGS 0x10
-#define H_PAD 0x20
+#define R_LEN	   0x80 /* kind byte: a varint length of the rest follows */
+#define R_KIND	   0x7f
+#define H_TS_NEG   0x01 /* ts is before the previous record's */
+#define H_PID	   0x02 /* pid differs from the previous record's */
+#define H_TID	   0x04 /* tid differs from pid */
+#define H_PROBE	   0x08
+#define H_FLAGS	   0x10
+#define H_PAD	   0x20
 #define H_RESERVED 0xc0
 
 /* Fuzzing builds accept bad checksums, so that mutated inputs reach the
@@ -86,9 +86,9 @@ enum { CODEC_STORED = 0, CODEC_DEFLATE = 1 };
 #endif
 
 /* writer policy and reader limits */
-#define CHUNK_TARGET (256u << 10) /* encoded bytes that end a chunk */
-#define REC_MAX 512		  /* upper bound of one encoded record */
-#define SEC_MAX (64u << 20)	  /* largest known section a reader loads */
+#define CHUNK_TARGET	(256u << 10) /* encoded bytes that end a chunk */
+#define REC_MAX		512	     /* upper bound of one encoded record */
+#define SEC_MAX		(64u << 20)  /* largest known section a reader loads */
 #define CLOCK_PERIOD_NS 1000000000ull
 
 /* ---- little-endian helpers ---- */
@@ -184,28 +184,40 @@ struct field {
 	uint8_t type;
 };
 
+/* clang-format off */
 #define FLD(st, m, t) { offsetof(st, m), sizeof(((st *)0)->m), t }
 
 static const struct field f_usdt[] = {
 	/* args may hold sign-extended ints and VFIO flags near 2^64: zigzag */
-	FLD(struct ms_usdt, args[0], F_S), FLD(struct ms_usdt, args[1], F_S),
-	FLD(struct ms_usdt, args[2], F_S), FLD(struct ms_usdt, args[3], F_S),
-	FLD(struct ms_usdt, args[4], F_S), FLD(struct ms_usdt, args[5], F_S),
-	FLD(struct ms_usdt, str[0], F_STR), FLD(struct ms_usdt, str[1], F_STR),
+	FLD(struct ms_usdt, args[0], F_S),
+	FLD(struct ms_usdt, args[1], F_S),
+	FLD(struct ms_usdt, args[2], F_S),
+	FLD(struct ms_usdt, args[3], F_S),
+	FLD(struct ms_usdt, args[4], F_S),
+	FLD(struct ms_usdt, args[5], F_S),
+	FLD(struct ms_usdt, str[0], F_STR),
+	FLD(struct ms_usdt, str[1], F_STR),
 	FLD(struct ms_usdt, str[2], F_STR),
 };
 
 static const struct field f_ioctl[] = {
-	FLD(struct ms_ioctl, dur_ns, F_U),     FLD(struct ms_ioctl, ret, F_S),
-	FLD(struct ms_ioctl, fd, F_S),	       FLD(struct ms_ioctl, cmd, F_U),
-	FLD(struct ms_ioctl, argsz, F_U),      FLD(struct ms_ioctl, feat_flags, F_U),
-	FLD(struct ms_ioctl, dev_state, F_U),  FLD(struct ms_ioctl, data_fd, F_S),
-	FLD(struct ms_ioctl, v1, F_U),	       FLD(struct ms_ioctl, v2, F_U),
+	FLD(struct ms_ioctl, dur_ns, F_U),
+	FLD(struct ms_ioctl, ret, F_S),
+	FLD(struct ms_ioctl, fd, F_S),
+	FLD(struct ms_ioctl, cmd, F_U),
+	FLD(struct ms_ioctl, argsz, F_U),
+	FLD(struct ms_ioctl, feat_flags, F_U),
+	FLD(struct ms_ioctl, dev_state, F_U),
+	FLD(struct ms_ioctl, data_fd, F_S),
+	FLD(struct ms_ioctl, v1, F_U),
+	FLD(struct ms_ioctl, v2, F_U),
 };
 
 static const struct field f_data_io[] = {
-	FLD(struct ms_data_io, dur_ns, F_U), FLD(struct ms_data_io, ret, F_S),
-	FLD(struct ms_data_io, count, F_U),  FLD(struct ms_data_io, fd, F_S),
+	FLD(struct ms_data_io, dur_ns, F_U),
+	FLD(struct ms_data_io, ret, F_S),
+	FLD(struct ms_data_io, count, F_U),
+	FLD(struct ms_data_io, fd, F_S),
 	FLD(struct ms_data_io, op, F_U),
 };
 
@@ -221,9 +233,12 @@ static const struct field f_exit[] = {
 };
 
 static const struct field f_proc[] = {
-	FLD(struct ms_proc, start_ns, F_U),	   FLD(struct ms_proc, vm, F_STR),
-	FLD(struct ms_proc, uuid, F_STR),	   FLD(struct ms_proc, exe, F_STR),
-	FLD(struct ms_proc, probes_attached, F_U), FLD(struct ms_proc, probes_missing, F_U),
+	FLD(struct ms_proc, start_ns, F_U),
+	FLD(struct ms_proc, vm, F_STR),
+	FLD(struct ms_proc, uuid, F_STR),
+	FLD(struct ms_proc, exe, F_STR),
+	FLD(struct ms_proc, probes_attached, F_U),
+	FLD(struct ms_proc, probes_missing, F_U),
 	FLD(struct ms_proc, pflags, F_U),
 };
 
@@ -238,10 +253,15 @@ struct kind_desc {
 
 #define KIND(k, tab) [k] = { tab, ARRAY_SIZE(tab) }
 static const struct kind_desc kinds[MS_EV_KIND_MAX] = {
-	KIND(MS_EV_USDT, f_usdt), KIND(MS_EV_IOCTL, f_ioctl), KIND(MS_EV_DATA_IO, f_data_io),
-	KIND(MS_EV_EXEC, f_exec), KIND(MS_EV_EXIT, f_exit),   KIND(MS_EV_PROC, f_proc),
+	KIND(MS_EV_USDT, f_usdt),
+	KIND(MS_EV_IOCTL, f_ioctl),
+	KIND(MS_EV_DATA_IO, f_data_io),
+	KIND(MS_EV_EXEC, f_exec),
+	KIND(MS_EV_EXIT, f_exit),
+	KIND(MS_EV_PROC, f_proc),
 	KIND(MS_EV_LOST, f_lost),
 };
+/* clang-format on */
 
 static inline const struct kind_desc *kind_of(unsigned int kind)
 {
@@ -267,9 +287,7 @@ static inline uint64_t field_load(const uint8_t *base, const struct field *f)
 		memcpy(&x, p, 4);
 		return f->type == F_S ? zz_enc((int32_t)x) : x;
 	}
-	default:
-		memcpy(&v, p, 8);
-		return f->type == F_S ? zz_enc((int64_t)v) : v;
+	default: memcpy(&v, p, 8); return f->type == F_S ? zz_enc((int64_t)v) : v;
 	}
 }
 
@@ -494,7 +512,7 @@ static int w_section(struct tf_writer *w, uint16_t type, uint16_t flags, const v
 		     size_t len)
 {
 	uint8_t h[SEC_HDR_LEN];
-	struct iovec iov[2] = { { h, SEC_HDR_LEN }, { (void *)payload, len } };
+	struct iovec iov[2] = {{h, SEC_HDR_LEN}, {(void *)payload, len}};
 	size_t total = SEC_HDR_LEN + len;
 
 	if (w->err)
@@ -576,7 +594,7 @@ static int w_probes(struct tf_writer *w)
 	put32(p, MS_P_COUNT - 1);
 	p += 4;
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
-		const char *s[3] = { MS_PROVIDER, cat_name(id), cat_types(id) };
+		const char *s[3] = {MS_PROVIDER, cat_name(id), cat_types(id)};
 
 		put16(p, (uint16_t)id);
 		p += 2;
@@ -609,7 +627,7 @@ struct tf_writer *tf_writer_open(const char *path, const struct tf_meta *m, char
 				 size_t errlen)
 {
 	struct tf_writer *w = calloc(1, sizeof(*w));
-	uint8_t hdr[FILE_HDR_LEN] = { 0 };
+	uint8_t hdr[FILE_HDR_LEN] = {0};
 	struct tf_meta meta = *m;
 	int rc;
 
@@ -623,8 +641,8 @@ struct tf_writer *tf_writer_open(const char *path, const struct tf_meta *m, char
 	w->raw = malloc(CHUNK_TARGET + REC_MAX);
 	if (deflateInit2(&w->z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
 		w->z_ok = true;
-		w->out_cap = SEC_HDR_LEN + CHUNK_HDR_LEN +
-			     deflateBound(&w->z, CHUNK_TARGET + REC_MAX);
+		w->out_cap =
+		    SEC_HDR_LEN + CHUNK_HDR_LEN + deflateBound(&w->z, CHUNK_TARGET + REC_MAX);
 		w->out = malloc(w->out_cap);
 	}
 	if (!w->raw || !w->out) {
@@ -646,8 +664,7 @@ struct tf_writer *tf_writer_open(const char *path, const struct tf_meta *m, char
 	if (!meta.mono_ns && !meta.real_ns)
 		clock_pair(&meta.mono_ns, &meta.real_ns);
 	w->last_clock = meta.mono_ns;
-	if ((rc = w_put(w, hdr, sizeof(hdr))) || (rc = w_meta(w, &meta)) ||
-	    (rc = w_probes(w)))
+	if ((rc = w_put(w, hdr, sizeof(hdr))) || (rc = w_meta(w, &meta)) || (rc = w_probes(w)))
 		goto fail;
 	return w;
 
@@ -858,10 +875,10 @@ struct tf_reader {
 	int err;
 	char msg[384];
 
-	uint64_t off;		   /* where the next section starts */
-	uint8_t *sec;		   /* payload of the last section loaded */
+	uint64_t off; /* where the next section starts */
+	uint8_t *sec; /* payload of the last section loaded */
 	size_t sec_cap;
-	uint8_t *raw;		   /* decompressed records of the current chunk */
+	uint8_t *raw; /* decompressed records of the current chunk */
 	size_t raw_cap;
 	z_stream z;
 	bool z_ok;
@@ -952,8 +969,8 @@ static int r_sec_header(struct tf_reader *r, struct sec *s)
 		return 0;
 	if (n < SEC_HDR_LEN)
 		return r_fail(r, -ENODATA,
-			      "truncated at byte %" PRIu64 " %s: the section header at byte %" PRIu64
-			      " has %zd of its %d bytes",
+			      "truncated at byte %" PRIu64
+			      " %s: the section header at byte %" PRIu64 " has %zd of its %d bytes",
 			      r->off + (uint64_t)n,
 			      r_where(r, n >= 2 ? get16(h) : -1, wb, sizeof(wb)), r->off, n,
 			      SEC_HDR_LEN);
@@ -990,14 +1007,14 @@ static int r_sec_payload(struct tf_reader *r, const struct sec *s)
 			return r_fail(r, -errno, "fstat: %s", strerror(errno));
 		if ((uint64_t)st.st_size < s->off + SEC_HDR_LEN + s->len)
 			return r_fail(r, -ENODATA,
-				      "truncated at byte %" PRIu64 " %s: the section at byte %" PRIu64
-				      " needs %" PRIu32 " bytes after its header, %" PRIu64
-				      " are present",
+				      "truncated at byte %" PRIu64
+				      " %s: the section at byte %" PRIu64 " needs %" PRIu32
+				      " bytes after its header, %" PRIu64 " are present",
 				      (uint64_t)st.st_size, r_where(r, s->type, wb, sizeof(wb)),
 				      s->off, s->len,
 				      (uint64_t)st.st_size > s->off + SEC_HDR_LEN
-					      ? (uint64_t)st.st_size - s->off - SEC_HDR_LEN
-					      : 0);
+					  ? (uint64_t)st.st_size - s->off - SEC_HDR_LEN
+					  : 0);
 		b = realloc(r->sec, cap);
 
 		if (!b)
@@ -1007,14 +1024,14 @@ static int r_sec_payload(struct tf_reader *r, const struct sec *s)
 	}
 	n = pread_full(r->fd, r->sec, s->len, s->off + SEC_HDR_LEN);
 	if (n < 0)
-		return r_fail(r, (int)n, "read error at byte %" PRIu64 ": %s",
-			      s->off + SEC_HDR_LEN, strerror((int)-n));
+		return r_fail(r, (int)n, "read error at byte %" PRIu64 ": %s", s->off + SEC_HDR_LEN,
+			      strerror((int)-n));
 	if ((size_t)n < s->len)
 		return r_fail(r, -ENODATA,
 			      "truncated at byte %" PRIu64 " %s: the section at byte %" PRIu64
 			      " needs %" PRIu32 " bytes after its header, %zd are present",
-			      s->off + SEC_HDR_LEN + (uint64_t)n, r_where(r, s->type, wb, sizeof(wb)),
-			      s->off, s->len, n);
+			      s->off + SEC_HDR_LEN + (uint64_t)n,
+			      r_where(r, s->type, wb, sizeof(wb)), s->off, s->len, n);
 	uint32_t crc = (uint32_t)crc32(0, r->sec, s->len);
 
 	if (CRC_BAD(s->crc, crc))
@@ -1105,8 +1122,7 @@ static int r_meta(struct tf_reader *r, const struct sec *s)
 				return r_bad_payload(r, s, "metadata clock field is not 8 bytes");
 			*(tag == META_MONO_NS ? &m->mono_ns : &m->real_ns) = get64(p);
 			break;
-		default: /* a field from a newer writer */
-			break;
+		default: /* a field from a newer writer */ break;
 		}
 		p += len;
 	}
@@ -1137,7 +1153,8 @@ static int r_probes(struct tf_reader *r, const struct sec *s)
 		p += 2;
 		for (int j = 0; j < 3; j++) {
 			if (end - p < 1 || end - p - 1 < *p)
-				return r_bad_payload(r, s, "probe table entry runs past the section");
+				return r_bad_payload(r, s,
+						     "probe table entry runs past the section");
 			len[j] = *p++;
 			str[j] = p;
 			p += len[j];
@@ -1154,8 +1171,7 @@ static int r_probes(struct tf_reader *r, const struct sec *s)
 		}
 		memcpy(name, str[1], len[1]);
 		name[len[1]] = '\0';
-		bool qemu = len[0] == strlen(MS_PROVIDER) &&
-			    !memcmp(str[0], MS_PROVIDER, len[0]);
+		bool qemu = len[0] == strlen(MS_PROVIDER) && !memcmp(str[0], MS_PROVIDER, len[0]);
 
 		r->map[id] = qemu ? (uint16_t)cat_lookup(name) : MS_P_NONE;
 	}
@@ -1185,7 +1201,8 @@ static int r_chunk(struct tf_reader *r, const struct sec *s)
 		return r_bad_payload(r, s, "chunk announces more data than the reader's limit");
 	/* deflate expands at most ~1032:1; a larger claim is not worth allocating */
 	if (h[0] == CODEC_DEFLATE && raw_len / 1032 > dlen + 1)
-		return r_bad_payload(r, s, "chunk announces more data than its deflate stream can hold");
+		return r_bad_payload(r, s,
+				     "chunk announces more data than its deflate stream can hold");
 	if (nrec > raw_len / 3)
 		return r_bad_payload(r, s, "chunk announces more records than its data can hold");
 
@@ -1251,7 +1268,8 @@ static int r_trailer(struct tf_reader *r, const struct sec *s)
 	if (records != r->decoded || chunks != r->st.chunks)
 		return r_fail(r, -EBADMSG,
 			      "corrupt at byte %" PRIu64 " %s: it counts %" PRIu64
-			      " records in %" PRIu64 " chunks, the file holds %" PRIu64 " in %" PRIu64,
+			      " records in %" PRIu64 " chunks, the file holds %" PRIu64
+			      " in %" PRIu64,
 			      s->off, r_where(r, s->type, wb, sizeof(wb)), records, chunks,
 			      r->decoded, r->st.chunks);
 	r->st.has_trailer = true;
@@ -1280,8 +1298,7 @@ static int r_next_chunk(struct tf_reader *r)
 				      r->off, wb);
 		}
 		switch (s.type) {
-		case SEC_CHUNK:
-			return r_chunk(r, &s);
+		case SEC_CHUNK: return r_chunk(r, &s);
 		case SEC_CLOCK:
 			if ((rc = r_sec_payload(r, &s)))
 				return rc;
@@ -1449,7 +1466,8 @@ int tf_read(struct tf_reader *r, union ms_rec *out)
 			if (r->chunk_done != r->chunk_nrec) {
 				char what[64];
 
-				snprintf(what, sizeof(what), "is missing: the chunk ends after %" PRIu32,
+				snprintf(what, sizeof(what),
+					 "is missing: the chunk ends after %" PRIu32,
 					 r->chunk_done);
 				return r_bad_record(r, what);
 			}
@@ -1469,13 +1487,16 @@ static void describe(const uint8_t *b, size_t n, char *buf, size_t size)
 		snprintf(buf, size, "gzip-compressed data");
 		return;
 	}
-	if (n >= 4 && !memcmp(b, "\x7f" "ELF", 4)) {
+	if (n >= 4 && !memcmp(b,
+			      "\x7f"
+			      "ELF",
+			      4)) {
 		snprintf(buf, size, "an ELF binary");
 		return;
 	}
 	for (i = 0; i < n; i++)
-		if ((b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\n' || b[i] == '\t' ||
-		    b[i] == '\r' || b[i] >= 0x80)
+		if ((b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\n' || b[i] == '\t' || b[i] == '\r' ||
+		    b[i] >= 0x80)
 			text++;
 	if (text == n) {
 		char line[48];
@@ -1532,8 +1553,7 @@ static int r_open(struct tf_reader *r)
 		return r_fail(r, -EINVAL, "not a migscope trace file: %s", what);
 	}
 	if (n < FILE_HDR_LEN)
-		return r_fail(r, -ENODATA,
-			      "truncated at byte %zd in the file header (%d bytes)", n,
+		return r_fail(r, -ENODATA, "truncated at byte %zd in the file header (%d bytes)", n,
 			      FILE_HDR_LEN);
 	if (h[12] != BYTE_ORDER_LE)
 		return r_fail(r, -ENOTSUP, "byte order 0x%02x is not supported (only 'L')", h[12]);
@@ -1543,8 +1563,8 @@ static int r_open(struct tf_reader *r)
 			      "version %d)",
 			      get16(h + 10), TF_VERSION);
 	if (h[13] < FILE_HDR_LEN)
-		return r_fail(r, -EBADMSG, "corrupt at byte 13 in the file header: header length %u",
-			      h[13]);
+		return r_fail(r, -EBADMSG,
+			      "corrupt at byte 13 in the file header: header length %u", h[13]);
 	r->off = h[13];
 	if (inflateInit2(&r->z, -15) != Z_OK)
 		return r_fail(r, -ENOMEM, "cannot set up zlib");

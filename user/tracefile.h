@@ -29,10 +29,10 @@
 
 /* Who and where a recording was made. */
 struct tf_meta {
-	char host[64];	   /* nodename */
-	char kernel[64];   /* uname release */
-	char boot_id[40];  /* /proc/sys/kernel/random/boot_id */
-	char cmdline[256]; /* the recorder's command line, space-separated */
+	char host[64];		   /* nodename */
+	char kernel[64];	   /* uname release */
+	char boot_id[40];	   /* /proc/sys/kernel/random/boot_id */
+	char cmdline[256];	   /* the recorder's command line, space-separated */
 	uint64_t mono_ns, real_ns; /* CLOCK_MONOTONIC / CLOCK_REALTIME at open */
 };
 
@@ -90,8 +90,8 @@ struct tf_stats {
 	uint64_t bytes_compressed;   /* chunk data as stored in the file */
 	uint64_t bytes_uncompressed; /* chunk data once decompressed */
 	uint64_t unknown_probes;     /* USDT records skipped: probe not in the catalog */
-	uint64_t lost_total; /* the trailer's total, or (no trailer yet) the sum of
-				MS_EV_LOST records read so far */
+	uint64_t lost_total;	     /* the trailer's total, or (no trailer yet) the sum of
+					MS_EV_LOST records read so far */
 	bool has_trailer;
 	uint64_t unknown_records; /* records of kinds this build does not know, skipped */
 };

@@ -171,7 +171,4 @@ ssize_t vfio_data_write(struct ms_dev *d, const void *buf, size_t len);
 int ms_source_main(void);
 int ms_dest_main(void);
 
-/* summaries */
-void ms_summary_devices(struct ms_dev *devs, int n, bool source);
-
 #endif /* MIGSIM_H */

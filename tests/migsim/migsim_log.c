@@ -213,6 +213,11 @@ void jw_line_begin(struct jw *w, uint64_t ts)
 void jw_line_emit(struct jw *w)
 {
 	jw_obj_end(w);
+	jw_write_line(w);
+}
+
+void jw_write_line(struct jw *w)
+{
 	jw_put(w, "\n", 1);
 	if (!w->oom && log_fd >= 0) {
 		/* one write per line: O_APPEND keeps lines of both sides whole */

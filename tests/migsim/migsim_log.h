@@ -57,5 +57,7 @@ void jw_bool(struct jw *w, bool v);
 void jw_line_begin(struct jw *w, uint64_t ts);
 /* Close the object and write it as one line. */
 void jw_line_emit(struct jw *w);
+/* Write a complete value as one line, then free it. */
+void jw_write_line(struct jw *w);
 
 #endif /* MIGSIM_LOG_H */

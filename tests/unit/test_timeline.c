@@ -1170,6 +1170,44 @@ static void test_stall_waiting_ack(void **state)
 	tl_free(tl);
 }
 
+static void test_stall_waiting_ack_names_destination_devices(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = { 0 };
+	const struct tl_mig *s, *d;
+	struct tl_stall sl;
+
+	tl_set_stall_window(tl, MSF(1000));
+	proc_rec(&b, SRC, AT(-2), "g", UUID, false);
+	proc_rec(&b, DST, AT(-2), "g", UUID, true);
+	st(&b, DST, AT(-1), "setup");
+	stall_prefix(&b);
+	st(&b, DST, AT(1.5), "active");
+	EV(&b, DST, AT(1.6), MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED, U(2));
+	EV(&b, DST, AT(3), MS_P_VFIO_LOAD_STATE, S(DEV2), U(MS_VFIO_MIG_FLAG_DEV_SETUP_STATE));
+	EV(&b, DST, AT(4), MS_P_VFIO_LOAD_STATE, S(DEV), U(MS_VFIO_MIG_FLAG_DEV_SETUP_STATE));
+	EV(&b, SRC, AT(50), MS_P_VFIO_SAVE_ITERATE, S(DEV), U(0), U(0)); /* DEV drained */
+	EV(&b, DST, AT(60), MS_P_VFIO_LOAD_STATE, S(DEV), U(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
+	EV(&b, DST, AT(60.1), MS_P_LOADVM_APPROVE_SWITCHOVER, U(1));
+	for (int i = 0; i < 30; i++) {
+		EV(&b, SRC, AT(100 + 100 * i), MS_P_MIGRATE_PENDING_ESTIMATE, U(4000), U(0), U(0));
+		EV(&b, SRC, AT(100.1 + 100 * i), MS_P_MIGRATE_PENDING_EXACT, U(3000), U(0), U(0));
+	}
+	rb_feed(tl, &b);
+	s = mig_of(tl, SRC);
+	d = mig_of(tl, DST);
+	assert_ptr_equal(tl_mig_pair(s)->dst, d);
+	tl_mig_stall(tl, s, &sl);
+	assert_true(sl.stalled);
+	assert_int_equal(sl.reason, TL_STALL_WAITING_ACK);
+	assert_int_equal(sl.devs, 0); /* the source's only device drained */
+	/* DEV2 (first seen on the destination) never approved */
+	assert_int_equal(sl.dst_devs, 1u << (dev_of(d, DEV2) - d->devs));
+	assert_int_equal(s->stall_dst_devs, sl.dst_devs);
+	assert_int_equal(d->ack_pending, 1);
+	tl_free(tl);
+}
+
 static void test_no_stall_when_converging(void **state)
 {
 	struct tl *tl = tl_new();
@@ -1457,6 +1495,7 @@ int main(void)
 		cmocka_unit_test(test_series_ring_bounded),
 		cmocka_unit_test(test_stall_above_threshold),
 		cmocka_unit_test(test_stall_waiting_ack),
+		cmocka_unit_test(test_stall_waiting_ack_names_destination_devices),
 		cmocka_unit_test(test_no_stall_when_converging),
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_lost_outside_interval),

@@ -96,7 +96,7 @@ static uint64_t rnd_val(void)
 	switch (rng() % 5) {
 	case 0: return 0;
 	case 1: return rng() % 100;
-	case 2: return (uint64_t)-(int64_t)(rng() % 1000);
+	case 2: return (uint64_t) - (int64_t)(rng() % 1000);
 	case 3: return rng();
 	default: return rng() % 100000000;
 	}
@@ -112,7 +112,7 @@ static void rnd_str(char *s, size_t cap)
 }
 
 static const uint16_t all_kinds[] = {
-	MS_EV_USDT, MS_EV_IOCTL, MS_EV_DATA_IO, MS_EV_EXEC, MS_EV_EXIT, MS_EV_PROC, MS_EV_LOST,
+    MS_EV_USDT, MS_EV_IOCTL, MS_EV_DATA_IO, MS_EV_EXEC, MS_EV_EXIT, MS_EV_PROC, MS_EV_LOST,
 };
 
 /* A pseudo-random record of any kind with every field exercised. */
@@ -173,9 +173,7 @@ static void rnd_rec(union ms_rec *r, uint64_t *ts)
 		r->proc.probes_missing = (uint16_t)rnd_val();
 		r->proc.pflags = (uint32_t)rnd_val();
 		break;
-	case MS_EV_LOST:
-		r->lost.count = rnd_val();
-		break;
+	case MS_EV_LOST: r->lost.count = rnd_val(); break;
 	}
 }
 
@@ -191,9 +189,9 @@ static size_t extreme_recs(union ms_rec *v)
 	size_t n = 0;
 	union ms_rec *r;
 
-#define NEXT(k)                          \
-	(r = &v[n++], memset(r, 0, sizeof(*r)), r->h.kind = (k), r->h.ts = 1000 * n, \
-	 r->h.pid = 4242, r->h.tid = 4243, r->h.flags = MS_F_STR_TRUNC | MS_F_ARG_ERR, \
+#define NEXT(k)                                                                                    \
+	(r = &v[n++], memset(r, 0, sizeof(*r)), r->h.kind = (k), r->h.ts = 1000 * n,               \
+	 r->h.pid = 4242, r->h.tid = 4243, r->h.flags = MS_F_STR_TRUNC | MS_F_ARG_ERR,             \
 	 r->h.pad = 0xbeef)
 
 	NEXT(MS_EV_USDT);
@@ -359,7 +357,8 @@ static size_t walk(const uint8_t *b, size_t len, struct tsec *s, size_t cap)
 		s[n].type = (uint16_t)(b[off] | b[off + 1] << 8);
 		s[n].flags = (uint16_t)(b[off + 2] | b[off + 3] << 8);
 		s[n].len = le32(b + off + 4);
-		assert_int_equal(le32(b + off + 8), (uint32_t)crc32(0, b + off + 16, (uInt)s[n].len));
+		assert_int_equal(le32(b + off + 8),
+				 (uint32_t)crc32(0, b + off + 16, (uInt)s[n].len));
 		assert_int_equal(le32(b + off + 12), (uint32_t)crc32(0, b + off, 12));
 		off += 16 + s[n].len;
 		n++;
@@ -388,7 +387,7 @@ static void sec_header(uint8_t *h, uint16_t type, uint16_t flags, const uint8_t 
 /* Build a new file: the bytes of b up to `at`, then one section, then the
  * rest. `drop` bytes of b at `at` are left out (to replace a section). */
 static uint8_t *splice_sec(const uint8_t *b, size_t len, size_t at, size_t drop, uint16_t type,
-		       uint16_t flags, const uint8_t *payload, size_t plen, size_t *out_len)
+			   uint16_t flags, const uint8_t *payload, size_t plen, size_t *out_len)
 {
 	uint8_t *o = malloc(len - drop + 16 + plen);
 
@@ -572,7 +571,7 @@ struct small {
 
 static void make_small(struct small *s, const char *path)
 {
-	static const int groups[] = { 3, 1, 5, 2 };
+	static const int groups[] = {3, 1, 5, 2};
 	struct tf_writer *w = open_writer(path);
 	uint64_t ts = 77;
 
@@ -636,7 +635,8 @@ static void test_truncated_at_every_offset(void **state)
 				assert_int_equal(errno, ENODATA);
 				assert_non_null(strstr(err, "empty"));
 			} else if (!strstr(err, at)) {
-				fail_msg("cut %zu: open error does not name the offset: %s", cut, err);
+				fail_msg("cut %zu: open error does not name the offset: %s", cut,
+					 err);
 			}
 			continue;
 		}
@@ -735,8 +735,8 @@ static void test_flipped_byte(void **state)
 static void test_not_a_trace_file(void **state)
 {
 	const char *path = tmp_file(), *good = tmp_file();
-	static const uint8_t gz[] = { 0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3 };
-	static const uint8_t bin[] = { 0x01, 0x02, 0xfe, 0x00, 0x11 };
+	static const uint8_t gz[] = {0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3};
+	static const uint8_t bin[] = {0x01, 0x02, 0xfe, 0x00, 0x11};
 	struct tf_reader *r;
 	char err[256];
 
@@ -827,7 +827,7 @@ static void test_unsupported_version_and_byte_order(void **state)
 static uint8_t *probe_entry(uint8_t *p, uint16_t id, const char *prov, const char *name,
 			    const char *types)
 {
-	const char *s[3] = { prov, name, types };
+	const char *s[3] = {prov, name, types};
 
 	*p++ = (uint8_t)id;
 	*p++ = (uint8_t)(id >> 8);
@@ -883,7 +883,7 @@ static void test_probe_table_remap(void **state)
 	assert_int_equal(sec[1].type, T_PROBES);
 	assert_int_equal(sec[1].flags & 1, 1);
 	nb = splice_sec(b, len, sec[1].off, 16 + sec[1].len, T_PROBES, 1, table,
-		    (size_t)(p - table), &nlen);
+			(size_t)(p - table), &nlen);
 	write_bytes(path, nb, nlen);
 	free(b);
 	free(nb);
@@ -901,8 +901,8 @@ static void test_probe_table_remap(void **state)
 		}
 		int src = (int)got[i].usdt.args[1];
 
-		assert_int_equal(got[i].h.probe, src % 4 == 0 ? MS_P_VFIO_SAVE_SETUP
-							      : MS_P_MIGRATE_SET_STATE);
+		assert_int_equal(got[i].h.probe,
+				 src % 4 == 0 ? MS_P_VFIO_SAVE_SETUP : MS_P_MIGRATE_SET_STATE);
 		assert_true(src % 4 == 0 || src % 4 == 1);
 		u++;
 	}
@@ -1046,7 +1046,7 @@ static void test_trailer_lost_total(void **state)
 	b[sec[nsec - 1].off + 16 + 8] ^= 1; /* record count */
 	size_t nlen;
 	uint8_t *nb = splice_sec(b, len, sec[nsec - 1].off, 16 + 24, T_TRAILER, 0,
-			     b + sec[nsec - 1].off + 16, 24, &nlen);
+				 b + sec[nsec - 1].off + 16, 24, &nlen);
 
 	write_bytes(path, nb, nlen);
 	r = open_reader(path);
@@ -1084,7 +1084,7 @@ static void test_unknown_sections(void **state)
 	/* optional unknown sections before the first chunk and between chunks */
 	nb = splice_sec(b, len, sec[2].off, 0, 0x7001, 0, junk, sizeof(junk), &nlen);
 	nb2 = splice_sec(nb, nlen, sec[3].off + 16 + sizeof(junk), 0, 0x7002, 0, junk, sizeof(junk),
-		     &nlen2);
+			 &nlen2);
 	write_bytes(path, nb2, nlen2);
 	r = open_reader(path);
 	assert_int_equal(read_all(r, got, 8, &n), 0);
@@ -1113,20 +1113,46 @@ static void test_hand_made_chunk(void **state)
 	struct tf_stats st;
 	union ms_rec got[8];
 	struct tsec sec[16];
-	uint8_t *b, *nb, *nb2, chunk[128], trailer[24] = { 0 };
+	uint8_t *b, *nb, *nb2, chunk[128], trailer[24] = {0};
 	size_t len, nlen, nlen2, n, nsec;
 	/* records as docs/trace-format.md describes them */
 	static const uint8_t recs[] = {
-		/* a kind from the future (42), with its length: skipped */
-		0x80 | 42, 6, 0x02, 100, 7, 0xaa, 0xbb, 0xcc,
-		/* MS_EV_LOST, ts +5, same pid, count 9 */
-		17, 0x00, 5, 0x01, 9,
-		/* MS_EV_LOST with a length and a field this build does not
-		 * know (mask bit 1): the known field is read, the rest skipped */
-		0x80 | 17, 5, 0x00, 1, 0x03, 4, 77,
-		/* MS_EV_USDT, ts -2, tid = pid + 1, probe migrate_set_state
-		 * (file id = catalog id), args[0] = -1, str[0] = "hi" */
-		1, 0x0d, 2, 2, MS_P_MIGRATE_SET_STATE, 0x41, 1, 2, 'h', 'i',
+	    /* a kind from the future (42), with its length: skipped */
+	    0x80 | 42,
+	    6,
+	    0x02,
+	    100,
+	    7,
+	    0xaa,
+	    0xbb,
+	    0xcc,
+	    /* MS_EV_LOST, ts +5, same pid, count 9 */
+	    17,
+	    0x00,
+	    5,
+	    0x01,
+	    9,
+	    /* MS_EV_LOST with a length and a field this build does not
+	     * know (mask bit 1): the known field is read, the rest skipped */
+	    0x80 | 17,
+	    5,
+	    0x00,
+	    1,
+	    0x03,
+	    4,
+	    77,
+	    /* MS_EV_USDT, ts -2, tid = pid + 1, probe migrate_set_state
+	     * (file id = catalog id), args[0] = -1, str[0] = "hi" */
+	    1,
+	    0x0d,
+	    2,
+	    2,
+	    MS_P_MIGRATE_SET_STATE,
+	    0x41,
+	    1,
+	    2,
+	    'h',
+	    'i',
 	};
 
 	tf_writer_close(open_writer(path), 0);
@@ -1143,7 +1169,7 @@ static void test_hand_made_chunk(void **state)
 	trailer[16] = 1; /* chunks */
 	nb = splice_sec(b, len, sec[nsec - 1].off, 16 + 24, T_TRAILER, 0, trailer, 24, &nlen);
 	nb2 = splice_sec(nb, nlen, sec[nsec - 1].off, 0, T_CHUNK, 1, chunk, 32 + sizeof(recs),
-		     &nlen2);
+			 &nlen2);
 	write_bytes(path, nb2, nlen2);
 
 	r = open_reader(path);
@@ -1214,22 +1240,22 @@ static void test_writer_refuses_and_io_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_roundtrip_every_kind, cleanup_tmp),
-		cmocka_unit_test_teardown(test_strings_stored_up_to_nul, cleanup_tmp),
-		cmocka_unit_test_teardown(test_many_records_many_chunks, cleanup_tmp),
-		cmocka_unit_test_teardown(test_flush_mid_stream, cleanup_tmp),
-		cmocka_unit_test_teardown(test_truncated_at_every_offset, cleanup_tmp),
-		cmocka_unit_test_teardown(test_flipped_byte, cleanup_tmp),
-		cmocka_unit_test_teardown(test_not_a_trace_file, cleanup_tmp),
-		cmocka_unit_test_teardown(test_empty_missing_unreadable, cleanup_tmp),
-		cmocka_unit_test_teardown(test_unsupported_version_and_byte_order, cleanup_tmp),
-		cmocka_unit_test_teardown(test_probe_table_remap, cleanup_tmp),
-		cmocka_unit_test_teardown(test_meta_and_clock_pairs, cleanup_tmp),
-		cmocka_unit_test(test_meta_local),
-		cmocka_unit_test_teardown(test_trailer_lost_total, cleanup_tmp),
-		cmocka_unit_test_teardown(test_unknown_sections, cleanup_tmp),
-		cmocka_unit_test_teardown(test_hand_made_chunk, cleanup_tmp),
-		cmocka_unit_test_teardown(test_writer_refuses_and_io_errors, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_roundtrip_every_kind, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_strings_stored_up_to_nul, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_many_records_many_chunks, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_flush_mid_stream, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_truncated_at_every_offset, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_flipped_byte, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_not_a_trace_file, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_empty_missing_unreadable, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_unsupported_version_and_byte_order, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_probe_table_remap, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_meta_and_clock_pairs, cleanup_tmp),
+	    cmocka_unit_test(test_meta_local),
+	    cmocka_unit_test_teardown(test_trailer_lost_total, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_unknown_sections, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_hand_made_chunk, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_writer_refuses_and_io_errors, cleanup_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
