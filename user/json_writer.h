@@ -42,8 +42,7 @@ void jsonw_int(json_writer_t *self, int64_t value);
 void jsonw_float(json_writer_t *self, double value);
 void jsonw_float_fmt(json_writer_t *self, const char *fmt, double value);
 /* A raw value, printed as given: the caller makes it valid JSON. */
-void jsonw_printf(json_writer_t *self, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void jsonw_printf(json_writer_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void jsonw_string_field(json_writer_t *self, const char *name, const char *value);
 void jsonw_bool_field(json_writer_t *self, const char *name, bool value);

@@ -65,11 +65,13 @@ static const char *state_name(uint8_t s)
 }
 
 /* A small table: left-aligned first column, right-aligned others. */
+#define TCOLS 16
+
 struct table {
 	int ncols, nrows, cap;
-	const char *hdr[10];
-	bool left[10];
-	char (*cell)[10][CELL];
+	const char *hdr[TCOLS];
+	bool left[TCOLS];
+	char (*cell)[TCOLS][CELL];
 };
 
 static char *tcell(struct table *t, int row, int col)
@@ -94,7 +96,7 @@ static int trow(struct table *t)
 
 static void tprint(FILE *f, struct table *t, const char *ind)
 {
-	size_t w[10];
+	size_t w[TCOLS];
 
 	for (int c = 0; c < t->ncols; c++) {
 		w[c] = strlen(t->hdr[c]);
@@ -139,7 +141,7 @@ static void text_milestones(FILE *f, const struct tl_mig *m, enum tl_role role)
 	struct mline lines[TL_M_COUNT + TL_MAX_APPROVALS];
 	const char *absent[TL_M_COUNT];
 	int n = 0, na = 0;
-	struct table t = { .ncols = 2, .hdr = { "milestone", "+ms" }, .left = { true, false } };
+	struct table t = {.ncols = 2, .hdr = {"milestone", "+ms"}, .left = {true, false}};
 
 	for (int i = 0; i < TL_M_COUNT; i++) {
 		uint64_t ts = tl_mig_milestone(m, (enum tl_milestone)i);
@@ -192,22 +194,39 @@ static void text_milestones(FILE *f, const struct tl_mig *m, enum tl_role role)
 static void text_devices(FILE *f, const struct tl_mig *m, enum tl_role role)
 {
 	bool src = role != TL_ROLE_DEST, dst = role != TL_ROLE_SOURCE;
-	struct table t = { 0 };
-	int c = 0, cols[10];
+	struct table t = {0};
+	int c = 0, cols[TCOLS];
 
-	enum { C_NAME, C_INIT, C_DRAIN, C_STOP, C_SAVE, C_CPL, C_READ, C_LOAD, C_SENT, C_APPR,
-	       C_LAT, C_WR };
+	enum {
+		C_NAME,
+		C_INIT,
+		C_DRAIN,
+		C_STOP,
+		C_SCREAD,
+		C_SAVE,
+		C_CPL,
+		C_READ,
+		C_LOAD,
+		C_SENT,
+		C_APPR,
+		C_LAT,
+		C_WR
+	};
 	static const char *const hdr[] = {
-		"device", "initial B", "drain ms", "stop-copy B", "save us", "stop-copy save ms",
-		"read B", "load us", "init-sent +ms", "approved +ms", "approval ms", "written B",
+	    "device",	    "initial B",	 "drain ms",  "stop-copy B", "stop-copy read B",
+	    "save us",	    "stop-copy save ms", "read B",    "load us",     "init-sent +ms",
+	    "approved +ms", "approval ms",	 "written B",
 	};
 
 	cols[c++] = C_NAME;
-	if (src) {
-		cols[c++] = C_INIT;
+	cols[c++] = C_INIT;
+	if (src)
 		cols[c++] = C_DRAIN;
-		cols[c++] = C_STOP;
+	cols[c++] = C_STOP;
+	if (src) {
+		cols[c++] = C_SCREAD;
 		cols[c++] = C_SAVE;
+		cols[c++] = C_CPL;
 		cols[c++] = C_READ;
 	}
 	if (dst) {
@@ -216,10 +235,6 @@ static void text_devices(FILE *f, const struct tl_mig *m, enum tl_role role)
 		cols[c++] = C_APPR;
 		cols[c++] = C_LAT;
 		cols[c++] = C_WR;
-	}
-	if (src && !dst && c < 10) {
-		/* vfio_save_complete_precopy span: the device's stop-copy save */
-		cols[c++] = C_CPL;
 	}
 	t.ncols = c;
 	for (int i = 0; i < c; i++) {
@@ -240,6 +255,7 @@ static void text_devices(FILE *f, const struct tl_mig *m, enum tl_role role)
 			case C_INIT: fmt_u(b, tl_dev_initial(m, d)); break;
 			case C_DRAIN: fmt_ms(b, tl_dev_drain(m, d)); break;
 			case C_STOP: fmt_u(b, tl_dev_stopcopy(m, d)); break;
+			case C_SCREAD: fmt_u(b, tl_dev_stopcopy_read(m, d)); break;
 			case C_SAVE: fmt_i(b, tl_dev_save_us(m, d)); break;
 			case C_CPL: fmt_ms(b, tl_dev_complete_precopy(d)); break;
 			case C_READ: fmt_u(b, tl_dev_bytes_read(m, d)); break;
@@ -289,9 +305,9 @@ static void text_transitions(FILE *f, const struct tl_mig *m)
 {
 	struct trline lines[TL_MAX_DEVS * TL_MAX_TRANSITIONS];
 	size_t n = collect_transitions(m, lines);
-	struct table t = { .ncols = 6,
-			   .hdr = { "device", "from", "to", "at +ms", "ioctl ms", "ret" },
-			   .left = { true, true, true, false, false, false } };
+	struct table t = {.ncols = 6,
+			  .hdr = {"device", "from", "to", "at +ms", "ioctl ms", "ret"},
+			  .left = {true, true, true, false, false, false}};
 
 	if (!n)
 		return;
@@ -331,8 +347,9 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 		m->start_ts / (uint64_t)1000000000, m->start_ts % (uint64_t)1000000000,
 		m->state[0] ? m->state : "-", tl_mig_phase(m));
 	if (m->incomplete)
-		fprintf(f, "  incomplete: %s; figures that count or need a first occurrence are "
-			   "not shown\n",
+		fprintf(f,
+			"  incomplete: %s; figures that count or need a first occurrence are "
+			"not shown\n",
 			m->lost_records ? "events were lost" : "its start was not captured");
 	if (m->error[0])
 		fprintf(f, "  error: %s\n", m->error);
@@ -355,14 +372,16 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	}
 
 	tl_mig_breakdown(tl, m, &bd);
-	fprintf(f, "  downtime breakdown ms: stop %s  iterable save %s  non-iterable save %s  "
-		   "transfer+load %s  dst start %s\n",
+	fprintf(f,
+		"  downtime breakdown ms: stop %s  iterable save %s  non-iterable save %s  "
+		"transfer+load %s  dst start %s\n",
 		fmt_ms(a, bd.stop), fmt_ms(b, bd.iterable), fmt_ms(c, bd.non_iterable),
 		fmt_ms(d, bd.transfer_load), fmt_ms(e, bd.dst_start));
 
 	if (role != TL_ROLE_DEST && m->iterations) {
-		fprintf(f, "  convergence: iterations %" PRIu64 "  pending %s B  threshold %s B  "
-			   "bandwidth %s B/ms  predicted downtime %s ms\n",
+		fprintf(f,
+			"  convergence: iterations %" PRIu64 "  pending %s B  threshold %s B  "
+			"bandwidth %s B/ms  predicted downtime %s ms\n",
 			m->iterations, fmt_u(a, m->pending), fmt_u(b, m->threshold),
 			fmt_u(c, m->bandwidth), fmt_ms(d, tl_mig_predicted_downtime(m)));
 	}
@@ -370,8 +389,7 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	if (tl_has(m->stall_ts) || st.stalled) {
 		uint32_t devs = st.stalled ? st.devs : m->stall_devs;
 
-		fprintf(f, "  stall: %s since +%s ms (%s)",
-			st.stalled ? "stalled" : "was stalled",
+		fprintf(f, "  stall: %s since +%s ms (%s)", st.stalled ? "stalled" : "was stalled",
 			fmt_rel(a, m, st.stalled ? st.since : m->stall_ts),
 			tl_stall_reason_name(st.stalled ? st.reason : m->stall_reason));
 		uint32_t ddevs = st.stalled ? st.dst_devs : m->stall_dst_devs;
@@ -395,11 +413,17 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	fprintf(f, "    total %s ms  precopy %s ms  downtime %s ms  passes %s\n",
 		fmt_ms(a, tl_mig_total(m)), fmt_ms(b, tl_mig_precopy(m)),
 		fmt_ms(c, tl_mig_downtime(m)), fmt_u(d, tl_mig_passes(m)));
-	fprintf(f, "    switchover-ack %s  acked %s  pending initial %s  ack latency %s ms  "
-		   "ack wait %s ms\n",
-		tri(tl_mig_ack_enabled(m)), tri(tl_mig_acked(m)),
-		fmt_u(a, tl_mig_ack_pending_initial(m)), fmt_ms(b, tl_mig_ack_latency(m)),
-		fmt_ms(c, tl_mig_ack_wait(tl, m)));
+	if (role == TL_ROLE_DEST)
+		fprintf(f, "    switchover-ack %s  acked %s  pending initial %s  ack sent %s ms\n",
+			tri(tl_mig_ack_enabled(m)), tri(tl_mig_acked(m)),
+			fmt_u(a, tl_mig_ack_pending_initial(m)), fmt_ms(b, tl_mig_ack_sent(m)));
+	else
+		fprintf(f,
+			"    switchover-ack %s  acked %s  pending initial %s  ack latency %s ms  "
+			"ack wait %s ms\n",
+			tri(tl_mig_ack_enabled(m)), tri(tl_mig_acked(m)),
+			fmt_u(a, tl_mig_ack_pending_initial(m)), fmt_ms(b, tl_mig_ack_latency(m)),
+			fmt_ms(c, tl_mig_ack_wait(tl, m)));
 	fputc('\n', f);
 }
 
@@ -410,8 +434,9 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 
 	if (!o)
 		o = &default_opts;
-	fprintf(f, "migscope timeline: %zu migration%s, %zu pair%s, %" PRIu64 " records, %" PRIu64
-		   " lost\n",
+	fprintf(f,
+		"migscope timeline: %zu migration%s, %zu pair%s, %" PRIu64 " records, %" PRIu64
+		" lost\n",
 		nm, nm == 1 ? "" : "s", np, np == 1 ? "" : "s", tl_records(tl), lost_events(tl, o));
 	if (o->input_error)
 		fprintf(f, "input error: %s\n", o->input_error);
@@ -434,8 +459,9 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 				fmt_ms(a, tl_pair_guest_downtime(tl, p)),
 				fmt_ms(b, tl_pair_ack_transit(tl, p)));
 			tl_pair_breakdown(tl, p, &bd);
-			fprintf(f, "    breakdown ms: stop %s  iterable %s  non-iterable %s  "
-				   "transfer+load %s  dst start %s\n",
+			fprintf(f,
+				"    breakdown ms: stop %s  iterable %s  non-iterable %s  "
+				"transfer+load %s  dst start %s\n",
 				fmt_ms(a, bd.stop), fmt_ms(b, bd.iterable),
 				fmt_ms(c, bd.non_iterable), fmt_ms(d, bd.transfer_load),
 				fmt_ms(e, bd.dst_start));
@@ -552,6 +578,7 @@ static void json_devices(json_writer_t *w, const struct tl_mig *m)
 		j_u(w, "initial_bytes", tl_dev_initial(m, d));
 		j_ms(w, "init_drain_ms", tl_dev_drain(m, d));
 		j_u(w, "stopcopy_bytes", tl_dev_stopcopy(m, d));
+		j_u(w, "stopcopy_read_bytes", tl_dev_stopcopy_read(m, d));
 		j_i(w, "save_us", tl_dev_save_us(m, d));
 		j_i(w, "load_us", tl_dev_load_us(m, d));
 		j_ms(w, "complete_precopy_ms", tl_dev_complete_precopy(d));
@@ -634,6 +661,7 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	j_u(w, "pending_initial", tl_mig_ack_pending_initial(m));
 	j_ms(w, "ack_latency_ms", tl_mig_ack_latency(m));
 	j_ms(w, "ack_wait_ms", tl_mig_ack_wait(tl, m));
+	j_ms(w, "ack_sent_ms", tl_mig_ack_sent(m));
 	j_u(w, "pending", m->ack_pending);
 	jsonw_name(w, "approvals");
 	jsonw_start_array(w);

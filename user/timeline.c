@@ -113,37 +113,37 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 /* names */
 
 static const char *const milestone_names[TL_M_COUNT] = {
-	[TL_M_SETUP] = "setup",
-	[TL_M_ACTIVE] = "active",
-	[TL_M_RP_OPEN] = "return-path-open",
-	[TL_M_ACK_RECEIVED] = "ack-received",
-	[TL_M_READY] = "ready",
-	[TL_M_LOW_PENDING] = "low-pending",
-	[TL_M_SRC_DOWNTIME_START] = "src-downtime-start",
-	[TL_M_SRC_VM_STOPPED] = "src-vm-stopped",
-	[TL_M_SRC_ITERABLE_SAVED] = "src-iterable-saved",
-	[TL_M_SRC_NON_ITERABLE_SAVED] = "src-non-iterable-saved",
-	[TL_M_SRC_DOWNTIME_END] = "src-downtime-end",
-	[TL_M_SWITCHOVER_START] = "switchover-start",
-	[TL_M_PRECOPY_COMPLETE] = "precopy-complete",
-	[TL_M_RP_END] = "return-path-end",
-	[TL_M_POSTCOPY_START] = "postcopy-start",
-	[TL_M_ACK_NEEDED] = "ack-needed",
-	[TL_M_ACK_SENT] = "ack-sent",
-	[TL_M_DST_LOADVM_COMPLETED] = "dst-precopy-loadvm-completed",
-	[TL_M_DST_BH_ENTER] = "dst-precopy-bh-enter",
-	[TL_M_DST_BH_ANNOUNCED] = "dst-precopy-bh-announced",
-	[TL_M_DST_BH_VM_STARTED] = "dst-precopy-bh-vm-started",
-	[TL_M_DST_PC_BH_ENTER] = "dst-postcopy-bh-enter",
-	[TL_M_DST_PC_BH_CPU_SYNCED] = "dst-postcopy-bh-cpu-synced",
-	[TL_M_DST_PC_BH_ANNOUNCED] = "dst-postcopy-bh-announced",
-	[TL_M_DST_PC_BH_CACHE_INVALIDATED] = "dst-postcopy-bh-cache-invalidated",
-	[TL_M_DST_PC_BH_VM_STARTED] = "dst-postcopy-bh-vm-started",
-	[TL_M_POSTCOPY_RUN] = "postcopy-run",
-	[TL_M_POSTCOPY_ACTIVE] = "postcopy-active",
-	[TL_M_CANCEL] = "cancel",
-	[TL_M_CANCELLING] = "cancelling",
-	[TL_M_END] = "end",
+    [TL_M_SETUP] = "setup",
+    [TL_M_ACTIVE] = "active",
+    [TL_M_RP_OPEN] = "return-path-open",
+    [TL_M_ACK_RECEIVED] = "ack-received",
+    [TL_M_READY] = "ready",
+    [TL_M_LOW_PENDING] = "low-pending",
+    [TL_M_SRC_DOWNTIME_START] = "src-downtime-start",
+    [TL_M_SRC_VM_STOPPED] = "src-vm-stopped",
+    [TL_M_SRC_ITERABLE_SAVED] = "src-iterable-saved",
+    [TL_M_SRC_NON_ITERABLE_SAVED] = "src-non-iterable-saved",
+    [TL_M_SRC_DOWNTIME_END] = "src-downtime-end",
+    [TL_M_SWITCHOVER_START] = "switchover-start",
+    [TL_M_PRECOPY_COMPLETE] = "precopy-complete",
+    [TL_M_RP_END] = "return-path-end",
+    [TL_M_POSTCOPY_START] = "postcopy-start",
+    [TL_M_ACK_NEEDED] = "ack-needed",
+    [TL_M_ACK_SENT] = "ack-sent",
+    [TL_M_DST_LOADVM_COMPLETED] = "dst-precopy-loadvm-completed",
+    [TL_M_DST_BH_ENTER] = "dst-precopy-bh-enter",
+    [TL_M_DST_BH_ANNOUNCED] = "dst-precopy-bh-announced",
+    [TL_M_DST_BH_VM_STARTED] = "dst-precopy-bh-vm-started",
+    [TL_M_DST_PC_BH_ENTER] = "dst-postcopy-bh-enter",
+    [TL_M_DST_PC_BH_CPU_SYNCED] = "dst-postcopy-bh-cpu-synced",
+    [TL_M_DST_PC_BH_ANNOUNCED] = "dst-postcopy-bh-announced",
+    [TL_M_DST_PC_BH_CACHE_INVALIDATED] = "dst-postcopy-bh-cache-invalidated",
+    [TL_M_DST_PC_BH_VM_STARTED] = "dst-postcopy-bh-vm-started",
+    [TL_M_POSTCOPY_RUN] = "postcopy-run",
+    [TL_M_POSTCOPY_ACTIVE] = "postcopy-active",
+    [TL_M_CANCEL] = "cancel",
+    [TL_M_CANCELLING] = "cancelling",
+    [TL_M_END] = "end",
 };
 
 const char *tl_milestone_name(enum tl_milestone m)
@@ -156,8 +156,7 @@ bool tl_milestone_for_role(enum tl_milestone m, enum tl_role role)
 	switch (m) {
 	case TL_M_SETUP:
 	case TL_M_ACTIVE:
-	case TL_M_END:
-		return true;
+	case TL_M_END: return true;
 	case TL_M_RP_OPEN:
 	case TL_M_ACK_RECEIVED:
 	case TL_M_READY:
@@ -166,17 +165,14 @@ bool tl_milestone_for_role(enum tl_milestone m, enum tl_role role)
 	case TL_M_SRC_VM_STOPPED:
 	case TL_M_SRC_ITERABLE_SAVED:
 	case TL_M_SRC_NON_ITERABLE_SAVED:
-	case TL_M_SRC_DOWNTIME_END:
-		return role == TL_ROLE_SOURCE;
+	case TL_M_SRC_DOWNTIME_END: return role == TL_ROLE_SOURCE;
 	case TL_M_ACK_NEEDED:
 	case TL_M_ACK_SENT:
 	case TL_M_DST_LOADVM_COMPLETED:
 	case TL_M_DST_BH_ENTER:
 	case TL_M_DST_BH_ANNOUNCED:
-	case TL_M_DST_BH_VM_STARTED:
-		return role == TL_ROLE_DEST;
-	default:
-		return false;
+	case TL_M_DST_BH_VM_STARTED: return role == TL_ROLE_DEST;
+	default: return false;
 	}
 }
 
@@ -215,56 +211,56 @@ const char *tl_stall_reason_name(enum tl_stall_reason r)
 
 /* Role a probe proves. From qemu-probes.md: what fires on one side only. */
 static const uint8_t probe_role[MS_P_COUNT] = {
-	[MS_P_MIGRATE_PENDING_ESTIMATE] = TL_ROLE_SOURCE,
-	[MS_P_MIGRATE_PENDING_EXACT] = TL_ROLE_SOURCE,
-	[MS_P_MIGRATE_TRANSFERRED] = TL_ROLE_SOURCE,
-	[MS_P_MIGRATION_THREAD_LOW_PENDING] = TL_ROLE_SOURCE,
-	[MS_P_MIGRATION_COMPLETION_VM_STOP] = TL_ROLE_SOURCE,
-	[MS_P_SAVEVM_SEND_SWITCHOVER_START] = TL_ROLE_SOURCE,
-	[MS_P_MIGRATION_PRECOPY_COMPLETE] = TL_ROLE_SOURCE,
-	[MS_P_POSTCOPY_START] = TL_ROLE_SOURCE,
-	[MS_P_SAVEVM_SEND_OPEN_RETURN_PATH] = TL_ROLE_SOURCE,
-	[MS_P_OPEN_RETURN_PATH_ON_SOURCE] = TL_ROLE_SOURCE,
-	[MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY] = TL_ROLE_SOURCE,
-	[MS_P_SOURCE_RETURN_PATH_THREAD_END] = TL_ROLE_SOURCE,
-	[MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED] = TL_ROLE_SOURCE,
-	[MS_P_VMSTATE_DOWNTIME_SAVE] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_SETUP] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_ITERATE_START] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_ITERATE] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_BLOCK] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_STATE_PENDING_ESTIMATE] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_STATE_PENDING_EXACT] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_COMPLETE_PRECOPY] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_DEVICE_CONFIG_STATE] = TL_ROLE_SOURCE,
-	[MS_P_VFIO_SAVE_CLEANUP] = TL_ROLE_SOURCE,
-	[MS_P_LOADVM_POSTCOPY_HANDLE_RUN] = TL_ROLE_DEST,
-	[MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = TL_ROLE_DEST,
-	[MS_P_LOADVM_APPROVE_SWITCHOVER] = TL_ROLE_DEST,
-	[MS_P_MIGRATE_SEND_RP_MESSAGE] = TL_ROLE_DEST,
-	[MS_P_VMSTATE_DOWNTIME_LOAD] = TL_ROLE_DEST,
-	[MS_P_VFIO_LOAD_CLEANUP] = TL_ROLE_DEST,
-	[MS_P_VFIO_LOAD_STATE] = TL_ROLE_DEST,
-	[MS_P_VFIO_LOAD_STATE_DEVICE_DATA] = TL_ROLE_DEST,
-	[MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START] = TL_ROLE_DEST,
-	[MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END] = TL_ROLE_DEST,
+    [MS_P_MIGRATE_PENDING_ESTIMATE] = TL_ROLE_SOURCE,
+    [MS_P_MIGRATE_PENDING_EXACT] = TL_ROLE_SOURCE,
+    [MS_P_MIGRATE_TRANSFERRED] = TL_ROLE_SOURCE,
+    [MS_P_MIGRATION_THREAD_LOW_PENDING] = TL_ROLE_SOURCE,
+    [MS_P_MIGRATION_COMPLETION_VM_STOP] = TL_ROLE_SOURCE,
+    [MS_P_SAVEVM_SEND_SWITCHOVER_START] = TL_ROLE_SOURCE,
+    [MS_P_MIGRATION_PRECOPY_COMPLETE] = TL_ROLE_SOURCE,
+    [MS_P_POSTCOPY_START] = TL_ROLE_SOURCE,
+    [MS_P_SAVEVM_SEND_OPEN_RETURN_PATH] = TL_ROLE_SOURCE,
+    [MS_P_OPEN_RETURN_PATH_ON_SOURCE] = TL_ROLE_SOURCE,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY] = TL_ROLE_SOURCE,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_END] = TL_ROLE_SOURCE,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED] = TL_ROLE_SOURCE,
+    [MS_P_VMSTATE_DOWNTIME_SAVE] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_SETUP] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_ITERATE_START] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_ITERATE] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_BLOCK] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_STATE_PENDING_ESTIMATE] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_STATE_PENDING_EXACT] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_COMPLETE_PRECOPY] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_DEVICE_CONFIG_STATE] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_CLEANUP] = TL_ROLE_SOURCE,
+    [MS_P_LOADVM_POSTCOPY_HANDLE_RUN] = TL_ROLE_DEST,
+    [MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = TL_ROLE_DEST,
+    [MS_P_LOADVM_APPROVE_SWITCHOVER] = TL_ROLE_DEST,
+    [MS_P_MIGRATE_SEND_RP_MESSAGE] = TL_ROLE_DEST,
+    [MS_P_VMSTATE_DOWNTIME_LOAD] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_CLEANUP] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_DATA] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END] = TL_ROLE_DEST,
 };
 
 /* Probes that fire only inside a migration: seen without one, the migration
  * started before the capture (or its start was lost). Snapshot code paths
  * (savevm, vmstate_downtime_*, vfio_save_*) are left out on purpose. */
 static const bool probe_starts[MS_P_COUNT] = {
-	[MS_P_MIGRATE_PENDING_ESTIMATE] = true,
-	[MS_P_MIGRATE_PENDING_EXACT] = true,
-	[MS_P_MIGRATE_TRANSFERRED] = true,
-	[MS_P_MIGRATION_THREAD_LOW_PENDING] = true,
-	[MS_P_OPEN_RETURN_PATH_ON_SOURCE] = true,
-	[MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY] = true,
-	[MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED] = true,
-	[MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = true,
-	[MS_P_LOADVM_APPROVE_SWITCHOVER] = true,
-	[MS_P_MIGRATE_SEND_RP_MESSAGE] = true,
+    [MS_P_MIGRATE_PENDING_ESTIMATE] = true,
+    [MS_P_MIGRATE_PENDING_EXACT] = true,
+    [MS_P_MIGRATE_TRANSFERRED] = true,
+    [MS_P_MIGRATION_THREAD_LOW_PENDING] = true,
+    [MS_P_OPEN_RETURN_PATH_ON_SOURCE] = true,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY] = true,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED] = true,
+    [MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = true,
+    [MS_P_LOADVM_APPROVE_SWITCHOVER] = true,
+    [MS_P_MIGRATE_SEND_RP_MESSAGE] = true,
 };
 
 /* Every vfio_* probe names its device in argument 0. */
@@ -279,20 +275,20 @@ static const struct {
 	const char *name;
 	enum tl_milestone m;
 } checkpoints[] = {
-	{ "src-downtime-start", TL_M_SRC_DOWNTIME_START },
-	{ "src-vm-stopped", TL_M_SRC_VM_STOPPED },
-	{ "src-iterable-saved", TL_M_SRC_ITERABLE_SAVED },
-	{ "src-non-iterable-saved", TL_M_SRC_NON_ITERABLE_SAVED },
-	{ "src-downtime-end", TL_M_SRC_DOWNTIME_END },
-	{ "dst-precopy-loadvm-completed", TL_M_DST_LOADVM_COMPLETED },
-	{ "dst-precopy-bh-enter", TL_M_DST_BH_ENTER },
-	{ "dst-precopy-bh-announced", TL_M_DST_BH_ANNOUNCED },
-	{ "dst-precopy-bh-vm-started", TL_M_DST_BH_VM_STARTED },
-	{ "dst-postcopy-bh-enter", TL_M_DST_PC_BH_ENTER },
-	{ "dst-postcopy-bh-cpu-synced", TL_M_DST_PC_BH_CPU_SYNCED },
-	{ "dst-postcopy-bh-announced", TL_M_DST_PC_BH_ANNOUNCED },
-	{ "dst-postcopy-bh-cache-invalidated", TL_M_DST_PC_BH_CACHE_INVALIDATED },
-	{ "dst-postcopy-bh-vm-started", TL_M_DST_PC_BH_VM_STARTED },
+    {"src-downtime-start", TL_M_SRC_DOWNTIME_START},
+    {"src-vm-stopped", TL_M_SRC_VM_STOPPED},
+    {"src-iterable-saved", TL_M_SRC_ITERABLE_SAVED},
+    {"src-non-iterable-saved", TL_M_SRC_NON_ITERABLE_SAVED},
+    {"src-downtime-end", TL_M_SRC_DOWNTIME_END},
+    {"dst-precopy-loadvm-completed", TL_M_DST_LOADVM_COMPLETED},
+    {"dst-precopy-bh-enter", TL_M_DST_BH_ENTER},
+    {"dst-precopy-bh-announced", TL_M_DST_BH_ANNOUNCED},
+    {"dst-precopy-bh-vm-started", TL_M_DST_BH_VM_STARTED},
+    {"dst-postcopy-bh-enter", TL_M_DST_PC_BH_ENTER},
+    {"dst-postcopy-bh-cpu-synced", TL_M_DST_PC_BH_CPU_SYNCED},
+    {"dst-postcopy-bh-announced", TL_M_DST_PC_BH_ANNOUNCED},
+    {"dst-postcopy-bh-cache-invalidated", TL_M_DST_PC_BH_CACHE_INVALIDATED},
+    {"dst-postcopy-bh-vm-started", TL_M_DST_PC_BH_VM_STARTED},
 };
 
 static uint8_t vfio_state_parse(const char *s, size_t n)
@@ -306,6 +302,20 @@ static uint8_t vfio_state_parse(const char *s, size_t n)
 static bool vfio_state_precopy(uint8_t s)
 {
 	return s == MS_VFIO_PRE_COPY || s == MS_VFIO_PRE_COPY_P2P;
+}
+
+/* A migration device's new state; STOP_COPY starts its stop-copy counts. */
+static void dev_state(struct tl_dev *d, uint8_t to)
+{
+	d->state = to;
+	if (vfio_state_precopy(to))
+		d->precopy = true;
+	if (to == MS_VFIO_STOP_COPY) {
+		if (!tl_has(d->sc_block))
+			d->sc_block = 0;
+		if (!tl_has(d->sc_io))
+			d->sc_io = 0;
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -418,7 +428,8 @@ static void hash_rebuild(struct tl *tl)
 	tl->last_proc = NULL;
 	for (size_t i = 0; i < tl->nprocs; i++)
 		if (!tl->procs[i]->replaced)
-			hash_insert(tl, tl->procs[i]); /* shrinking: cannot fail worse than before */
+			hash_insert(tl,
+				    tl->procs[i]); /* shrinking: cannot fail worse than before */
 }
 
 static struct tl_proc *proc_lookup(const struct tl *tl, uint32_t pid)
@@ -560,6 +571,7 @@ static void mdev_init(struct tl_dev *d, const char *name)
 	d->first_initial = d->drain_ts = TL_NONE;
 	d->initial = d->dirty = d->stopcopy = TL_NONE;
 	d->complete_start_ts = d->complete_ts = TL_NONE;
+	d->sc_block = d->sc_io = d->init_loaded = TL_NONE;
 	d->bytes_read = d->bytes_written = TL_NONE;
 	d->save_us[0] = d->save_us[1] = d->load_us[0] = d->load_us[1] = TL_DNONE;
 	d->init_sent_ts = d->approve_ts = d->approve_remaining = TL_NONE;
@@ -602,6 +614,8 @@ static struct tl_dev *mdev(struct tl_mig *m, struct tl_proc *p, int pd)
 		return NULL;
 	if (d->state == TL_VFIO_UNKNOWN)
 		d->state = pdv->state;
+	if (!d->alias[0])
+		memcpy(d->alias, pdv->alias, sizeof(d->alias));
 	pdv->mig_seq = m->seq;
 	pdv->mdev = (int32_t)(d - m->devs);
 	return d;
@@ -726,7 +740,6 @@ static struct tl_mig *mig_start(struct tl *tl, struct tl_proc *p, uint64_t ts, b
 	m->dirty_pages = m->pending = m->threshold = m->bandwidth = m->avail_bw = TL_NONE;
 	m->low_pending = m->low_pending_bw = TL_NONE;
 	m->best_pending = m->best_ts = m->stall_ts = TL_NONE;
-	m->appr_dev = -1;
 	tl->migs[tl->nmigs++] = m;
 	p->cur = m;
 	p->nmigs++;
@@ -929,7 +942,6 @@ static void set_state_ioctl(struct tl_proc *p, struct tl_mig *m, struct tl_tid *
 {
 	struct tl_pdev *pdv = &p->pdevs[pd];
 	uint8_t from = pdv->state, to = (uint8_t)(io->dev_state > 0xfe ? 0xfe : io->dev_state);
-	uint64_t d_ns = io->dur_ns <= io->h.ts ? io->dur_ns : io->h.ts;
 	struct tl_dev *d = mdev(m, p, pd);
 	int idx = -1;
 
@@ -939,12 +951,10 @@ static void set_state_ioctl(struct tl_proc *p, struct tl_mig *m, struct tl_tid *
 	if (io->ret == 0 && io->data_fd >= 0)
 		fd_bind(p, io->data_fd, pd, true);
 	if (d) {
-		idx = tr_add(d, io->h.ts - d_ns, (int64_t)d_ns, io->ret, from, to);
-		if (io->ret == 0) {
-			d->state = to;
-			if (vfio_state_precopy(to))
-				d->precopy = true;
-		}
+		/* a syscall record is stamped with its start (bpf/migscope.bpf.c) */
+		idx = tr_add(d, io->h.ts, (int64_t)io->dur_ns, io->ret, from, to);
+		if (io->ret == 0)
+			dev_state(d, to);
 	}
 	t->tr_pdev = pd;
 	t->tr_idx = idx;
@@ -980,7 +990,7 @@ static void apply_ioctl(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t, i
 	} else if (feat == MS_VFIO_FEAT_MIG_DEVICE_STATE) {
 		p->pdevs[pd].state = (uint8_t)(io->dev_state > 0xfe ? 0xfe : io->dev_state);
 		if (d)
-			d->state = p->pdevs[pd].state;
+			dev_state(d, p->pdevs[pd].state);
 	} else if (feat == MS_VFIO_FEAT_MIG_DATA_SIZE) {
 		if (d)
 			d->stopcopy = io->v1;
@@ -994,7 +1004,14 @@ static void on_ioctl(struct tl_proc *p, struct tl_mig *m, const struct ms_ioctl 
 	int pd;
 
 	if (io->cmd == MS_VFIO_DEVICE_FEATURE) {
-		if (io->feat_flags & MS_VFIO_FEAT_PROBE)
+		uint32_t dir = io->feat_flags & (MS_VFIO_FEAT_GET | MS_VFIO_FEAT_SET);
+
+		/* The same number is VFIO_IOMMU_DIRTY_PAGES on a container fd,
+		 * whose flags (1, 2, 4) never carry GET or SET: require one. */
+		if ((io->feat_flags & MS_VFIO_FEAT_PROBE) ||
+		    (dir != MS_VFIO_FEAT_GET && dir != MS_VFIO_FEAT_SET))
+			return;
+		if (feat == MS_VFIO_FEAT_MIG_DATA_SIZE && dir != MS_VFIO_FEAT_GET)
 			return;
 		if (feat != MS_VFIO_FEAT_MIG_DEVICE_STATE && feat != MS_VFIO_FEAT_MIG_DATA_SIZE)
 			return;
@@ -1005,12 +1022,10 @@ static void on_ioctl(struct tl_proc *p, struct tl_mig *m, const struct ms_ioctl 
 			/* vfio_migration_set_device_state fired first (probe
 			 * order of qemu-probes.md): complete its transition */
 			if (t->tr_pdev >= 0 && !t->tr_ioctl && t->tr_to == to) {
-				uint64_t d_ns = io->dur_ns <= io->h.ts ? io->dur_ns : io->h.ts;
-
 				tr = tid_tr(p, t);
 				if (tr) {
-					tr->ts = io->h.ts - d_ns;
-					tr->dur_ns = (int64_t)d_ns;
+					tr->ts = io->h.ts;
+					tr->dur_ns = (int64_t)io->dur_ns;
 					tr->ret = io->ret;
 				}
 				t->tr_ioctl = true;
@@ -1053,8 +1068,11 @@ static void on_data_io(struct tl *tl, struct tl_proc *p, struct tl_mig *m,
 	if (!tl_has(*ctr))
 		*ctr = 0;
 	d->has_io = true;
-	if (io->ret > 0)
+	if (io->ret > 0) {
 		*ctr += (uint64_t)io->ret;
+		if (io->op == MS_IO_READ && d->state == MS_VFIO_STOP_COPY && tl_has(d->sc_io))
+			d->sc_io += (uint64_t)io->ret;
+	}
 }
 
 /* vmstate_downtime_save/load: a VFIO device's own section, or another one. */
@@ -1085,6 +1103,8 @@ static void on_downtime_section(struct tl_proc *p, struct tl_mig *m, struct tl_t
 		if (pd < 0)
 			pd = pdev_get(p, id, pre);
 		d = mdev(m, p, pd);
+		if (d && !d->alias[0])
+			scpy(d->alias, sizeof(d->alias), id, pre);
 	} else if (m) {
 		d = mdev_by_name(m, id, pre, false);
 	}
@@ -1165,9 +1185,7 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 		t->tr_to = to;
 		if (d) {
 			t->tr_idx = tr_add(d, u->h.ts, TL_DNONE, 0, from, to);
-			d->state = to;
-			if (vfio_state_precopy(to))
-				d->precopy = true;
+			dev_state(d, to);
 		}
 		break;
 	}
@@ -1186,8 +1204,16 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 		}
 		break;
 	case MS_P_VFIO_SAVE_BLOCK:
-		if (d && (int32_t)u->args[1] > 0)
-			d->block_bytes += (uint64_t)(int32_t)u->args[1];
+		if (d) {
+			int32_t n = (int32_t)u->args[1];
+
+			d->block_seen = true;
+			if (n > 0) {
+				d->block_bytes += (uint64_t)n;
+				if (d->state == MS_VFIO_STOP_COPY && tl_has(d->sc_block))
+					d->sc_block += (uint64_t)n;
+			}
+		}
 		break;
 	case MS_P_VFIO_STATE_PENDING_ESTIMATE:
 		if (d) {
@@ -1213,19 +1239,44 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 			d->complete_ts = u->h.ts;
 		break;
 	case MS_P_VFIO_LOAD_STATE:
-		if (d && m && u->args[1] == MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT) {
-			if (!tl_has(d->init_sent_ts))
-				d->init_sent_ts = u->h.ts;
-			m->appr_dev = (int32_t)(d - m->devs);
+		if (d && u->args[1] == MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT &&
+		    !tl_has(d->init_sent_ts)) {
+			d->init_sent_ts = u->h.ts;
+			if (d->load_seen)
+				d->init_loaded = d->load_data_bytes;
+			else if (d->has_io && tl_has(d->bytes_written))
+				d->init_loaded = d->bytes_written;
+			else if (!d->has_io)
+				d->init_loaded = 0; /* nothing was loaded before it */
 		}
 		break;
 	case MS_P_VFIO_LOAD_STATE_DEVICE_DATA:
-		if (d)
-			d->load_data_bytes += u->args[1];
+		if (d) {
+			d->load_seen = true;
+			if ((int32_t)u->args[2] >= 0)
+				d->load_data_bytes += u->args[1];
+		}
 		break;
-	default:
-		break;
+	default: break;
 	}
+}
+
+/* The approval goes to the device whose DEV_INIT_DATA_SENT came first among
+ * those not approved yet: QEMU approves inside the load of that flag, and a
+ * device that takes time before approving keeps the order. */
+static int32_t awaiting_approval(const struct tl_mig *m)
+{
+	int32_t best = -1;
+
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct tl_dev *d = &m->devs[i];
+
+		if (!tl_has(d->init_sent_ts) || tl_has(d->approve_ts))
+			continue;
+		if (best < 0 || d->init_sent_ts < m->devs[best].init_sent_ts)
+			best = (int32_t)i;
+	}
+	return best;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1328,8 +1379,7 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	case MS_P_VMSTATE_DOWNTIME_LOAD:
 		on_downtime_section(p, m, t, u, probe == MS_P_VMSTATE_DOWNTIME_LOAD);
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (!m)
 		return;
@@ -1343,15 +1393,9 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 			scpy(m->error, sizeof(m->error), s, n);
 		}
 		break;
-	case MS_P_MIGRATION_CANCEL:
-		mark(m, TL_M_CANCEL, ts);
-		break;
-	case MS_P_MIGRATE_PENDING_ESTIMATE:
-		on_pending_estimate(tl, m, ts, u->args[0]);
-		break;
-	case MS_P_MIGRATE_PENDING_EXACT:
-		on_pending_exact(tl, m, ts, u->args[0]);
-		break;
+	case MS_P_MIGRATION_CANCEL: mark(m, TL_M_CANCEL, ts); break;
+	case MS_P_MIGRATE_PENDING_ESTIMATE: on_pending_estimate(tl, m, ts, u->args[0]); break;
+	case MS_P_MIGRATE_PENDING_EXACT: on_pending_exact(tl, m, ts, u->args[0]); break;
 	case MS_P_MIGRATE_TRANSFERRED:
 		m->transferred += u->args[0];
 		m->bandwidth = u->args[2];
@@ -1367,31 +1411,19 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 		}
 		break;
 	case MS_P_MIGRATION_BITMAP_SYNC_END:
-		m->passes++;
+		/* the sync of the stop phase is not a precopy pass */
+		if (!tl_has(m->ms[TL_M_SRC_DOWNTIME_START]))
+			m->passes++;
 		m->dirty_pages = u->args[0];
 		break;
-	case MS_P_MIGRATION_COMPLETION_VM_STOP:
-		m->vm_stop_ret = (int32_t)u->args[0];
-		break;
-	case MS_P_SAVEVM_SEND_SWITCHOVER_START:
-		mark(m, TL_M_SWITCHOVER_START, ts);
-		break;
-	case MS_P_MIGRATION_PRECOPY_COMPLETE:
-		mark(m, TL_M_PRECOPY_COMPLETE, ts);
-		break;
-	case MS_P_POSTCOPY_START:
-		mark(m, TL_M_POSTCOPY_START, ts);
-		break;
-	case MS_P_LOADVM_POSTCOPY_HANDLE_RUN:
-		mark(m, TL_M_POSTCOPY_RUN, ts);
-		break;
+	case MS_P_MIGRATION_COMPLETION_VM_STOP: m->vm_stop_ret = (int32_t)u->args[0]; break;
+	case MS_P_SAVEVM_SEND_SWITCHOVER_START: mark(m, TL_M_SWITCHOVER_START, ts); break;
+	case MS_P_MIGRATION_PRECOPY_COMPLETE: mark(m, TL_M_PRECOPY_COMPLETE, ts); break;
+	case MS_P_POSTCOPY_START: mark(m, TL_M_POSTCOPY_START, ts); break;
+	case MS_P_LOADVM_POSTCOPY_HANDLE_RUN: mark(m, TL_M_POSTCOPY_RUN, ts); break;
 	case MS_P_OPEN_RETURN_PATH_ON_SOURCE:
-	case MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY:
-		mark(m, TL_M_RP_OPEN, ts);
-		break;
-	case MS_P_SOURCE_RETURN_PATH_THREAD_END:
-		mark(m, TL_M_RP_END, ts);
-		break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY: mark(m, TL_M_RP_OPEN, ts); break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_END: mark(m, TL_M_RP_END, ts); break;
 	case MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED:
 		mark(m, TL_M_ACK_NEEDED, ts);
 		if (!tl_has(m->ack_needed))
@@ -1401,34 +1433,29 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	case MS_P_LOADVM_APPROVE_SWITCHOVER: {
 		uint32_t rem = (uint32_t)u->args[0];
 
-		m->ack_pending = rem;
-		if (m->appr_dev >= 0) {
-			struct tl_dev *d = &m->devs[m->appr_dev];
+		int32_t di = awaiting_approval(m);
 
-			if (!tl_has(d->approve_ts)) {
-				d->approve_ts = ts;
-				d->approve_remaining = rem;
-			}
+		m->ack_pending = rem;
+		if (di >= 0) {
+			m->devs[di].approve_ts = ts;
+			m->devs[di].approve_remaining = rem;
 		}
 		if (m->napprovals < TL_MAX_APPROVALS) {
 			struct tl_approval *a = &m->approvals[m->napprovals++];
 
 			a->ts = ts;
 			a->remaining = rem;
-			a->dev = m->appr_dev;
+			a->dev = di;
 		} else {
 			m->approvals_dropped++;
 		}
-		m->appr_dev = -1;
 		break;
 	}
 	case MS_P_MIGRATE_SEND_RP_MESSAGE:
 		if ((int32_t)u->args[0] == MS_MIG_RP_MSG_SWITCHOVER_ACK)
 			mark(m, TL_M_ACK_SENT, ts);
 		break;
-	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
-		mark(m, TL_M_ACK_RECEIVED, ts);
-		break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED: mark(m, TL_M_ACK_RECEIVED, ts); break;
 	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: {
 		size_t n;
 		const char *s = sarg(u, 0, &n);
@@ -1442,8 +1469,7 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 		}
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -1510,9 +1536,7 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 		tl->now = ts;
 
 	switch (kind) {
-	case MS_EV_LOST:
-		on_lost(tl, &r->lost);
-		return;
+	case MS_EV_LOST: on_lost(tl, &r->lost); return;
 	case MS_EV_EXEC:
 	case MS_EV_EXIT:
 		/* discovery noise for processes never seen: no state for them */
@@ -1544,11 +1568,8 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 		break;
 	case MS_EV_IOCTL:
 	case MS_EV_DATA_IO:
-	case MS_EV_PROC:
-		break;
-	default:
-		tl->unattributed++;
-		return;
+	case MS_EV_PROC: break;
+	default: tl->unattributed++; return;
 	}
 
 	p = proc_get(tl, r->h.pid, ts);
@@ -1584,9 +1605,7 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 		on_data_io(tl, p, m, &r->io);
 		break;
 	}
-	case MS_EV_PROC:
-		on_proc(tl, p, &r->proc);
-		break;
+	case MS_EV_PROC: on_proc(tl, p, &r->proc); break;
 	}
 }
 
@@ -1755,14 +1774,16 @@ int64_t tl_mig_downtime(const struct tl_mig *m)
 
 int64_t tl_mig_ack_latency(const struct tl_mig *m)
 {
-	switch (tl_mig_role(m)) {
-	case TL_ROLE_SOURCE:
-		return dur(m->ms[TL_M_ACTIVE], m->ms[TL_M_ACK_RECEIVED]);
-	case TL_ROLE_DEST:
-		return dur(m->ms[TL_M_ACTIVE], m->ms[TL_M_ACK_SENT]);
-	default:
+	if (tl_mig_role(m) == TL_ROLE_DEST)
 		return TL_DNONE;
-	}
+	return dur(m->ms[TL_M_ACTIVE], m->ms[TL_M_ACK_RECEIVED]);
+}
+
+int64_t tl_mig_ack_sent(const struct tl_mig *m)
+{
+	if (tl_mig_role(m) == TL_ROLE_SOURCE)
+		return TL_DNONE;
+	return dur(m->ms[TL_M_ACTIVE], m->ms[TL_M_ACK_SENT]);
 }
 
 int64_t tl_mig_ack_wait(const struct tl *tl, const struct tl_mig *m)
@@ -1796,19 +1817,18 @@ int tl_mig_ack_enabled(const struct tl_mig *m)
 			return 1;
 		if (o && (tl_has(o->ms[TL_M_ACK_NEEDED]) || tl_has(o->ms[TL_M_ACK_SENT])))
 			return 1;
-		if (!m->incomplete && (tl_has(m->ms[TL_M_LOW_PENDING]) ||
-				       tl_has(m->ms[TL_M_SRC_DOWNTIME_START])))
+		if (!m->incomplete &&
+		    (tl_has(m->ms[TL_M_LOW_PENDING]) || tl_has(m->ms[TL_M_SRC_DOWNTIME_START])))
 			return 0;
 		return -1;
 	case TL_ROLE_DEST:
 		if (tl_has(m->ms[TL_M_ACK_NEEDED]) || tl_has(m->ms[TL_M_ACK_SENT]))
 			return 1;
-		if (!m->incomplete && (tl_has(m->ms[TL_M_DST_LOADVM_COMPLETED]) ||
-				       m->result == TL_RES_COMPLETED))
+		if (!m->incomplete &&
+		    (tl_has(m->ms[TL_M_DST_LOADVM_COMPLETED]) || m->result == TL_RES_COMPLETED))
 			return 0;
 		return -1;
-	default:
-		return tl_has(m->ms[TL_M_ACK_RECEIVED]) || tl_has(m->ms[TL_M_ACK_SENT]) ? 1 : -1;
+	default: return tl_has(m->ms[TL_M_ACK_RECEIVED]) || tl_has(m->ms[TL_M_ACK_SENT]) ? 1 : -1;
 	}
 }
 
@@ -1878,8 +1898,7 @@ const char *tl_mig_phase(const struct tl_mig *m)
 		if (tl_has(m->ms[TL_M_DST_LOADVM_COMPLETED]))
 			return "starting";
 		return tl_has(m->ms[TL_M_ACTIVE]) ? "loading" : "setup";
-	default:
-		return tl_has(m->ms[TL_M_ACTIVE]) ? "active" : "setup";
+	default: return tl_has(m->ms[TL_M_ACTIVE]) ? "active" : "setup";
 	}
 }
 
@@ -1897,15 +1916,15 @@ static void breakdown(const struct tl *tl, const struct tl_mig *src, const struc
 	if (src) {
 		b->stop = dur(src->ms[TL_M_SRC_DOWNTIME_START], src->ms[TL_M_SRC_VM_STOPPED]);
 		b->iterable = dur(src->ms[TL_M_SRC_VM_STOPPED], src->ms[TL_M_SRC_ITERABLE_SAVED]);
-		b->non_iterable = dur(src->ms[TL_M_SRC_ITERABLE_SAVED],
-				      src->ms[TL_M_SRC_NON_ITERABLE_SAVED]);
+		b->non_iterable =
+		    dur(src->ms[TL_M_SRC_ITERABLE_SAVED], src->ms[TL_M_SRC_NON_ITERABLE_SAVED]);
 	}
 	if (dst)
-		b->dst_start = dur(dst->ms[TL_M_DST_LOADVM_COMPLETED],
-				   dst->ms[TL_M_DST_BH_VM_STARTED]);
+		b->dst_start =
+		    dur(dst->ms[TL_M_DST_LOADVM_COMPLETED], dst->ms[TL_M_DST_BH_VM_STARTED]);
 	if (src && dst && tl->single_clock)
-		b->transfer_load = dur(src->ms[TL_M_SRC_NON_ITERABLE_SAVED],
-				       dst->ms[TL_M_DST_LOADVM_COMPLETED]);
+		b->transfer_load =
+		    dur(src->ms[TL_M_SRC_NON_ITERABLE_SAVED], dst->ms[TL_M_DST_LOADVM_COMPLETED]);
 }
 
 void tl_mig_breakdown(const struct tl *tl, const struct tl_mig *m, struct tl_breakdown *b)
@@ -1921,8 +1940,7 @@ void tl_mig_breakdown(const struct tl *tl, const struct tl_mig *m, struct tl_bre
 		dst = m;
 		src = m->pair ? m->pair->src : NULL;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	breakdown(tl, src, dst, b);
 }
@@ -1951,6 +1969,8 @@ uint64_t tl_dev_initial(const struct tl_mig *m, const struct tl_dev *d)
 {
 	if (m->incomplete)
 		return TL_NONE;
+	if (tl_mig_role(m) == TL_ROLE_DEST)
+		return d->init_loaded;
 	if (tl_has(d->first_initial))
 		return d->first_initial;
 	/* seen only at zero: a device without initial data */
@@ -1965,9 +1985,41 @@ int64_t tl_dev_drain(const struct tl_mig *m, const struct tl_dev *d)
 	return d->drain_ts > d->save_setup_ts ? (int64_t)(d->drain_ts - d->save_setup_ts) : 0;
 }
 
+uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d)
+{
+	if (m->incomplete || !tl_has(d->sc_block))
+		return TL_NONE;
+	if (d->block_seen)
+		return d->sc_block;
+	return d->has_io ? d->sc_io : TL_NONE;
+}
+
+/* The same device on the other side: same name, else same guest path. */
+static const struct tl_dev *peer_dev(const struct tl_mig *o, const struct tl_dev *d)
+{
+	for (uint32_t i = 0; i < o->ndevs; i++)
+		if (strcmp(o->devs[i].name, d->name) == 0)
+			return &o->devs[i];
+	for (uint32_t i = 0; d->alias[0] && i < o->ndevs; i++)
+		if (strcmp(o->devs[i].alias, d->alias) == 0)
+			return &o->devs[i];
+	return NULL;
+}
+
 uint64_t tl_dev_stopcopy(const struct tl_mig *m, const struct tl_dev *d)
 {
-	return m->incomplete ? TL_NONE : d->stopcopy;
+	const struct tl_dev *s;
+
+	if (m->incomplete)
+		return TL_NONE;
+	if (tl_mig_role(m) != TL_ROLE_DEST)
+		return d->stopcopy;
+	/* what the source read in STOP_COPY is what the destination loads in
+	 * the stop phase; a byte count needs no common clock */
+	if (!m->pair || m->result == TL_RES_FAILED || !tl_has(m->ms[TL_M_DST_LOADVM_COMPLETED]))
+		return TL_NONE;
+	s = peer_dev(m->pair->src, d);
+	return s ? tl_dev_stopcopy_read(m->pair->src, s) : TL_NONE;
 }
 
 static int64_t sum2(const int64_t v[2])

@@ -28,7 +28,7 @@
 #include "migscope_abi.h"
 #include "migscope_probes.h"
 
-#define TL_NONE UINT64_MAX
+#define TL_NONE	 UINT64_MAX
 #define TL_DNONE INT64_MIN
 
 static inline bool tl_has(uint64_t v)
@@ -43,11 +43,11 @@ static inline bool tl_dhas(int64_t d)
 
 /* Capacities: what does not fit is counted in a *_dropped field, never lost
  * silently. */
-#define TL_MAX_DEVS 16	       /* VFIO devices per migration */
-#define TL_MAX_TRANSITIONS 16  /* device-state transitions per device */
-#define TL_MAX_APPROVALS 32    /* switchover approvals per migration */
-#define TL_MAX_SECTIONS 16     /* non-VFIO vmstate sections, largest kept */
-#define TL_SERIES_LEN 256      /* convergence samples per migration (ring) */
+#define TL_MAX_DEVS		   16  /* VFIO devices per migration */
+#define TL_MAX_TRANSITIONS	   16  /* device-state transitions per device */
+#define TL_MAX_APPROVALS	   32  /* switchover approvals per migration */
+#define TL_MAX_SECTIONS		   16  /* non-VFIO vmstate sections, largest kept */
+#define TL_SERIES_LEN		   256 /* convergence samples per migration (ring) */
 #define TL_DEFAULT_STALL_WINDOW_NS (10ULL * 1000000000ULL)
 /* Records of a process that arrive after its migration ended still belong to
  * it for this long (cleanup, late device transitions). */
@@ -70,25 +70,25 @@ enum tl_result {
 /* Milestones: the first time each was seen, absolute ns. Names (tl_milestone_name)
  * are the probe, checkpoint or state names they come from. */
 enum tl_milestone {
-	TL_M_SETUP,	     /* migrate_set_state setup */
-	TL_M_ACTIVE,	     /* migrate_set_state active */
+	TL_M_SETUP,  /* migrate_set_state setup */
+	TL_M_ACTIVE, /* migrate_set_state active */
 	/* source */
-	TL_M_RP_OPEN,	     /* open_return_path_on_source / source_return_path_thread_entry */
-	TL_M_ACK_RECEIVED,   /* source_return_path_thread_switchover_acked */
-	TL_M_READY,	     /* first migrate_pending_exact below the threshold */
-	TL_M_LOW_PENDING,    /* migration_thread_low_pending: decided to complete */
+	TL_M_RP_OPEN,	   /* open_return_path_on_source / source_return_path_thread_entry */
+	TL_M_ACK_RECEIVED, /* source_return_path_thread_switchover_acked */
+	TL_M_READY,	   /* first migrate_pending_exact below the threshold */
+	TL_M_LOW_PENDING,  /* migration_thread_low_pending: decided to complete */
 	TL_M_SRC_DOWNTIME_START,
 	TL_M_SRC_VM_STOPPED,
 	TL_M_SRC_ITERABLE_SAVED,
 	TL_M_SRC_NON_ITERABLE_SAVED,
 	TL_M_SRC_DOWNTIME_END,
-	TL_M_SWITCHOVER_START,	/* savevm_send_switchover_start */
-	TL_M_PRECOPY_COMPLETE,	/* migration_precopy_complete */
-	TL_M_RP_END,		/* source_return_path_thread_end */
-	TL_M_POSTCOPY_START,	/* postcopy_start */
+	TL_M_SWITCHOVER_START, /* savevm_send_switchover_start */
+	TL_M_PRECOPY_COMPLETE, /* migration_precopy_complete */
+	TL_M_RP_END,	       /* source_return_path_thread_end */
+	TL_M_POSTCOPY_START,   /* postcopy_start */
 	/* destination */
-	TL_M_ACK_NEEDED,	/* loadvm_state_switchover_ack_needed */
-	TL_M_ACK_SENT,		/* migrate_send_rp_message type 7 */
+	TL_M_ACK_NEEDED, /* loadvm_state_switchover_ack_needed */
+	TL_M_ACK_SENT,	 /* migrate_send_rp_message type 7 */
 	TL_M_DST_LOADVM_COMPLETED,
 	TL_M_DST_BH_ENTER,
 	TL_M_DST_BH_ANNOUNCED,
@@ -98,12 +98,12 @@ enum tl_milestone {
 	TL_M_DST_PC_BH_ANNOUNCED,
 	TL_M_DST_PC_BH_CACHE_INVALIDATED,
 	TL_M_DST_PC_BH_VM_STARTED,
-	TL_M_POSTCOPY_RUN,	/* loadvm_postcopy_handle_run */
+	TL_M_POSTCOPY_RUN, /* loadvm_postcopy_handle_run */
 	/* either side */
-	TL_M_POSTCOPY_ACTIVE,	/* migrate_set_state postcopy-active */
-	TL_M_CANCEL,		/* migration_cancel */
-	TL_M_CANCELLING,	/* migrate_set_state cancelling */
-	TL_M_END,		/* terminal state (or exit); named by the result */
+	TL_M_POSTCOPY_ACTIVE, /* migrate_set_state postcopy-active */
+	TL_M_CANCEL,	      /* migration_cancel */
+	TL_M_CANCELLING,      /* migrate_set_state cancelling */
+	TL_M_END,	      /* terminal state (or exit); named by the result */
 	TL_M_COUNT,
 };
 
@@ -119,7 +119,7 @@ enum tl_stall_reason {
  * probe alone (dur_ns absent). */
 #define TL_VFIO_UNKNOWN 0xff
 struct tl_transition {
-	uint64_t ts;	/* ioctl entry (exit ts - dur), or the probe's ts */
+	uint64_t ts;	/* ioctl entry (syscall records are stamped at start), or the probe ts */
 	int64_t dur_ns; /* ioctl duration, TL_DNONE if only the probe was seen */
 	int64_t ret;	/* ioctl return (0 ok, -errno) */
 	uint8_t from;	/* enum ms_vfio_state, TL_VFIO_UNKNOWN if never known */
@@ -130,28 +130,34 @@ struct tl_transition {
 /* A VFIO device as seen in one migration. Raw fields; read figures through
  * tl_dev_*(). */
 struct tl_dev {
-	char name[MS_STR_LEN];	/* vfio name, e.g. "0000:00:05.0" */
-	uint64_t save_setup_ts;	/* vfio_save_setup */
-	uint64_t iterate_start_ts; /* vfio_save_iterate_start */
-	uint64_t first_initial;	/* first nonzero precopy initial bytes */
-	uint64_t drain_ts;	/* first precopy initial bytes == 0 */
-	uint64_t initial;	/* latest precopy initial bytes */
-	uint64_t dirty;		/* latest precopy dirty bytes */
-	uint64_t stopcopy;	/* latest stop-copy size (pending_exact / MIG_DATA_SIZE) */
+	char name[MS_STR_LEN];	    /* vfio name, e.g. "0000:00:05.0" */
+	char alias[MS_STR_LEN];	    /* guest path from vmstate idstrs, "" until learnt */
+	uint64_t save_setup_ts;	    /* vfio_save_setup */
+	uint64_t iterate_start_ts;  /* vfio_save_iterate_start */
+	uint64_t first_initial;	    /* first nonzero precopy initial bytes */
+	uint64_t drain_ts;	    /* first precopy initial bytes == 0 */
+	uint64_t initial;	    /* latest precopy initial bytes */
+	uint64_t dirty;		    /* latest precopy dirty bytes */
+	uint64_t stopcopy;	    /* latest stop-copy size (pending_exact / MIG_DATA_SIZE) */
 	uint64_t complete_start_ts; /* vfio_save_complete_precopy_start */
-	uint64_t complete_ts;	/* vfio_save_complete_precopy */
-	uint64_t block_bytes;	/* sum of vfio_save_block data_size */
-	uint64_t load_data_bytes; /* sum of vfio_load_state_device_data data_size */
-	uint64_t bytes_read;	/* read() on its migration data fd (source) */
-	uint64_t bytes_written;	/* write() on its migration data fd (destination) */
-	int64_t save_us[2];	/* vmstate_downtime_save [0] iterable [1] non-iterable */
-	int64_t load_us[2];	/* vmstate_downtime_load, same split */
-	uint64_t init_sent_ts;	/* dst: vfio_load_state DEV_INIT_DATA_SENT */
-	uint64_t approve_ts;	/* dst: the loadvm_approve_switchover that followed */
+	uint64_t complete_ts;	    /* vfio_save_complete_precopy */
+	uint64_t block_bytes;	    /* sum of vfio_save_block data_size */
+	uint64_t sc_block;	    /* vfio_save_block bytes in STOP_COPY, TL_NONE before it */
+	uint64_t sc_io;		    /* data fd reads in STOP_COPY, TL_NONE before it */
+	uint64_t load_data_bytes;   /* sum of vfio_load_state_device_data data_size */
+	uint64_t init_loaded;	    /* dst: bytes loaded when DEV_INIT_DATA_SENT came */
+	uint64_t bytes_read;	    /* read() on its migration data fd (source) */
+	uint64_t bytes_written;	    /* write() on its migration data fd (destination) */
+	int64_t save_us[2];	    /* vmstate_downtime_save [0] iterable [1] non-iterable */
+	int64_t load_us[2];	    /* vmstate_downtime_load, same split */
+	uint64_t init_sent_ts;	    /* dst: vfio_load_state DEV_INIT_DATA_SENT */
+	uint64_t approve_ts;	    /* dst: the loadvm_approve_switchover that followed */
 	uint64_t approve_remaining;
-	bool precopy;		/* seen in a precopy state: initial sizes mean something */
+	bool precopy; /* seen in a precopy state: initial sizes mean something */
 	bool has_io;
-	uint8_t state;		/* latest known device state (TL_VFIO_UNKNOWN) */
+	bool block_seen; /* vfio_save_block fired for it */
+	bool load_seen;	 /* vfio_load_state_device_data fired for it */
+	uint8_t state;	 /* latest known device state (TL_VFIO_UNKNOWN) */
 	uint8_t ntr;
 	uint16_t tr_dropped;
 	struct tl_transition tr[TL_MAX_TRANSITIONS];
@@ -188,53 +194,53 @@ struct tl_pair;
 struct tl_mig {
 	/* identity */
 	uint32_t pid;
-	uint64_t start_ts;	/* migrate_set_state setup, or first record seen */
-	uint64_t seq;		/* creation order, unique within a tl */
-	char vm[MS_NAME_LEN];	/* from MS_EV_PROC, "" when absent */
+	uint64_t start_ts;    /* migrate_set_state setup, or first record seen */
+	uint64_t seq;	      /* creation order, unique within a tl */
+	char vm[MS_NAME_LEN]; /* from MS_EV_PROC, "" when absent */
 	char uuid[40];
-	bool has_ident;		/* an MS_EV_PROC record was seen for the pid */
-	bool implicit_start;	/* setup was not seen */
-	bool incomplete;	/* events lost inside it, or its start was not seen */
+	bool has_ident;		 /* an MS_EV_PROC record was seen for the pid */
+	bool implicit_start;	 /* setup was not seen */
+	bool incomplete;	 /* events lost inside it, or its start was not seen */
 	enum tl_role role_probe; /* from role-specific probes; tl_mig_role() adds fallbacks */
 	enum tl_result result;
-	uint64_t end_ts;	/* terminal state / exit, TL_NONE while active */
-	char state[24];		/* latest migrate_set_state */
-	char error[MS_STR_LEN];	/* first migrate_error */
+	uint64_t end_ts;	 /* terminal state / exit, TL_NONE while active */
+	char state[24];		 /* latest migrate_set_state */
+	char error[MS_STR_LEN];	 /* first migrate_error */
 	uint64_t ms[TL_M_COUNT]; /* raw first-seen milestones; read via tl_mig_milestone */
-	uint64_t records;	/* records attributed to this migration */
-	uint64_t lost_records;	/* MS_EV_LOST records whose interval overlapped */
+	uint64_t records;	 /* records attributed to this migration */
+	uint64_t lost_records;	 /* MS_EV_LOST records whose interval overlapped */
 
 	/* switchover ack */
-	uint64_t ack_needed;	/* dst: pending_num of ack_needed, TL_NONE */
-	uint64_t ack_pending;	/* dst: approvals still missing (live), TL_NONE */
-	bool held_back;		/* src: under the threshold but not switching over */
+	uint64_t ack_needed;  /* dst: pending_num of ack_needed, TL_NONE */
+	uint64_t ack_pending; /* dst: approvals still missing (live), TL_NONE */
+	bool held_back;	      /* src: under the threshold but not switching over */
 	uint32_t napprovals;
 	uint32_t approvals_dropped;
 	struct tl_approval approvals[TL_MAX_APPROVALS];
 
 	/* source convergence (live values are the latest seen) */
-	uint64_t iterations;	/* migrate_pending_estimate count */
-	uint64_t passes;	/* migration_bitmap_sync_end count */
-	uint64_t dirty_pages;	/* latest migration_bitmap_sync_end */
-	uint64_t pending;	/* latest pending (estimate or exact) */
-	uint64_t threshold;	/* latest migrate_transferred size */
-	uint64_t bandwidth;	/* latest, bytes/ms */
-	uint64_t avail_bw;	/* latest switchover bandwidth, bytes/ms */
-	uint64_t transferred;	/* sum of migrate_transferred transferred */
-	uint64_t low_pending;	/* migration_thread_low_pending pending */
+	uint64_t iterations;	 /* migrate_pending_estimate count */
+	uint64_t passes;	 /* migration_bitmap_sync_end before src-downtime-start */
+	uint64_t dirty_pages;	 /* latest migration_bitmap_sync_end */
+	uint64_t pending;	 /* latest pending (estimate or exact) */
+	uint64_t threshold;	 /* latest migrate_transferred size */
+	uint64_t bandwidth;	 /* latest, bytes/ms */
+	uint64_t avail_bw;	 /* latest switchover bandwidth, bytes/ms */
+	uint64_t transferred;	 /* sum of migrate_transferred transferred */
+	uint64_t low_pending;	 /* migration_thread_low_pending pending */
 	uint64_t low_pending_bw; /* bandwidth when it was decided */
-	int32_t vm_stop_ret;	/* migration_completion_vm_stop, 0 if not seen */
-	uint32_t series_head;	/* next slot */
+	int32_t vm_stop_ret;	 /* migration_completion_vm_stop, 0 if not seen */
+	uint32_t series_head;	 /* next slot */
 	uint32_t series_n;
 	struct tl_sample series[TL_SERIES_LEN];
 
 	/* stall (source) */
-	uint64_t best_pending;	/* lowest pending with progress, TL_NONE */
+	uint64_t best_pending; /* lowest pending with progress, TL_NONE */
 	uint64_t best_ts;
-	uint64_t stall_ts;	/* first time a stall was detected, TL_NONE */
+	uint64_t stall_ts;		   /* first time a stall was detected, TL_NONE */
 	enum tl_stall_reason stall_reason; /* reason at that time */
-	uint32_t stall_devs;	/* devs[] not drained at that time */
-	uint32_t stall_dst_devs; /* the pair's destination devs[] not approved then */
+	uint32_t stall_devs;		   /* devs[] not drained at that time */
+	uint32_t stall_dst_devs;	   /* the pair's destination devs[] not approved then */
 
 	/* devices */
 	uint32_t ndevs;
@@ -246,8 +252,7 @@ struct tl_mig {
 	/* engine scratch, not for callers */
 	struct tl_proc *proc;
 	struct tl_pair *pair;
-	bool below_thr;	  /* last iteration's exact was under the threshold */
-	int32_t appr_dev; /* device whose INIT_DATA_SENT awaits its approval */
+	bool below_thr; /* last iteration's exact was under the threshold */
 	bool ended_cb;
 };
 
@@ -258,12 +263,12 @@ struct tl_pair {
 
 /* Per-process state: identity, device fds and per-thread correlation. */
 #define TL_MAX_PDEVS 32
-#define TL_MAX_TIDS 8
-#define TL_MAX_FDS 64
+#define TL_MAX_TIDS  8
+#define TL_MAX_FDS   64
 
 struct tl_pdev {
 	char name[MS_STR_LEN];	/* vfio name (host device) */
-	char alias[MS_STR_LEN];	/* vmstate idstr prefix (guest path), learnt */
+	char alias[MS_STR_LEN]; /* vmstate idstr prefix (guest path), learnt */
 	uint8_t state;		/* TL_VFIO_UNKNOWN until a transition or GET */
 	uint64_t mig_seq;	/* cache: the migration mdev refers to, 0 none */
 	int32_t mdev;
@@ -271,15 +276,15 @@ struct tl_pdev {
 
 struct tl_tid {
 	uint32_t tid;
-	uint64_t used;	  /* LRU stamp */
-	int32_t pre_dev;  /* pdev named by vfio_migration_set_state/_set_device_state */
-	int32_t tr_pdev;  /* last transition recorded on this thread */
-	int32_t tr_idx;	  /* its index in the migration device's tr[], -1 none */
-	uint64_t tr_seq;  /* migration of tr_idx */
-	bool tr_ioctl;	  /* it carries an ioctl already */
+	uint64_t used;	 /* LRU stamp */
+	int32_t pre_dev; /* pdev named by vfio_migration_set_state/_set_device_state */
+	int32_t tr_pdev; /* last transition recorded on this thread */
+	int32_t tr_idx;	 /* its index in the migration device's tr[], -1 none */
+	uint64_t tr_seq; /* migration of tr_idx */
+	bool tr_ioctl;	 /* it carries an ioctl already */
 	uint8_t tr_to;
 	int32_t last_vfio; /* pdev of the latest vfio_* probe (vmstate alias) */
-	bool orphan;	  /* an ioctl on an fd not yet bound to a device */
+	bool orphan;	   /* an ioctl on an fd not yet bound to a device */
 	struct ms_ioctl orphan_rec;
 };
 
@@ -308,7 +313,7 @@ struct tl_proc {
 	uint32_t nmigs; /* migrations ever started */
 
 	/* engine scratch */
-	bool replaced; /* pid reused by a newer process */
+	bool replaced;	     /* pid reused by a newer process */
 	struct tl_mig *cur;  /* unfinished migration */
 	struct tl_mig *last; /* most recently ended one */
 	uint32_t npdevs;
@@ -363,9 +368,9 @@ uint64_t tl_lost_total(const struct tl *tl);
 uint64_t tl_unattributed(const struct tl *tl); /* records no migration took */
 
 /* Names */
-const char *tl_role_name(enum tl_role role);	      /* "source", "destination", "unknown" */
-const char *tl_result_name(enum tl_result res);	      /* "completed", ... "active" */
-const char *tl_milestone_name(enum tl_milestone m);   /* TL_M_END: "end" */
+const char *tl_role_name(enum tl_role role);	    /* "source", "destination", "unknown" */
+const char *tl_result_name(enum tl_result res);	    /* "completed", ... "active" */
+const char *tl_milestone_name(enum tl_milestone m); /* TL_M_END: "end" */
 const char *tl_stall_reason_name(enum tl_stall_reason r);
 /* Milestones that belong to a role (for listing the absent ones). */
 bool tl_milestone_for_role(enum tl_milestone m, enum tl_role role);
@@ -373,11 +378,12 @@ bool tl_milestone_for_role(enum tl_milestone m, enum tl_role role);
 /* Migration figures (docs/figures.md); durations in ns. */
 enum tl_role tl_mig_role(const struct tl_mig *m);
 uint64_t tl_mig_milestone(const struct tl_mig *m, enum tl_milestone ms);
-int64_t tl_mig_total(const struct tl_mig *m);	    /* end - start, absent while active */
+int64_t tl_mig_total(const struct tl_mig *m); /* end - start, absent while active */
 int64_t tl_mig_elapsed(const struct tl *tl, const struct tl_mig *m); /* (end or now) - start */
 int64_t tl_mig_precopy(const struct tl_mig *m);	    /* src-downtime-start - active */
 int64_t tl_mig_downtime(const struct tl_mig *m);    /* src-downtime-end - src-downtime-start */
-int64_t tl_mig_ack_latency(const struct tl_mig *m); /* src: ACK received - active; dst: ACK sent - active */
+int64_t tl_mig_ack_latency(const struct tl_mig *m); /* source: ACK received - active */
+int64_t tl_mig_ack_sent(const struct tl_mig *m);    /* destination: ACK sent - active */
 int64_t tl_mig_ack_wait(const struct tl *tl, const struct tl_mig *m);
 /* -1 unknown, 0 off, 1 on */
 int tl_mig_ack_enabled(const struct tl_mig *m);
@@ -393,29 +399,35 @@ const char *tl_mig_phase(const struct tl_mig *m);
 const struct tl_sample *tl_mig_sample(const struct tl_mig *m, uint32_t i);
 
 struct tl_breakdown {
-	int64_t stop;		/* src-downtime-start -> src-vm-stopped */
-	int64_t iterable;	/* src-vm-stopped -> src-iterable-saved */
-	int64_t non_iterable;	/* src-iterable-saved -> src-non-iterable-saved */
-	int64_t transfer_load;	/* src-non-iterable-saved -> dst-precopy-loadvm-completed */
-	int64_t dst_start;	/* dst-precopy-loadvm-completed -> dst-precopy-bh-vm-started */
+	int64_t stop;	       /* src-downtime-start -> src-vm-stopped */
+	int64_t iterable;      /* src-vm-stopped -> src-iterable-saved */
+	int64_t non_iterable;  /* src-iterable-saved -> src-non-iterable-saved */
+	int64_t transfer_load; /* src-non-iterable-saved -> dst-precopy-loadvm-completed */
+	int64_t dst_start;     /* dst-precopy-loadvm-completed -> dst-precopy-bh-vm-started */
 };
 /* Of one side: the other side's parts come from its pair when on one clock. */
 void tl_mig_breakdown(const struct tl *tl, const struct tl_mig *m, struct tl_breakdown *b);
 
 struct tl_stall {
-	bool stalled;		   /* now */
-	uint64_t since;		   /* now: when progress stopped, TL_NONE */
+	bool stalled;	/* now */
+	uint64_t since; /* now: when progress stopped, TL_NONE */
 	enum tl_stall_reason reason;
-	uint32_t devs;		   /* devs[] of this source whose initial data is not drained */
-	uint32_t dst_devs;	   /* devs[] of the paired destination not approved yet */
+	uint32_t devs;	   /* devs[] of this source whose initial data is not drained */
+	uint32_t dst_devs; /* devs[] of the paired destination not approved yet */
 };
 /* Live stall state at tl_now (source, active, before downtime-start). */
 void tl_mig_stall(const struct tl *tl, const struct tl_mig *m, struct tl_stall *s);
 
 /* Device figures */
+/* source: first nonzero precopy initial bytes; destination: bytes loaded
+ * before its DEV_INIT_DATA_SENT */
 uint64_t tl_dev_initial(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_drain(const struct tl_mig *m, const struct tl_dev *d);
+/* source: the device's stop-copy size; destination: what it loaded in the
+ * stop phase (the paired source device's stop-copy read bytes) */
 uint64_t tl_dev_stopcopy(const struct tl_mig *m, const struct tl_dev *d);
+/* source: bytes read from the device while in STOP_COPY */
+uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_save_us(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_load_us(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_approval_latency(const struct tl_dev *d);

@@ -246,7 +246,7 @@ static void usage(void)
 	       "  --ram SIZE                 guest RAM (default 128M)\n"
 	       "  --ram-dirty-rate RATE      guest RAM dirtied per second (default 32M)\n"
 	       "  --bandwidth RATE           max-bandwidth, bytes/s, 0 for none (default 256M)\n"
-	       "  --downtime-limit MS        downtime-limit (default 30)\n"
+	       "  --downtime-limit MS        downtime-limit (default 300, as QEMU's)\n"
 	       "  --approval-delay MS        destination: time from a device's DEV_INIT_DATA_SENT\n"
 	       "                             to its approval (default 0)\n"
 	       "  --ack on|off               switchover-ack capability (default on); --no-ack\n"
@@ -263,6 +263,8 @@ static void usage(void)
 	       "                             read/write, one summary per side (docs/migsim.md)\n"
 	       "  --port N                   destination port on 127.0.0.1 (default: a free one)\n"
 	       "  --timeout S                socket and handshake timeout (default 10)\n"
+	       "  --converge-timeout S       cancel a precopy still running after S seconds,\n"
+	       "                             as a management layer would; 0: never (default 30)\n"
 	       "  --vfiofs PATH              migsim-vfiofs binary (default: next to migsim)\n"
 	       "  -h, --help                 this text\n"
 	       "\n"
@@ -448,6 +450,7 @@ enum {
 	OPT_LOG,
 	OPT_PORT,
 	OPT_TIMEOUT,
+	OPT_CONVERGE_TIMEOUT,
 	OPT_VFIOFS,
 	OPT_ROLE,
 	OPT_INCOMING,
@@ -476,6 +479,7 @@ static const struct option options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "converge-timeout", required_argument, NULL, OPT_CONVERGE_TIMEOUT },
 	{ "vfiofs", required_argument, NULL, OPT_VFIOFS },
 	{ "role", required_argument, NULL, OPT_ROLE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
@@ -513,11 +517,12 @@ static bool parse_args(int argc, char **argv)
 	cfg.ram_bytes = 128ull << 20;
 	cfg.ram_dirty_rate = 32ull << 20;
 	cfg.bandwidth = 256ull << 20;
-	cfg.downtime_limit_ms = 30;
+	cfg.downtime_limit_ms = 300;
 	cfg.approval_delay_ms = 0;
 	cfg.ack = true;
 	cfg.fail_at = cfg.cancel_at = cfg.kill_dst_at = PH_NONE;
 	cfg.timeout_s = 10;
+	cfg.converge_timeout_s = 30;
 	cfg.status_fd = -1;
 
 	opterr = 0;
@@ -612,6 +617,12 @@ static bool parse_args(int argc, char **argv)
 			if (v < 1 || v > 3600)
 				usage_error("--timeout: 1 to 3600 seconds");
 			cfg.timeout_s = (int)v;
+			break;
+		case OPT_CONVERGE_TIMEOUT:
+			v = parse_num("--converge-timeout", optarg, false);
+			if (v > 86400)
+				usage_error("--converge-timeout: at most 86400 seconds");
+			cfg.converge_timeout_s = (int)v;
 			break;
 		case OPT_VFIOFS:
 			cfg.vfiofs_path = optarg;

@@ -80,6 +80,7 @@ struct ms_cfg {
 	const char *log_path;
 	int port;
 	int timeout_s;
+	int converge_timeout_s; /* 0: none */
 	/* destination */
 	char in_host[64];
 	int in_port;

@@ -265,3 +265,27 @@ void mslog_probe(uint64_t ts, const char *name, const char *types, ...)
 	jw_arr_end(&w);
 	jw_line_emit(&w);
 }
+
+void mslog_probe_vfio_flag(uint64_t ts, const char *probe, const char *name, uint64_t flag)
+{
+	static const char *const names[] = {
+		NULL, "END_OF_STATE", "DEV_CONFIG_STATE", "DEV_SETUP_STATE",
+		"DEV_DATA_STATE", "DEV_INIT_DATA_SENT",
+	};
+	uint64_t low = flag - 0xffffffffef100000ull;
+	struct jw w;
+
+	if (log_fd < 0)
+		return;
+	jw_line_begin(&w, ts);
+	jw_key(&w, "probe");
+	jw_str(&w, probe);
+	jw_key(&w, "args");
+	jw_arr_begin(&w);
+	jw_str(&w, name);
+	jw_u64(&w, flag);
+	jw_arr_end(&w);
+	jw_key(&w, "flag");
+	jw_str(&w, low >= 1 && low <= 5 ? names[low] : "UNKNOWN");
+	jw_line_emit(&w);
+}

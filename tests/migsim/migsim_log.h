@@ -29,6 +29,8 @@ bool mslog_enabled(void);
  * i int, I int64_t.
  */
 void mslog_probe(uint64_t ts, const char *name, const char *types, ...);
+/* A probe with args (const char *name, u64 VFIO section flag), plus "flag". */
+void mslog_probe_vfio_flag(uint64_t ts, const char *probe, const char *name, uint64_t flag);
 
 /* A tiny streaming JSON writer, in the manner of bpftool's jsonw. */
 struct jw {

@@ -83,6 +83,7 @@ static struct src {
 	bool cancel_req;
 	bool cancel_ack;
 	bool cancelled_by_request;
+	bool converge_cancelled;
 
 	int runstate;
 	int vm_old_state;
@@ -935,7 +936,8 @@ static int migration_stop_vm(int state)
 	char err[MS_ERR_LEN] = "";
 	int ret = 0;
 
-	S.t_dt_start = trace_vmstate_downtime_checkpoint("src-downtime-start");
+	__atomic_store_n(&S.t_dt_start, trace_vmstate_downtime_checkpoint("src-downtime-start"),
+			 __ATOMIC_RELEASE);
 	S.vm_old_state = S.runstate;
 	/* vm_stop_force_state() -> do_vm_stop() */
 	if (S.runstate == RS_RUNNING) {
@@ -1373,7 +1375,7 @@ static void reap_destination(void)
 	S.dst_reaped = true;
 	while (S.dst_status >= 0 && read_status(line, sizeof(line), 100) == 0) {
 		if (line[0] == 'E' && !S.dst_error[0])
-			snprintf(S.dst_error, sizeof(S.dst_error), "%s", line + 2);
+			snprintf(S.dst_error, sizeof(S.dst_error), "%.200s", line + 2);
 	}
 	if (WIFSIGNALED(S.dst_exit) && !S.dst_error[0])
 		snprintf(S.dst_error, sizeof(S.dst_error), "killed by signal %d",
@@ -1550,7 +1552,7 @@ static void print_result(void)
 		if (cfg.ack) {
 			ack_wait_ns(&wait);
 			printf(", ACK latency %.3f ms, ACK wait %.3f ms",
-			       (double)(t_ack - S.t_active) / 1e6, (double)wait / 1e6);
+			       (double)(int64_t)(t_ack - S.t_active) / 1e6, (double)wait / 1e6);
 		}
 		printf(", %" PRIu64 " passes, %d device%s\n", S.syncs_before_downtime, S.ndev,
 		       S.ndev == 1 ? "" : "s");
@@ -1559,7 +1561,9 @@ static void print_result(void)
 	if (S.killed_dst_at != PH_NONE)
 		snprintf(kill_note, sizeof(kill_note), " (destination killed at %s by --kill-dst-at)",
 			 ms_phase_names[S.killed_dst_at]);
-	if (get_state() == MIG_CANCELLED)
+	if (get_state() == MIG_CANCELLED && S.converge_cancelled)
+		fprintf(stderr, "migsim: migration cancelled: %s\n", S.error);
+	else if (get_state() == MIG_CANCELLED)
 		fprintf(stderr, "migsim: migration cancelled%s%s%s%s\n",
 			S.cancelled_by_request ? " at " : "",
 			S.cancelled_by_request ? ms_phase_names[cfg.cancel_at] : "",
@@ -1576,6 +1580,7 @@ static void print_result(void)
 
 int ms_source_main(void)
 {
+	struct timespec deadline;
 	char err[MS_ERR_LEN] = "";
 	int port = 0, ret;
 
@@ -1629,8 +1634,10 @@ int ms_source_main(void)
 
 	/* qmp_migrate() */
 	set_state(MIG_NONE, MIG_SETUP);
-	if (phase(PH_SETUP, true))
+	if (phase(PH_SETUP, true)) {
+		set_failed();
 		goto cleanup;
+	}
 	S.sock = tcp_connect("127.0.0.1", port, cfg.timeout_s * 1000);
 	if (S.sock < 0) {
 		set_error("Failed to connect to 127.0.0.1:%d: %s", port, strerror(-S.sock));
@@ -1659,7 +1666,13 @@ int ms_source_main(void)
 	}
 	S.mig_thread_created = true;
 
-	/* the main loop: QMP (cancel) until the migration thread is done */
+	/*
+	 * The main loop: QMP until the migration thread is done. A --cancel-at
+	 * arrives as a migrate_cancel; so does the management layer's patience
+	 * (--converge-timeout) with a precopy that does not converge.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += cfg.converge_timeout_s;
 	pthread_mutex_lock(&S.lock);
 	while (!S.mig_done) {
 		if (S.cancel_req && !S.cancel_ack) {
@@ -1670,7 +1683,23 @@ int ms_source_main(void)
 			pthread_cond_broadcast(&S.cond);
 			continue;
 		}
-		pthread_cond_wait(&S.cond, &S.lock);
+		if (!cfg.converge_timeout_s || S.converge_cancelled) {
+			pthread_cond_wait(&S.cond, &S.lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&S.cond, &S.lock, &deadline) == ETIMEDOUT &&
+		    !S.mig_done && !__atomic_load_n(&S.t_dt_start, __ATOMIC_ACQUIRE)) {
+			S.converge_cancelled = true;
+			if (!S.has_error) {
+				S.has_error = true;
+				snprintf(S.error, sizeof(S.error),
+					 "no convergence within %d s (--converge-timeout)",
+					 cfg.converge_timeout_s);
+			}
+			pthread_mutex_unlock(&S.lock);
+			migration_cancel();
+			pthread_mutex_lock(&S.lock);
+		}
 	}
 	pthread_mutex_unlock(&S.lock);
 

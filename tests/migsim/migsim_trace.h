@@ -255,9 +255,15 @@ static inline uint64_t trace_vfio_load_cleanup(const char *name)
 	MS_TRACE(VFIO_LOAD_CLEANUP, vfio_load_cleanup, "s", name);
 }
 
+/* logged with the flag's name too: jq 1.6 rounds integers above 2^53 */
 static inline uint64_t trace_vfio_load_state(const char *name, uint64_t data)
 {
-	MS_TRACE(VFIO_LOAD_STATE, vfio_load_state, "su", name, data);
+	uint64_t ts = ms_now();
+
+	if (QEMU_VFIO_LOAD_STATE_ENABLED())
+		QEMU_VFIO_LOAD_STATE(name, data);
+	mslog_probe_vfio_flag(ts, "vfio_load_state", name, data);
+	return ts;
 }
 
 static inline uint64_t trace_vfio_load_state_device_data(const char *name, uint64_t data_size,

@@ -142,8 +142,7 @@ static char *parse_string(struct jp *j)
 			put_utf8(&o, cp);
 			break;
 		}
-		default:
-			j->err = true;
+		default: j->err = true;
 		}
 		j->p++;
 	}
@@ -287,15 +286,14 @@ static struct jv *parse_value(struct jp *j)
 			j->err = true;
 		j->p += 4;
 		return jv_new(J_NULL);
-	default:
-		return parse_number(j);
+	default: return parse_number(j);
 	}
 }
 
 /* Parses a whole document; fails the test on any syntax error. */
 static struct jv *json_parse(const char *text)
 {
-	struct jp j = { .p = text };
+	struct jp j = {.p = text};
 	struct jv *v = parse_value(&j);
 
 	ws(&j);
@@ -374,13 +372,13 @@ static bool jbool(struct jv *root, const char *path)
 /* ------------------------------------------------------------------ */
 /* record builders (the same shape as in test_timeline.c) */
 
-#define BASE 1000000000000ULL
-#define MSI(x) ((int64_t)((x) * 1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
-#define AT(x) ((uint64_t)((int64_t)BASE + MSI(x)))
-#define SRC 100
-#define DST 200
-#define DEV "0000:00:05.0"
-#define UUID "6f1c3b1e-1111-2222-3333-444455556666"
+#define BASE   1000000000000ULL
+#define MSI(x) ((int64_t)((x)*1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
+#define AT(x)  ((uint64_t)((int64_t)BASE + MSI(x)))
+#define SRC    100
+#define DST    200
+#define DEV    "0000:00:05.0"
+#define UUID   "6f1c3b1e-1111-2222-3333-444455556666"
 
 static void usdt(struct tl *tl, uint32_t pid, uint64_t ts, unsigned int probe, ...)
 {
@@ -458,8 +456,8 @@ static struct tl *pair_tl(void)
 	proc(tl, SRC, AT(-4), "guest \"one\"", UUID, false);
 	usdt(tl, DST, AT(-1), MS_P_MIGRATE_SET_STATE, "setup");
 	usdt(tl, SRC, AT(0), MS_P_MIGRATE_SET_STATE, "setup");
-	usdt(tl, SRC, AT(1), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "PRE_COPY", "RUNNING");
-	ioctl_set(tl, SRC, AT(1.25), 30, MS_VFIO_PRE_COPY, V(MSI(0.25)));
+	usdt(tl, SRC, AT(0.9), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "PRE_COPY", "RUNNING");
+	ioctl_set(tl, SRC, AT(1), 30, MS_VFIO_PRE_COPY, V(MSI(0.25))); /* stamped at its start */
 	usdt(tl, SRC, AT(1.5), MS_P_VFIO_SAVE_SETUP, DEV, V(4096));
 	usdt(tl, SRC, AT(1.6), MS_P_VFIO_SAVE_ITERATE, DEV, V(1000), V(0));
 	usdt(tl, SRC, AT(2), MS_P_MIGRATE_SET_STATE, "active");
@@ -470,6 +468,7 @@ static struct tl *pair_tl(void)
 	usdt(tl, SRC, AT(40), MS_P_VFIO_SAVE_ITERATE, DEV, V(0), V(0));
 	usdt(tl, SRC, AT(50), MS_P_MIGRATE_PENDING_ESTIMATE, V(4000), V(4000), V(0));
 	usdt(tl, SRC, AT(50.1), MS_P_MIGRATE_PENDING_EXACT, V(3000), V(3000), V(0));
+	usdt(tl, DST, AT(30), MS_P_VFIO_LOAD_STATE_DEVICE_DATA, DEV, V(1000), V(0));
 	usdt(tl, DST, AT(60), MS_P_VFIO_LOAD_STATE, DEV, V(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
 	usdt(tl, SRC, AT(60.2), MS_P_MIGRATE_PENDING_ESTIMATE, V(3500), V(3500), V(0));
 	usdt(tl, DST, AT(60.5), MS_P_LOADVM_APPROVE_SWITCHOVER, V(0));
@@ -481,9 +480,10 @@ static struct tl *pair_tl(void)
 	usdt(tl, SRC, AT(80.1), MS_P_MIGRATE_PENDING_EXACT, V(2500), V(2500), V(0));
 	usdt(tl, SRC, AT(80.2), MS_P_MIGRATION_THREAD_LOW_PENDING, V(2500));
 	usdt(tl, SRC, AT(81), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-downtime-start");
-	usdt(tl, SRC, AT(82), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "STOP_COPY", "STOP");
-	ioctl_set(tl, SRC, AT(85), 30, MS_VFIO_STOP_COPY, V(MSI(3)));
+	usdt(tl, SRC, AT(81.9), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "STOP_COPY", "STOP");
+	ioctl_set(tl, SRC, AT(82), 30, MS_VFIO_STOP_COPY, V(MSI(3)));
 	usdt(tl, SRC, AT(86), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-vm-stopped");
+	usdt(tl, SRC, AT(87), MS_P_VFIO_SAVE_BLOCK, DEV, V(4444));
 	usdt(tl, SRC, AT(89), MS_P_VMSTATE_DOWNTIME_SAVE, "iterable", DEV "/vfio", V(0), V(2000));
 	usdt(tl, SRC, AT(90), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-iterable-saved");
 	usdt(tl, SRC, AT(92), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-non-iterable-saved");
@@ -516,7 +516,7 @@ static char *render(const struct tl *tl, const struct report_opts *o, bool json)
 static void test_json_contract(void **state)
 {
 	struct tl *tl = pair_tl();
-	struct report_opts o = { .pretty = true };
+	struct report_opts o = {.pretty = true};
 	char *txt = render(tl, &o, true);
 	struct jv *j = json_parse(txt);
 
@@ -557,6 +557,10 @@ static void test_json_contract(void **state)
 	jnull(j, "migrations[0].devices[0].save_us");
 	assert_string_equal(jreq(j, "migrations[0].devices[0].approval_latency_ms", J_NUM)->raw,
 			    "0.500000");
+	assert_int_equal(jnum(j, "migrations[1].devices[0].stopcopy_read_bytes"), 4444);
+	assert_int_equal(jnum(j, "migrations[0].devices[0].initial_bytes"), 1000);
+	assert_int_equal(jnum(j, "migrations[0].devices[0].stopcopy_bytes"), 4444);
+	jnull(j, "migrations[0].devices[0].init_drain_ms");
 
 	/* destination: QEMU downtime and convergence are source figures */
 	jnull(j, "migrations[0].downtime_ms");
@@ -569,6 +573,10 @@ static void test_json_contract(void **state)
 			    "2.500000");
 	jnull(j, "migrations[0].precopy_ms");
 	jnull(j, "migrations[0].switchover_ack.ack_wait_ms");
+	jnull(j, "migrations[0].switchover_ack.ack_latency_ms");
+	assert_string_equal(jreq(j, "migrations[0].switchover_ack.ack_sent_ms", J_NUM)->raw,
+			    "67.400000"); /* 69.9 - active 2.5 */
+	jnull(j, "migrations[1].switchover_ack.ack_sent_ms");
 	assert_int_equal(jnum(j, "migrations[0].switchover_ack.pending_initial"), 1);
 	assert_int_equal(jnum(j, "migrations[0].switchover_ack.approvals[0].remaining"), 0);
 	assert_string_equal(jstr(j, "migrations[0].switchover_ack.approvals[0].device"), DEV);
@@ -586,14 +594,13 @@ static void test_json_contract(void **state)
 	assert_int_equal(jreq(j, "migrations[1].transitions", J_ARR)->n, 2);
 	assert_string_equal(jstr(j, "migrations[1].transitions[1].from"), "PRE_COPY");
 	assert_string_equal(jstr(j, "migrations[1].transitions[1].to"), "STOP_COPY");
-	assert_string_equal(jreq(j, "migrations[1].transitions[1].dur_ms", J_NUM)->raw,
-			    "3.000000");
+	assert_string_equal(jreq(j, "migrations[1].transitions[1].dur_ms", J_NUM)->raw, "3.000000");
+	assert_int_equal(jnum(j, "migrations[1].transitions[1].at_ns"), MSI(82));
 	jnull(j, "migrations[1].transitions[0].from");
 	assert_string_equal(jreq(j, "migrations[1].downtime_breakdown.stop_ms", J_NUM)->raw,
 			    "5.000000");
 	assert_string_equal(
-		jreq(j, "migrations[1].downtime_breakdown.transfer_load_ms", J_NUM)->raw,
-		"8.000000");
+	    jreq(j, "migrations[1].downtime_breakdown.transfer_load_ms", J_NUM)->raw, "8.000000");
 
 	/* pairs */
 	assert_int_equal(jreq(j, "pairs", J_ARR)->n, 1);
@@ -619,7 +626,7 @@ static void test_json_contract(void **state)
 static void test_json_nulls_for_absent(void **state)
 {
 	struct tl *tl = tl_new();
-	struct report_opts o = { .lost = 3, .input_error = "file truncated at byte 4096" };
+	struct report_opts o = {.lost = 3, .input_error = "file truncated at byte 4096"};
 	union ms_rec lost;
 	char *txt;
 	struct jv *j;
@@ -839,9 +846,9 @@ static void jw_misuse_left_open(json_writer_t *w)
 static void test_json_writer_misuse(void **state)
 {
 	void (*cases[])(json_writer_t *) = {
-		jw_misuse_name_outside,
-		jw_misuse_unbalanced,
-		jw_misuse_value_without_name,
+	    jw_misuse_name_outside,
+	    jw_misuse_unbalanced,
+	    jw_misuse_value_without_name,
 	};
 	int err;
 
@@ -876,7 +883,7 @@ static size_t line_len(const char *l)
 static void test_text_report(void **state)
 {
 	struct tl *tl = pair_tl();
-	struct report_opts o = { .input_error = "file truncated at byte 99" };
+	struct report_opts o = {.input_error = "file truncated at byte 99"};
 	char *txt = render(tl, &o, false);
 	const char *hdr, *row;
 
@@ -949,15 +956,11 @@ static void test_text_incomplete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_contract),
-		cmocka_unit_test(test_json_nulls_for_absent),
-		cmocka_unit_test(test_json_stall),
-		cmocka_unit_test(test_json_empty),
-		cmocka_unit_test(test_json_write_error),
-		cmocka_unit_test(test_json_writer_escaping),
-		cmocka_unit_test(test_json_writer_misuse),
-		cmocka_unit_test(test_text_report),
-		cmocka_unit_test(test_text_incomplete),
+	    cmocka_unit_test(test_json_contract),      cmocka_unit_test(test_json_nulls_for_absent),
+	    cmocka_unit_test(test_json_stall),	       cmocka_unit_test(test_json_empty),
+	    cmocka_unit_test(test_json_write_error),   cmocka_unit_test(test_json_writer_escaping),
+	    cmocka_unit_test(test_json_writer_misuse), cmocka_unit_test(test_text_report),
+	    cmocka_unit_test(test_text_incomplete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,14 +17,14 @@
 
 #define BASE 1000000000000ULL /* 1000 s of uptime */
 /* ms (may be negative, fractional) to ns */
-#define MSI(x) ((int64_t)((x) * 1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
-#define MSF(x) ((uint64_t)MSI(x))
-#define AT(x) ((uint64_t)((int64_t)BASE + MSI(x)))
+#define MSI(x)	 ((int64_t)((x)*1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
+#define MSF(x)	 ((uint64_t)MSI(x))
+#define AT(x)	 ((uint64_t)((int64_t)BASE + MSI(x)))
 #define NS_MS(x) MSI(x)
 
-#define SRC 100
-#define DST 200
-#define DEV "0000:00:05.0"
+#define SRC  100
+#define DST  200
+#define DEV  "0000:00:05.0"
 #define DEV2 "0000:00:06.0"
 #define UUID "6f1c3b1e-1111-2222-3333-444455556666"
 
@@ -80,8 +80,14 @@ struct targ {
 	uint64_t u;
 	const char *s;
 };
-#define U(x) { .u = (uint64_t)(x) }
-#define S(x) { .s = (x) }
+#define U(x)                                                                                       \
+	{                                                                                          \
+		.u = (uint64_t)(x)                                                                 \
+	}
+#define S(x)                                                                                       \
+	{                                                                                          \
+		.s = (x)                                                                           \
+	}
 
 static void usdt_(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, unsigned int probe,
 		  const struct targ *a, size_t n)
@@ -103,12 +109,12 @@ static void usdt_(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, unsigne
 	}
 }
 
-#define EV(b, pid, ts, probe, ...)                                                   \
-	usdt_(b, pid, pid, ts, probe, (const struct targ[]){ __VA_ARGS__ },          \
-	      sizeof((const struct targ[]){ __VA_ARGS__ }) / sizeof(struct targ))
-#define EVT(b, pid, tid, ts, probe, ...)                                             \
-	usdt_(b, pid, tid, ts, probe, (const struct targ[]){ __VA_ARGS__ },          \
-	      sizeof((const struct targ[]){ __VA_ARGS__ }) / sizeof(struct targ))
+#define EV(b, pid, ts, probe, ...)                                                                 \
+	usdt_(b, pid, pid, ts, probe, (const struct targ[]){__VA_ARGS__},                          \
+	      sizeof((const struct targ[]){__VA_ARGS__}) / sizeof(struct targ))
+#define EVT(b, pid, tid, ts, probe, ...)                                                           \
+	usdt_(b, pid, tid, ts, probe, (const struct targ[]){__VA_ARGS__},                          \
+	      sizeof((const struct targ[]){__VA_ARGS__}) / sizeof(struct targ))
 #define EV0(b, pid, ts, probe) usdt_(b, pid, pid, ts, probe, NULL, 0)
 
 static void st(struct rb *b, uint32_t pid, uint64_t ts, const char *state)
@@ -143,9 +149,9 @@ static void lost_rec(struct rb *b, uint64_t ts, uint64_t count)
 	r->lost.count = count;
 }
 
-/* MIG_DEVICE_STATE SET ioctl exiting at ts after dur */
-static void ioctl_set(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, int fd,
-		      uint32_t state, uint64_t dur, int data_fd, int ret)
+/* MIG_DEVICE_STATE SET ioctl: like the BPF side, stamped at its start */
+static void ioctl_set(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, int fd, uint32_t state,
+		      uint64_t dur, int data_fd, int ret)
 {
 	union ms_rec *r = rb_add(b, MS_EV_IOCTL, pid, tid, ts);
 
@@ -208,7 +214,8 @@ enum { ACK_NONE, ACK_AFTER_READY, ACK_BEFORE_READY };
  * Low-pending 80.2 (2500 B, bw 1000 B/ms),
  * downtime 81..95, vm stopped 86, iterable saved 90, non-iterable 92,
  * completed 96. Device: STOP_COPY ioctl 82..85, save 2000+300 us, stop-copy
- * 7777 B, 4096 B read.
+ * size 7777 B, 3000 B read in STOP_COPY (4096 + 3000 read in all), 2 precopy
+ * passes (and one sync in the stop phase).
  */
 static void src_standard(struct rb *b, uint32_t pid, int ack)
 {
@@ -216,9 +223,9 @@ static void src_standard(struct rb *b, uint32_t pid, int ack)
 
 	st(b, pid, AT(0), "setup");
 	ioctl_datasize(b, pid, tid, AT(0.9), 30, 123456); /* fd 30 not yet known */
-	EVT(b, pid, tid, AT(1.0), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("PRE_COPY"),
+	EVT(b, pid, tid, AT(0.95), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("PRE_COPY"),
 	    S("RUNNING"));
-	ioctl_set(b, pid, tid, AT(1.2), 30, MS_VFIO_PRE_COPY, MSF(0.2), 31, 0);
+	ioctl_set(b, pid, tid, AT(1.0), 30, MS_VFIO_PRE_COPY, MSF(0.2), 31, 0);
 	EVT(b, pid, tid, AT(1.21), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("PRE_COPY"));
 	ioctl_precopy(b, pid, tid, AT(1.3), 31, 1000, 0);
 	EVT(b, pid, tid, AT(1.5), MS_P_VFIO_SAVE_SETUP, S(DEV), U(1 << 20));
@@ -231,6 +238,7 @@ static void src_standard(struct rb *b, uint32_t pid, int ack)
 	    U(0));
 	data_io(b, pid, tid, AT(35), 31, MS_IO_READ, 4096);
 	EV(b, pid, AT(38), MS_P_MIGRATION_BITMAP_SYNC_END, U(200));
+	EVT(b, pid, tid, AT(39), MS_P_VFIO_SAVE_BLOCK, S(DEV), U(1000)); /* precopy data */
 	EVT(b, pid, tid, AT(40), MS_P_VFIO_SAVE_ITERATE, S(DEV), U(0), U(10));
 	if (ack == ACK_BEFORE_READY)
 		EV0(b, pid, AT(45), MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED);
@@ -249,19 +257,26 @@ static void src_standard(struct rb *b, uint32_t pid, int ack)
 	EV(b, pid, AT(80.1), MS_P_MIGRATE_PENDING_EXACT, U(2500), U(2500), U(0));
 	EV(b, pid, AT(80.2), MS_P_MIGRATION_THREAD_LOW_PENDING, U(2500));
 	ckpt(b, pid, AT(81), "src-downtime-start");
-	EVT(b, pid, tid, AT(82), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("STOP_COPY"), S("STOP"));
-	ioctl_set(b, pid, tid, AT(85), 30, MS_VFIO_STOP_COPY, MSF(3), -1, 0);
+	EVT(b, pid, tid, AT(81.9), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("STOP_COPY"),
+	    S("STOP"));
+	ioctl_set(b, pid, tid, AT(82), 30, MS_VFIO_STOP_COPY, MSF(3), -1, 0);
 	EVT(b, pid, tid, AT(85.01), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("STOP_COPY"));
 	ckpt(b, pid, AT(86), "src-vm-stopped");
 	EV(b, pid, AT(86.1), MS_P_MIGRATION_COMPLETION_VM_STOP, U(0));
+	EV(b, pid, AT(86.5), MS_P_MIGRATION_BITMAP_SYNC_END, U(3)); /* not a precopy pass */
 	EVT(b, pid, tid, AT(87), MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START, S(DEV));
+	data_io(b, pid, tid, AT(87.5), 31, MS_IO_READ, 3000);
+	EVT(b, pid, tid, AT(87.6), MS_P_VFIO_SAVE_BLOCK, S(DEV), U(3000));
+	data_io(b, pid, tid, AT(87.7), 31, MS_IO_READ, 0);
+	EVT(b, pid, tid, AT(87.8), MS_P_VFIO_SAVE_BLOCK, S(DEV), U(0));
 	EVT(b, pid, tid, AT(89), MS_P_VFIO_SAVE_COMPLETE_PRECOPY, S(DEV), U(0));
 	EVT(b, pid, tid, AT(89.1), MS_P_VMSTATE_DOWNTIME_SAVE, S("iterable"), S(DEV "/vfio"), U(0),
 	    U(2000));
-	EVT(b, pid, tid, AT(89.5), MS_P_VMSTATE_DOWNTIME_SAVE, S("iterable"), S("ram"), U(0), U(500));
+	EVT(b, pid, tid, AT(89.5), MS_P_VMSTATE_DOWNTIME_SAVE, S("iterable"), S("ram"), U(0),
+	    U(500));
 	ckpt(b, pid, AT(90), "src-iterable-saved");
-	EVT(b, pid, tid, AT(91), MS_P_VMSTATE_DOWNTIME_SAVE, S("non-iterable"), S(DEV "/vfio"), U(0),
-	    U(300));
+	EVT(b, pid, tid, AT(91), MS_P_VMSTATE_DOWNTIME_SAVE, S("non-iterable"), S(DEV "/vfio"),
+	    U(0), U(300));
 	ckpt(b, pid, AT(92), "src-non-iterable-saved");
 	ckpt(b, pid, AT(95), "src-downtime-end");
 	st(b, pid, AT(96), "completed");
@@ -280,11 +295,15 @@ static void dst_standard(struct rb *b, uint32_t pid, double ack_sent)
 	st(b, pid, AT(-1), "setup");
 	st(b, pid, AT(2.5), "active");
 	EV(b, pid, AT(3), MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED, U(1));
-	EVT(b, pid, tid, AT(4), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("RESUMING"), S("ERROR"));
-	ioctl_set(b, pid, tid, AT(4.5), 40, MS_VFIO_RESUMING, MSF(0.5), 41, 0);
+	EVT(b, pid, tid, AT(3.9), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("RESUMING"), S("ERROR"));
+	ioctl_set(b, pid, tid, AT(4.0), 40, MS_VFIO_RESUMING, MSF(0.5), 41, 0);
 	EVT(b, pid, tid, AT(4.51), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("RESUMING"));
-	data_io(b, pid, tid, AT(20), 41, MS_IO_WRITE, 8192);
-	EVT(b, pid, tid, AT(60), MS_P_VFIO_LOAD_STATE, S(DEV), U(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
+	data_io(b, pid, tid, AT(20), 41, MS_IO_WRITE, 5000);
+	EVT(b, pid, tid, AT(20.1), MS_P_VFIO_LOAD_STATE_DEVICE_DATA, S(DEV), U(5000), U(0));
+	data_io(b, pid, tid, AT(98.05), 41, MS_IO_WRITE, 3000); /* the stop phase */
+	EVT(b, pid, tid, AT(98.06), MS_P_VFIO_LOAD_STATE_DEVICE_DATA, S(DEV), U(3000), U(0));
+	EVT(b, pid, tid, AT(60), MS_P_VFIO_LOAD_STATE, S(DEV),
+	    U(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
 	EVT(b, pid, tid, AT(60.5), MS_P_LOADVM_APPROVE_SWITCHOVER, U(0));
 	EVT(b, pid, tid, AT(ack_sent), MS_P_MIGRATE_SEND_RP_MESSAGE, U(7), U(0));
 	EVT(b, pid, tid, AT(98), MS_P_VFIO_LOAD_STATE, S(DEV), U(MS_VFIO_MIG_FLAG_DEV_DATA_STATE));
@@ -324,7 +343,7 @@ static const struct tl_dev *dev_of(const struct tl_mig *m, const char *name)
 static struct tl *run_src(int ack)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	assert_non_null(tl);
 	proc_rec(&b, SRC, AT(-10), "guest1", UUID, false);
@@ -374,7 +393,7 @@ static void test_completed_source(void **state)
 static struct tl *one_state(const char *terminal)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	st(&b, SRC, AT(0), "setup");
 	st(&b, SRC, AT(1), "active");
@@ -422,7 +441,7 @@ static void test_cancelled(void **state)
 static void test_aborted_by_exit(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -444,7 +463,7 @@ static void test_aborted_by_exit(void **state)
 static void test_active_at_end(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -465,7 +484,7 @@ static void test_active_at_end(void **state)
 static void test_setup_while_active_aborts_previous(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	st(&b, SRC, AT(0), "setup");
 	st(&b, SRC, AT(1), "active");
@@ -488,7 +507,7 @@ static void test_setup_while_active_aborts_previous(void **state)
 static void test_implicit_start(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	/* capture began mid-migration: the first record is an iteration */
@@ -512,7 +531,7 @@ static void test_vm_identity_absent(void **state)
 {
 	struct tl *tl = run_src(ACK_NONE);
 	struct tl *tl2 = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	assert_true(only_mig(tl)->has_ident);
@@ -534,7 +553,7 @@ static void test_vm_identity_absent(void **state)
 static void test_role_detection(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	/* 1: -incoming, but its probes say source (a migrated-in VM leaving) */
 	proc_rec(&b, 1, AT(0), "a", "", true);
@@ -579,7 +598,7 @@ static struct tl *run_pair(const char *src_vm, const char *src_uuid, const char 
 			   const char *dst_uuid, bool single)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	tl_set_single_clock(tl, single);
 	proc_rec(&b, SRC, AT(-10), src_vm, src_uuid, false);
@@ -621,7 +640,10 @@ static void test_pair_by_uuid(void **state)
 	assert_int_equal(tl_mig_milestone(d, TL_M_ACK_SENT), AT(60.6));
 	assert_int_equal(tl_mig_milestone(d, TL_M_DST_BH_VM_STARTED), AT(103));
 	assert_int_equal(tl_mig_ack_pending_initial(s), 1); /* through the pair */
-	assert_int_equal(tl_mig_ack_latency(d), NS_MS(58.1)); /* ACK sent - active */
+	/* ACK latency is the source's; the destination has ACK sent - active */
+	assert_false(tl_dhas(tl_mig_ack_latency(d)));
+	assert_int_equal(tl_mig_ack_sent(d), NS_MS(58.1));
+	assert_false(tl_dhas(tl_mig_ack_sent(s)));
 	tl_free(tl);
 }
 
@@ -648,7 +670,7 @@ static void test_pair_by_name(void **state)
 static void test_pair_needs_overlap(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	proc_rec(&b, SRC, AT(-10), "g", "", false);
 	proc_rec(&b, DST, AT(-10), "g", "", true);
@@ -741,7 +763,7 @@ static void test_ack_before_ready(void **state)
 static void test_ack_zero_devices(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *s, *d;
 
 	proc_rec(&b, SRC, AT(-1), "g", UUID, false);
@@ -793,7 +815,7 @@ static void test_ack_off(void **state)
 static void test_ack_wait_still_waiting(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -815,7 +837,7 @@ static void test_ack_wait_still_waiting(void **state)
 static void test_approval_latency(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 	const struct tl_dev *a, *c;
 
@@ -865,7 +887,10 @@ static void test_device_initial_drain_stopcopy(void **state)
 	/* latest stop-copy size: vfio_state_pending_exact */
 	assert_int_equal(tl_dev_stopcopy(m, d), 7777);
 	assert_int_equal(tl_dev_complete_precopy(d), NS_MS(2));
-	assert_int_equal(tl_dev_bytes_read(m, d), 4096);
+	assert_int_equal(tl_dev_bytes_read(m, d), 4096 + 3000);
+	/* read while in STOP_COPY */
+	assert_int_equal(tl_dev_stopcopy_read(m, d), 3000);
+	assert_int_equal(d->block_bytes, 4000);
 	assert_false(tl_has(tl_dev_bytes_written(m, d)));
 	tl_free(tl);
 }
@@ -873,7 +898,7 @@ static void test_device_initial_drain_stopcopy(void **state)
 static void test_stopcopy_from_ioctl(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -887,10 +912,92 @@ static void test_stopcopy_from_ioctl(void **state)
 	tl_free(tl);
 }
 
+static void test_destination_device_bytes(void **state)
+{
+	struct tl *tl = run_pair("guest1", UUID, "guest1", UUID, true);
+	const struct tl_mig *s = mig_of(tl, SRC), *d = mig_of(tl, DST);
+	const struct tl_dev *dd = dev_of(d, DEV);
+
+	/* loaded before its DEV_INIT_DATA_SENT */
+	assert_int_equal(tl_dev_initial(d, dd), 5000);
+	/* loaded in the stop phase = what the source read in STOP_COPY */
+	assert_int_equal(tl_dev_stopcopy(d, dd), 3000);
+	assert_int_equal(tl_dev_stopcopy(s, dev_of(s, DEV)), 7777); /* the source's size */
+	assert_false(tl_has(tl_dev_stopcopy_read(d, dd)));
+	assert_int_equal(tl_dev_bytes_written(d, dd), 8000);
+	tl_free(tl);
+
+	/* no source to pair with: the stop-phase bytes are not known */
+	tl = tl_new();
+	struct rb b = {0};
+
+	proc_rec(&b, DST, AT(-5), "guest1", UUID, true);
+	dst_standard(&b, DST, 60.6);
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200));
+	d = only_mig(tl);
+	assert_int_equal(tl_dev_initial(d, dev_of(d, DEV)), 5000);
+	assert_false(tl_has(tl_dev_stopcopy(d, dev_of(d, DEV))));
+	tl_free(tl);
+}
+
+static void test_approvals_delayed_fifo(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+	const struct tl_mig *m;
+
+	st(&b, DST, AT(0), "setup");
+	st(&b, DST, AT(1), "active");
+	EV(&b, DST, AT(2), MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED, U(2));
+	/* both devices send their initial data, each approves 10 ms later */
+	EV(&b, DST, AT(20), MS_P_VFIO_LOAD_STATE, S(DEV), U(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
+	EV(&b, DST, AT(25), MS_P_VFIO_LOAD_STATE, S(DEV2), U(MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT));
+	EV(&b, DST, AT(30), MS_P_LOADVM_APPROVE_SWITCHOVER, U(1));
+	EV(&b, DST, AT(35), MS_P_LOADVM_APPROVE_SWITCHOVER, U(0));
+	/* a stray approval with nobody waiting */
+	EV(&b, DST, AT(36), MS_P_LOADVM_APPROVE_SWITCHOVER, U(0));
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(50));
+	m = only_mig(tl);
+	assert_int_equal(tl_dev_approval_latency(dev_of(m, DEV)), NS_MS(10));
+	assert_int_equal(tl_dev_approval_latency(dev_of(m, DEV2)), NS_MS(10));
+	assert_int_equal(dev_of(m, DEV)->approve_remaining, 1);
+	assert_int_equal(m->napprovals, 3);
+	assert_int_equal(m->approvals[2].dev, -1);
+	tl_free(tl);
+}
+
+static void test_container_dirty_pages_ignored(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+	union ms_rec *r;
+	const struct tl_mig *m;
+
+	st(&b, SRC, AT(0), "setup");
+	EVT(&b, SRC, 7, AT(1), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("PRE_COPY"), S("RUNNING"));
+	ioctl_set(&b, SRC, 7, AT(1.1), 30, MS_VFIO_PRE_COPY, 1000, 31, 0);
+	/* VFIO_IOMMU_DIRTY_PAGES on a container fd: same number, flags STOP (2) */
+	r = rb_add(&b, MS_EV_IOCTL, SRC, 7, AT(2));
+	r->ioctl.cmd = MS_VFIO_DEVICE_FEATURE;
+	r->ioctl.fd = 12;
+	r->ioctl.feat_flags = 2;
+	r->ioctl.dev_state = 0x12345;
+	EVT(&b, SRC, 7, AT(3), MS_P_VFIO_SAVE_SETUP, S(DEV), U(4096));
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(10));
+	m = only_mig(tl);
+	assert_int_equal(dev_of(m, DEV)->state, MS_VFIO_PRE_COPY);
+	assert_int_equal(dev_of(m, DEV)->ntr, 1);
+	assert_false(tl_proc_at(tl, 0)->tids[0].orphan || tl_proc_at(tl, 0)->tids[1].orphan);
+	tl_free(tl);
+}
+
 static void test_orphan_ioctl_bound_by_next_probe(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -929,7 +1036,7 @@ static void test_device_save_load_us(void **state)
 static void test_device_alias(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	/* host device 0000:3b:00.1 is 0000:00:05.0 in the guest */
@@ -976,7 +1083,7 @@ static void test_transitions_qemu10_order(void **state)
 static void test_transitions_probe_first_order(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_dev *d, *e;
 	const struct tl_mig *m;
 
@@ -984,9 +1091,9 @@ static void test_transitions_probe_first_order(void **state)
 	st(&b, SRC, AT(0), "setup");
 	/* qemu-probes.md order: the probe, then the ioctl on the same thread */
 	EVT(&b, SRC, 7, AT(1), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("PRE_COPY"));
-	ioctl_set(&b, SRC, 7, AT(1.5), 30, MS_VFIO_PRE_COPY, MSF(0.4), 31, 0);
+	ioctl_set(&b, SRC, 7, AT(1.1), 30, MS_VFIO_PRE_COPY, MSF(0.4), 31, 0);
 	EVT(&b, SRC, 8, AT(2), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV2), S("PRE_COPY"));
-	ioctl_set(&b, SRC, 8, AT(2.5), 32, MS_VFIO_PRE_COPY, MSF(0.3), 33, 0);
+	ioctl_set(&b, SRC, 8, AT(2.1), 32, MS_VFIO_PRE_COPY, MSF(0.3), 33, 0);
 	/* later ioctls on DEV's fd need no probe */
 	ioctl_set(&b, SRC, 9, AT(10), 30, MS_VFIO_STOP_COPY, MSF(1), -1, 0);
 	rb_feed(tl, &b);
@@ -1010,7 +1117,7 @@ static void test_transitions_probe_first_order(void **state)
 static void test_transitions_probe_only_and_failure(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_dev *d;
 	const struct tl_mig *m;
 
@@ -1044,7 +1151,7 @@ static void test_transitions_probe_only_and_failure(void **state)
 static void test_post_end_grace(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -1092,7 +1199,7 @@ static void test_convergence_series(void **state)
 static void test_series_ring_bounded(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 
 	st(&b, SRC, AT(0), "setup");
@@ -1121,7 +1228,7 @@ static void stall_prefix(struct rb *b)
 static void test_stall_above_threshold(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 	struct tl_stall s;
 
@@ -1148,7 +1255,7 @@ static void test_stall_above_threshold(void **state)
 static void test_stall_waiting_ack(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 	struct tl_stall s;
 
@@ -1173,7 +1280,7 @@ static void test_stall_waiting_ack(void **state)
 static void test_stall_waiting_ack_names_destination_devices(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *s, *d;
 	struct tl_stall sl;
 
@@ -1211,14 +1318,14 @@ static void test_stall_waiting_ack_names_destination_devices(void **state)
 static void test_no_stall_when_converging(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	struct tl_stall s;
 
 	tl_set_stall_window(tl, MSF(1000));
 	stall_prefix(&b);
 	for (int i = 0; i < 30; i++)
-		EV(&b, SRC, AT(100 + 100 * i), MS_P_MIGRATE_PENDING_ESTIMATE, U(1000000 - 20000 * i),
-		   U(0), U(0));
+		EV(&b, SRC, AT(100 + 100 * i), MS_P_MIGRATE_PENDING_ESTIMATE,
+		   U(1000000 - 20000 * i), U(0), U(0));
 	rb_feed(tl, &b);
 	tl_mig_stall(tl, only_mig(tl), &s);
 	assert_false(s.stalled);
@@ -1238,7 +1345,7 @@ static void test_no_stall_when_converging(void **state)
 static void test_lost_marks_incomplete(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	const struct tl_mig *m;
 	const struct tl_dev *d;
 
@@ -1274,7 +1381,7 @@ static void test_lost_marks_incomplete(void **state)
 static void test_lost_outside_interval(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	/* migration A: 0..10; migration B (other pid): 100..110 */
 	st(&b, 1, AT(0), "setup");
@@ -1318,8 +1425,8 @@ static void on_end(const struct tl *tl, const struct tl_mig *m, void *arg)
 static void test_on_end_callback(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
-	struct ends e = { 0 };
+	struct rb b = {0};
+	struct ends e = {0};
 
 	tl_set_on_end(tl, on_end, &e);
 	st(&b, 1, AT(0), "setup");
@@ -1341,7 +1448,7 @@ static void test_on_end_callback(void **state)
 static void test_expire(void **state)
 {
 	struct tl *tl = run_pair("guest1", UUID, "guest1", UUID, true);
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	assert_int_equal(tl_nmigs(tl), 2);
 	assert_int_equal(tl_npairs(tl), 1);
@@ -1358,13 +1465,13 @@ static void test_expire(void **state)
 	assert_int_equal(tl_nmigs(tl), 1);
 	assert_int_equal(tl_mig_at(tl, 0)->pid, 3);
 	assert_int_equal(tl_npairs(tl), 0);
-	assert_null(tl_proc_find(tl, SRC)); /* exited: gone */
+	assert_null(tl_proc_find(tl, SRC));	/* exited: gone */
 	assert_non_null(tl_proc_find(tl, DST)); /* alive: kept */
 	assert_non_null(tl_proc_find(tl, 3));
 	assert_int_equal(tl_nprocs(tl), 2);
 
 	/* the engine still works after expiry */
-	b = (struct rb){ 0 };
+	b = (struct rb){0};
 	st(&b, DST, AT(2000), "setup");
 	st(&b, DST, AT(2001), "completed");
 	rb_feed(tl, &b);
@@ -1376,7 +1483,7 @@ static void test_expire(void **state)
 static void test_pid_reuse(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 
 	proc_rec(&b, SRC, AT(0), "old", "", false);
 	st(&b, SRC, AT(1), "setup");
@@ -1397,7 +1504,7 @@ static void test_pid_reuse(void **state)
 static void test_event_counters(void **state)
 {
 	struct tl *tl = run_src(ACK_AFTER_READY);
-	struct rb b = { 0 };
+	struct rb b = {0};
 	union ms_rec *r;
 
 	assert_int_equal(tl_events(tl, MS_P_MIGRATE_SET_STATE), 3);
@@ -1424,7 +1531,7 @@ static void test_event_counters(void **state)
 static void test_arg_error_not_interpreted(void **state)
 {
 	struct tl *tl = tl_new();
-	struct rb b = { 0 };
+	struct rb b = {0};
 	union ms_rec *r;
 
 	st(&b, SRC, AT(0), "setup");
@@ -1462,49 +1569,52 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_completed_source),
-		cmocka_unit_test(test_failed),
-		cmocka_unit_test(test_cancelled),
-		cmocka_unit_test(test_aborted_by_exit),
-		cmocka_unit_test(test_active_at_end),
-		cmocka_unit_test(test_setup_while_active_aborts_previous),
-		cmocka_unit_test(test_implicit_start),
-		cmocka_unit_test(test_vm_identity_absent),
-		cmocka_unit_test(test_role_detection),
-		cmocka_unit_test(test_pair_by_uuid),
-		cmocka_unit_test(test_pair_by_name),
-		cmocka_unit_test(test_pair_needs_overlap),
-		cmocka_unit_test(test_two_clocks),
-		cmocka_unit_test(test_downtime_breakdown),
-		cmocka_unit_test(test_ack_wait_positive),
-		cmocka_unit_test(test_ack_before_ready),
-		cmocka_unit_test(test_ack_zero_devices),
-		cmocka_unit_test(test_ack_off),
-		cmocka_unit_test(test_ack_wait_still_waiting),
-		cmocka_unit_test(test_approval_latency),
-		cmocka_unit_test(test_device_initial_drain_stopcopy),
-		cmocka_unit_test(test_stopcopy_from_ioctl),
-		cmocka_unit_test(test_orphan_ioctl_bound_by_next_probe),
-		cmocka_unit_test(test_device_save_load_us),
-		cmocka_unit_test(test_device_alias),
-		cmocka_unit_test(test_transitions_qemu10_order),
-		cmocka_unit_test(test_transitions_probe_first_order),
-		cmocka_unit_test(test_transitions_probe_only_and_failure),
-		cmocka_unit_test(test_post_end_grace),
-		cmocka_unit_test(test_convergence_series),
-		cmocka_unit_test(test_series_ring_bounded),
-		cmocka_unit_test(test_stall_above_threshold),
-		cmocka_unit_test(test_stall_waiting_ack),
-		cmocka_unit_test(test_stall_waiting_ack_names_destination_devices),
-		cmocka_unit_test(test_no_stall_when_converging),
-		cmocka_unit_test(test_lost_marks_incomplete),
-		cmocka_unit_test(test_lost_outside_interval),
-		cmocka_unit_test(test_on_end_callback),
-		cmocka_unit_test(test_expire),
-		cmocka_unit_test(test_pid_reuse),
-		cmocka_unit_test(test_event_counters),
-		cmocka_unit_test(test_arg_error_not_interpreted),
-		cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_completed_source),
+	    cmocka_unit_test(test_failed),
+	    cmocka_unit_test(test_cancelled),
+	    cmocka_unit_test(test_aborted_by_exit),
+	    cmocka_unit_test(test_active_at_end),
+	    cmocka_unit_test(test_setup_while_active_aborts_previous),
+	    cmocka_unit_test(test_implicit_start),
+	    cmocka_unit_test(test_vm_identity_absent),
+	    cmocka_unit_test(test_role_detection),
+	    cmocka_unit_test(test_pair_by_uuid),
+	    cmocka_unit_test(test_pair_by_name),
+	    cmocka_unit_test(test_pair_needs_overlap),
+	    cmocka_unit_test(test_two_clocks),
+	    cmocka_unit_test(test_downtime_breakdown),
+	    cmocka_unit_test(test_ack_wait_positive),
+	    cmocka_unit_test(test_ack_before_ready),
+	    cmocka_unit_test(test_ack_zero_devices),
+	    cmocka_unit_test(test_ack_off),
+	    cmocka_unit_test(test_ack_wait_still_waiting),
+	    cmocka_unit_test(test_approval_latency),
+	    cmocka_unit_test(test_device_initial_drain_stopcopy),
+	    cmocka_unit_test(test_stopcopy_from_ioctl),
+	    cmocka_unit_test(test_destination_device_bytes),
+	    cmocka_unit_test(test_approvals_delayed_fifo),
+	    cmocka_unit_test(test_container_dirty_pages_ignored),
+	    cmocka_unit_test(test_orphan_ioctl_bound_by_next_probe),
+	    cmocka_unit_test(test_device_save_load_us),
+	    cmocka_unit_test(test_device_alias),
+	    cmocka_unit_test(test_transitions_qemu10_order),
+	    cmocka_unit_test(test_transitions_probe_first_order),
+	    cmocka_unit_test(test_transitions_probe_only_and_failure),
+	    cmocka_unit_test(test_post_end_grace),
+	    cmocka_unit_test(test_convergence_series),
+	    cmocka_unit_test(test_series_ring_bounded),
+	    cmocka_unit_test(test_stall_above_threshold),
+	    cmocka_unit_test(test_stall_waiting_ack),
+	    cmocka_unit_test(test_stall_waiting_ack_names_destination_devices),
+	    cmocka_unit_test(test_no_stall_when_converging),
+	    cmocka_unit_test(test_lost_marks_incomplete),
+	    cmocka_unit_test(test_lost_outside_interval),
+	    cmocka_unit_test(test_on_end_callback),
+	    cmocka_unit_test(test_expire),
+	    cmocka_unit_test(test_pid_reuse),
+	    cmocka_unit_test(test_event_counters),
+	    cmocka_unit_test(test_arg_error_not_interpreted),
+	    cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

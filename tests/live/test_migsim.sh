@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Live BPF tests: migscope record traces migsim scenarios (started after the
+# recorder, so discovery by exec is exercised every time); the replayed figures
+# must agree with migsim's own log within 1 ms, every probe migsim fired must be
+# seen, and the decoded VFIO values must equal those migsim passed.
+. "$(dirname "$0")/../lib.sh"
+t_tmpdir
+
+# scenario NAME [MIGSIM ARGS...]: record one migsim run, replay it; leaves
+# $T/NAME.{trace,json,events,log} and migsim's exit status in $SIM_ST
+scenario() {
+	local name=$1; shift
+	SIM_ST=0
+	rec_start "$T/$name.trace" || { t_fail "$name: recorder did not start"; return 1; }
+	"$MIGSIM" --log "$T/$name.log" "$@" > "$T/$name.out" 2>&1 || SIM_ST=$?
+	sleep 0.3 # let the last exit records reach the ring buffer
+	rec_stop || { t_fail "$name: recorder failed"; sed 's/^/#   /' "$T/$name.trace.err"; return 1; }
+	"$MIGSCOPE" replay --format json -o "$T/$name.json" "$T/$name.trace" &&
+	"$MIGSCOPE" replay --format events -o "$T/$name.events" "$T/$name.trace" ||
+		{ t_fail "$name: replay failed"; return 1; }
+}
+
+# compare NAME: migscope vs migsim's log (tests/live/compare.py)
+compare() {
+	T_LABEL="$1: " $PY "$MS_ROOT/tests/live/compare.py" "$T/$1.json" "$T/$1.events" "$T/$1.log"
+}
+
+# jq_check NAME DESCRIPTION JQ-EXPR: the replay JSON of NAME satisfies JQ-EXPR
+jq_check() {
+	if jq -e "$3" "$T/$1.json" > /dev/null; then t_pass "$1: $2"; else
+		t_fail "$1: $2"; jq -c '.migrations[] | {pid,role,result,total_ms,downtime_ms,switchover_ack}' "$T/$1.json" | sed 's/^/#   /'
+	fi
+}
+
+src='.migrations[] | select(.role=="source")'
+dst='.migrations[] | select(.role=="destination")'
+
+# The default scenario: migsim-vm, 2 VFIO devices, switchover-ack on.
+if scenario default; then
+	check "default: migsim completed" test "$SIM_ST" -eq 0
+	compare default
+	jq_check default "both sides, named migsim-vm, completed" \
+		'[.migrations[] | select(.vm=="migsim-vm" and .result=="completed")] | length == 2'
+	jq_check default "source and destination paired" \
+		'.pairs | length == 1 and .[0].guest_downtime_ms != null and .[0].ack_transit_ms != null and .[0].ack_transit_ms >= 0'
+	jq_check default "ACK handshake seen on both sides" \
+		"($src | .switchover_ack.acked == true and .switchover_ack.enabled == true) and ($dst | .switchover_ack.pending_initial == 2)"
+	jq_check default "no lost events, nothing incomplete" \
+		'.lost_events == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
+fi
+
+for n in 0 1 3; do
+	if scenario "dev$n" --devices "$n"; then
+		check "dev$n: migsim completed" test "$SIM_ST" -eq 0
+		compare "dev$n"
+		jq_check "dev$n" "destination needed $n approvals" "$dst | .switchover_ack.pending_initial == $n"
+		jq_check "dev$n" "source acked" "$src | .switchover_ack.acked == true"
+	fi
+done
+jq_check dev0 "with no device the ACK comes before the source is ready (wait 0)" \
+	"$src | .switchover_ack.ack_wait_ms == 0"
+
+if scenario noack --no-ack; then
+	check "noack: migsim completed" test "$SIM_ST" -eq 0
+	compare noack
+	jq_check noack "switchover-ack off: not enabled, no ACK figures" \
+		"$src | .switchover_ack.enabled == false and .switchover_ack.ack_latency_ms == null and .switchover_ack.ack_wait_ms == null"
+fi
+
+if scenario slowack --approval-delay 600; then
+	check "slowack: migsim completed" test "$SIM_ST" -eq 0
+	compare slowack
+	jq_check slowack "the source waited for the ACK (ack wait > 0)" "$src | .switchover_ack.ack_wait_ms > 50"
+fi
+
+if scenario fail --fail-at active; then
+	check "fail: migsim reported the failure" test "$SIM_ST" -ne 0
+	compare fail
+	jq_check fail "source failed" "$src | .result == \"failed\""
+fi
+
+if scenario cancel --cancel-at active; then
+	compare cancel
+	jq_check cancel "source cancelled" "$src | .result == \"cancelled\""
+fi
+
+if scenario killdst --kill-dst-at active; then
+	check "killdst: migsim reported the failure" test "$SIM_ST" -ne 0
+	jq_check killdst "destination killed mid-migration ends as aborted" "$dst | .result == \"aborted\""
+	jq_check killdst "source failed" "$src | .result == \"failed\""
+fi
+
+# A storm of probes overflows a small ring buffer: the loss reaches the file
+# and the report, and the affected migration is incomplete, without invented
+# figures.
+if rec_start "$T/storm.trace" --ring-size 0.0625; then
+	"$MIGSIM" --log "$T/storm.log" --storm 2000000 > "$T/storm.out" 2>&1
+	sleep 0.3
+	rec_stop
+	"$MIGSCOPE" replay --format json -o "$T/storm.json" "$T/storm.trace"
+	"$MIGSCOPE" replay "$T/storm.trace" > "$T/storm.txt"
+	jq_check storm "lost events counted in the file" '.lost_events > 0'
+	check "storm: the text report shows the loss" grep -qiE 'lost [1-9]' "$T/storm.txt"
+	jq_check storm "the affected source migration is incomplete" "$src | .incomplete == true"
+	jq_check storm "an incomplete migration has no invented ACK wait or pass count" \
+		"$src | .switchover_ack.ack_wait_ms == null and .precopy_passes == null"
+else
+	t_fail "storm: recorder did not start"
+fi
+
+# -p restricts tracing to the given process: migsim's destination is started
+# by the source, so with -p on an unrelated QEMU-like process nothing of migsim
+# is recorded.
+"$MIGSIM" --help > /dev/null 2>&1
+sleep 60 & idle=$!
+cp "$MIGSIM" "$T/qemu-idle" # a QEMU-like binary (it has qemu USDT notes)
+"$T/qemu-idle" --role idle > /dev/null 2>&1 & qidle=$!
+kill "$idle"
+if rec_start "$T/pid.trace" -p "$qidle"; then
+	"$MIGSIM" > /dev/null 2>&1
+	rec_stop
+	"$MIGSCOPE" replay --format events -o "$T/pid.events" "$T/pid.trace"
+	check "-p PID: only that process is recorded" \
+		$PY -c 'import json,sys; p=int(sys.argv[2]); s={json.loads(l)["pid"] for l in open(sys.argv[1]) if l.strip()}; sys.exit(0 if s <= {p} else 1)' "$T/pid.events" "$qidle"
+fi
+kill "$qidle" 2>/dev/null; wait "$qidle" 2>/dev/null
+true
