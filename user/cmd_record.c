@@ -24,10 +24,14 @@ static void on_signal(int sig)
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: migscope record [-p PID ...] -o FILE [--duration S] [--ring-size MB]\n"
+		"Usage: migscope record [-p PID ...] [--binary PATH ...] -o FILE [--duration S]\n"
+		"                       [--ring-size MB]\n"
 		"Trace every QEMU process (found now or started later), or the given PIDs, and\n"
 		"write the events to a compressed trace file. SIGINT or SIGTERM end the file\n"
 		"cleanly; a killed recorder leaves a file whose complete chunks replay.\n"
+		"--binary attaches to a QEMU binary before any process runs it, so that the first\n"
+		"probes of a QEMU started later are not missed (without it: the usual install\n"
+		"places such as /usr/libexec/qemu-kvm, where present).\n"
 		"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE).\n\n"
 		"Examples:\n"
 		"  migscope record -o mig.trace\n"
@@ -60,12 +64,14 @@ int cmd_record(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "ring-size", required_argument, NULL, 'r' },
+		{ "binary", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int pids[MAX_PIDS], opt, ret = MS_EXIT_FAIL, r;
-	struct live_opts lo = { .pids = pids };
+	const char *bins[MAX_PIDS];
+	struct live_opts lo = { .pids = pids, .binaries = bins };
 	double duration = 0, ring_mb = 0;
 	const char *out = NULL;
 	struct rec_ctx c = {};
@@ -77,7 +83,7 @@ int cmd_record(int argc, char **argv)
 	char err[512];
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:o:d:r:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:o:d:r:b:vh", opts, NULL)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
 		switch (opt) {
@@ -94,6 +100,13 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'b':
+			if (lo.nbinaries == MAX_PIDS) {
+				ms_err("record: at most %d --binary options", MAX_PIDS);
+				return MS_EXIT_USAGE;
+			}
+			bins[lo.nbinaries++] = optarg;
 			break;
 		case 'd':
 			if (ms_parse_seconds(optarg, &duration) || duration <= 0) {

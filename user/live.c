@@ -126,18 +126,18 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const st
 	}
 }
 
-/* Classify the binary of PID and remember the verdict, in the kernel too.
- * Returns the bin, or NULL if the process is gone. */
-static struct bin *classify(struct live *l, int pid)
+/* Classify the executable at PATH (LABEL names it in messages) and remember
+ * the verdict, in the kernel too. Returns the bin, or NULL if PATH is gone.
+ * The pointer is valid until the next classification. */
+static struct bin *classify_path(struct live *l, const char *path, const char *label)
 {
-	char path[64], err[256];
+	char err[256];
 	struct sdt_list sl;
 	struct stat st;
 	struct exe_key k;
 	struct bin *b;
 	__u8 v;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	if (stat(path, &st))
 		return NULL;
 	b = bin_find(l, kdev(st.st_dev), st.st_ino);
@@ -151,16 +151,14 @@ static struct bin *classify(struct live *l, int pid)
 	memset(b, 0, sizeof(*b));
 	b->dev = kdev(st.st_dev);
 	b->ino = st.st_ino;
-	if (sdt_read(path, &sl, err, sizeof(err)) == 0) {
+	if (S_ISREG(st.st_mode) && sdt_read(path, &sl, err, sizeof(err)) == 0) {
 		b->qemu = sdt_has_provider(&sl, MS_PROVIDER);
 		if (b->qemu) {
-			char exe[256];
-			ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+			uint64_t t0 = ms_now_mono();
 
-			exe[n > 0 ? n : 0] = '\0';
-			ms_dbg("PID %d: %s has qemu USDT probes", pid, exe);
-			/* /proc/PID/exe names the binary even if it was replaced */
 			bin_attach(l, b, path, &sl);
+			ms_dbg("%s has qemu USDT probes: %u attached, %u missing, in %.1f ms", label,
+			       b->attached, b->missing, (ms_now_mono() - t0) / 1e6);
 		}
 		sdt_free(&sl);
 	}
@@ -169,6 +167,51 @@ static struct bin *classify(struct live *l, int pid)
 	v = b->qemu ? EXE_QEMU : EXE_NOT_QEMU;
 	bpf_map_update_elem(bpf_map__fd(l->skel->maps.exe_verdict), &k, &v, BPF_ANY);
 	return b;
+}
+
+/* The binary of PID; /proc/PID/exe names it even if it was replaced. */
+static struct bin *classify(struct live *l, int pid)
+{
+	char path[64], exe[256], label[300];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(label, sizeof(label), "PID %d (%s)", pid, exe);
+	return classify_path(l, path, label);
+}
+
+/* Attach to QEMU binaries before any process runs them, so that the first
+ * probes of a process started later are not missed. The given ones must be
+ * QEMU with probes; the usual install places are tried quietly. */
+static int preattach(struct live *l, const struct live_opts *o, char *err, size_t errlen)
+{
+	static const char *const usual[] = {
+		"/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm", "/usr/bin/qemu-system-x86_64",
+		"/usr/bin/qemu-system-aarch64", "/usr/local/bin/qemu-system-x86_64",
+	};
+
+	for (size_t i = 0; i < o->nbinaries; i++) {
+		struct bin *b = classify_path(l, o->binaries[i], o->binaries[i]);
+
+		if (!b) {
+			snprintf(err, errlen, "cannot read %s: %s", o->binaries[i], strerror(errno));
+			return -ENOENT;
+		}
+		if (!b->qemu) {
+			snprintf(err, errlen,
+				 "%s has no qemu USDT probes: QEMU was built without the dtrace "
+				 "trace backend; replay its log-backend trace instead",
+				 o->binaries[i]);
+			return -ENOEXEC;
+		}
+	}
+	if (!o->nbinaries)
+		for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+			if (!access(usual[i], X_OK))
+				classify_path(l, usual[i], usual[i]);
+	return 0;
 }
 
 static bool comm_is_qemu(int pid)
@@ -442,6 +485,9 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	ret = preattach(l, o, err, errlen);
+	if (ret)
+		goto fail;
 	/* exec events from now on are queued while we scan; none is missed */
 	ret = scan_proc(l, err, errlen);
 	if (ret)

@@ -22,6 +22,10 @@ struct live_opts {
 	const int *pids; /* trace only these; NULL/0 = every QEMU process */
 	size_t npids;
 	size_t ring_bytes; /* 0 = default */
+	/* QEMU binaries to attach to before any process runs them; NULL/0 =
+	 * the usual install places, where present */
+	const char *const *binaries;
+	size_t nbinaries;
 };
 
 struct live_stats {

@@ -187,24 +187,25 @@ bool sdt_has_provider(const struct sdt_list *l, const char *provider)
 	return false;
 }
 
-/* One argument spec: N@%reg, N@off(%reg), N@$imm, N@-off(%reg). */
+/* One argument spec as libbpf reads them on x86: N@%reg, N@$imm, N@(%reg),
+ * N@off(%reg). Symbol-relative specs (N@sym+off(%rip)) are not. */
 static bool arg_ok(const char *a, size_t len)
 {
-	const char *at = memchr(a, '@', len);
+	const char *at = memchr(a, '@', len), *end = a + len;
 	const char *loc;
 
 	if (!at)
 		return false;
 	loc = at + 1;
+	if (loc >= end)
+		return false;
 	if (*loc == '%' || *loc == '$')
 		return true;
 	if (*loc == '-' || *loc == '+')
 		loc++;
-	if (*loc < '0' || *loc > '9')
-		return false; /* e.g. symbol-relative "sym+8(%rip)" */
-	while (loc < a + len && *loc != '(')
+	while (loc < end && *loc >= '0' && *loc <= '9')
 		loc++;
-	return loc < a + len && loc[1] == '%';
+	return loc + 1 < end && loc[0] == '(' && loc[1] == '%';
 }
 
 bool sdt_args_supported(const struct sdt_list *l, const char *provider, const char *name,

@@ -8,6 +8,7 @@ to $MS_RESULTS (see tests/lib.sh).
 """
 import json
 import os
+import re
 import sys
 from collections import Counter, defaultdict
 
@@ -78,57 +79,50 @@ def main():
                         side + f"{sd['name']} init_drain_ms within {tol} ms",
                         f"migscope {md.get('init_drain_ms')} migsim {sd['init_drain_ms']}")
 
-    # every probe migsim fired was seen, as many times
-    fired = Counter((l["pid"], l["probe"]) for l in sim if "probe" in l)
+    # every catalog probe migsim fired was seen, as many times, with its arguments
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    catalog = set(re.findall(r"X\(\s*[A-Z_]+,\s*(\w+),",
+                             open(os.path.join(root, "include/migscope_probes.h")).read()))
+    fired = Counter((l["pid"], l["probe"]) for l in sim if l.get("probe") in catalog)
     seen = Counter((e["pid"], e["probe"]) for e in events if e["kind"] == "usdt")
     missing = {k: v for k, v in fired.items() if seen.get(k, 0) != v}
     verdict(len(fired) > 0 and not missing, f"all {sum(fired.values())} probe firings seen",
             "; ".join(f"pid {p} {n}: fired {c}, seen {seen.get((p, n), 0)}"
                       for (p, n), c in list(missing.items())[:5]))
-    # probe arguments agree, in order, per process
-    by_pid_sim = defaultdict(list)
-    for l in sim:
-        if "probe" in l:
-            by_pid_sim[l["pid"]].append((l["probe"], l["args"]))
-    by_pid_seen = defaultdict(list)
-    for e in events:
-        if e["kind"] == "usdt":
-            by_pid_seen[e["pid"]].append((e["probe"], e["args"]))
-    bad = [p for p in by_pid_sim if sorted(map(json.dumps, by_pid_sim[p])) !=
-           sorted(map(json.dumps, by_pid_seen.get(p, [])))]
-    verdict(not bad, "probe arguments decoded as fired", f"differ for pids {bad}")
+    sim_args = sorted(json.dumps([l["pid"], l["tid"], l["probe"], l["args"]])
+                      for l in sim if l.get("probe") in catalog)
+    seen_args = sorted(json.dumps([e["pid"], e["tid"], e["probe"], e["args"]])
+                       for e in events if e["kind"] == "usdt" and
+                       e["pid"] in {l["pid"] for l in sim if "pid" in l})
+    diff = sorted(set(sim_args) ^ set(seen_args))
+    verdict(not diff, "probe arguments decoded as fired", "; ".join(diff[:4]))
 
-    # decoded VFIO ioctls equal what migsim passed
-    sim_io = defaultdict(list)
-    for l in sim:
-        if "ioctl" in l:
-            sim_io[l["pid"]].append(l)
+    # decoded VFIO ioctls equal what migsim passed: each of migsim's ioctls is
+    # matched with migscope's record of the same thread nearest in time
     seen_io = defaultdict(list)
     for e in events:
         if e["kind"] == "ioctl":
-            seen_io[e["pid"]].append(e)
-    nio = sum(len(v) for v in sim_io.values())
-    verdict(nio == sum(len(seen_io.get(p, [])) for p in sim_io), f"all {nio} VFIO ioctls seen",
-            f"migsim {nio}, migscope {sum(len(v) for v in seen_io.values())}")
-    diffs = []
-    for pid, lst in sim_io.items():
-        for a, b in zip(lst, seen_io.get(pid, [])):
-            for key in ("ioctl", "feature", "state", "data_fd", "initial_bytes", "dirty_bytes",
-                        "stop_copy_bytes", "ret"):
-                if a.get(key) is not None and b.get(key) is not None and a[key] != b[key]:
-                    diffs.append(f"pid {pid} {key}: migsim {a[key]} migscope {b[key]}")
-                elif a.get(key) is not None and key in ("ioctl", "initial_bytes",
-                                                         "dirty_bytes", "stop_copy_bytes",
-                                                         "data_fd") and key not in b:
-                    if key == "data_fd" and a.get("feature") != "MIG_DEVICE_STATE":
-                        continue
-                    if key in ("initial_bytes", "dirty_bytes") and a["ioctl"] != "MIG_GET_PRECOPY_INFO":
-                        continue
-                    if key == "stop_copy_bytes" and a.get("feature") != "MIG_DATA_SIZE":
-                        continue
-                    diffs.append(f"pid {pid} {key} missing in migscope's record")
-    verdict(nio > 0 and not diffs if nio else True, "decoded VFIO values equal migsim's",
-            "; ".join(diffs[:5]))
+            seen_io[(e["pid"], e["tid"])].append(e)
+    sim_io = [l for l in sim if "ioctl" in l]
+    fields = [("ioctl", "ioctl"), ("feature_name", "feature"), ("state_name", "state"),
+              ("data_fd", "data_fd"), ("initial_bytes", "initial_bytes"),
+              ("dirty_bytes", "dirty_bytes"), ("stop_copy_bytes", "stop_copy_bytes"),
+              ("ret", "ret"), ("flags", "flags"), ("fd", "fd")]
+    unmatched, diffs = 0, []
+    for a in sim_io:
+        cands = seen_io.get((a["pid"], a["tid"]), [])
+        b = min(cands, key=lambda e: abs(e["ts"] - a["ts"]), default=None)
+        if b is None or abs(b["ts"] - a["ts"]) > 1000000:
+            unmatched += 1
+            continue
+        cands.remove(b)
+        for ka, kb in fields:
+            if a.get(ka) is not None and a[ka] != b.get(kb):
+                diffs.append(f"{a['ioctl']} {a.get('feature_name')} {ka}: migsim {a[ka]} "
+                             f"migscope {b.get(kb)}")
+    verdict(unmatched == 0, f"all {len(sim_io)} VFIO ioctls seen",
+            f"{unmatched} not found in migscope's records")
+    verdict(not diffs, "decoded VFIO values equal migsim's", "; ".join(diffs[:5]))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ t_tmpdir
 scenario() {
 	local name=$1; shift
 	SIM_ST=0
-	rec_start "$T/$name.trace" || { t_fail "$name: recorder did not start"; return 1; }
+	rec_start "$T/$name.trace" --binary "$MIGSIM" || { t_fail "$name: recorder did not start"; return 1; }
 	"$MIGSIM" --log "$T/$name.log" "$@" > "$T/$name.out" 2>&1 || SIM_ST=$?
 	sleep 0.3 # let the last exit records reach the ring buffer
 	rec_stop || { t_fail "$name: recorder failed"; sed 's/^/#   /' "$T/$name.trace.err"; return 1; }
@@ -93,7 +93,7 @@ fi
 # A storm of probes overflows a small ring buffer: the loss reaches the file
 # and the report, and the affected migration is incomplete, without invented
 # figures.
-if rec_start "$T/storm.trace" --ring-size 0.0625; then
+if rec_start "$T/storm.trace" --binary "$MIGSIM" --ring-size 0.0625; then
 	"$MIGSIM" --log "$T/storm.log" --storm 2000000 > "$T/storm.out" 2>&1
 	sleep 0.3
 	rec_stop

@@ -25,11 +25,12 @@
 #include "migsim.h"
 #include "migsim_log.h"
 
-#define DEFAULT_VM "migsim-vm"
+#define DEFAULT_VM   "migsim-vm"
 #define DEFAULT_UUID "5a8c2e1f-3b4d-4e6f-9a7b-1c2d3e4f5a6b"
 
 struct ms_cfg cfg;
 
+/* clang-format off */
 const char *const ms_phase_names[PH_COUNT] = {
 	[PH_SETUP] = "setup",
 	[PH_SAVE_SETUP] = "save-setup",
@@ -45,15 +46,18 @@ const char *const ms_phase_names[PH_COUNT] = {
 	[PH_DST_LOAD] = "dst-load",
 	[PH_DST_APPROVE] = "dst-approve",
 };
+/* clang-format on */
 
 const char *ms_runstate_name(int rs)
 {
+	/* clang-format off */
 	static const char *const names[] = {
 		"debug",	 "inmigrate", "internal-error", "io-error",
 		"paused",	 "postmigrate", "prelaunch",	  "finish-migrate",
 		"restore-vm",	 "running",   "save-vm",	  "shutdown",
 		"suspended",	 "watchdog",  "guest-panicked", "colo",
 	};
+	/* clang-format on */
 
 	return rs >= 0 && rs < (int)(sizeof(names) / sizeof(names[0])) ? names[rs] : "unknown";
 }
@@ -71,7 +75,7 @@ void ms_errf(char *err, const char *fmt, ...)
 
 void ms_msleep(unsigned int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -92,7 +96,7 @@ int ms_vfiofs_start(struct ms_vfiofs *fs, struct ms_dev *devs, int ndev, char *e
 {
 	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX], self[PATH_MAX], ready = 0;
-	char *argv[MS_MAX_DEV + 8] = { 0 };
+	char *argv[MS_MAX_DEV + 8] = {0};
 	struct pollfd pfd;
 	int p[2], argc = 0, ret, status;
 
@@ -224,6 +228,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 
 static void usage(void)
 {
+	/* clang-format off */
 	printf("Usage: %s [OPTION]...\n"
 	       "A two-process model of QEMU 10.0 precopy live migration with switchover-ack,\n"
 	       "for testing migscope. The source forks a destination (this binary again, with\n"
@@ -274,6 +279,8 @@ static void usage(void)
 	       "  iterable-saved non-iterable-saved. Destination phases, --fail-at only:\n"
 	       "  dst-active dst-load dst-approve.\n"
 	       "Internal, for the destination: --role dst, -incoming tcp:HOST:PORT, --status-fd N.\n"
+	       "--role idle: a QEMU-like process (same USDT notes) that does nothing until it is\n"
+	       "  killed, for tracer tests; it exits by itself after an hour.\n"
 	       "Exit status: 0 completed on both sides, 1 not completed, 2 usage error.\n"
 	       "\n"
 	       "Examples:\n"
@@ -284,6 +291,7 @@ static void usage(void)
 	       "  bpftrace -e 'usdt:%s:qemu:migrate_set_state { printf(\"%%s\\n\", str(arg0)); }' \\\n"
 	       "      -c %s\n",
 	       prog, MS_MAX_DEV, prog, prog, prog, prog, cfg.self, cfg.self);
+	/* clang-format on */
 }
 
 static uint64_t parse_num(const char *opt, const char *s, bool suffix)
@@ -299,20 +307,11 @@ static uint64_t parse_num(const char *opt, const char *s, bool suffix)
 		usage_error("%s: invalid number '%s'", opt, s);
 	if (*end && suffix) {
 		switch (toupper((unsigned char)*end)) {
-		case 'K':
-			mult = 1ull << 10;
-			break;
-		case 'M':
-			mult = 1ull << 20;
-			break;
-		case 'G':
-			mult = 1ull << 30;
-			break;
-		case 'T':
-			mult = 1ull << 40;
-			break;
-		default:
-			usage_error("%s: invalid size '%s'", opt, s);
+		case 'K': mult = 1ull << 10; break;
+		case 'M': mult = 1ull << 20; break;
+		case 'G': mult = 1ull << 30; break;
+		case 'T': mult = 1ull << 40; break;
+		default: usage_error("%s: invalid size '%s'", opt, s);
 		}
 		end++;
 		if (*end == 'i' || *end == 'I')
@@ -364,8 +363,8 @@ static int parse_phase(const char *opt, const char *s, bool dst_ok)
 	}
 	for (int i = PH_FIRST_DST; !dst_ok && i < PH_COUNT; i++)
 		if (!strcmp(s, ms_phase_names[i]))
-			usage_error("%s: '%s' is a destination phase; only --fail-at takes those", opt,
-				    s);
+			usage_error("%s: '%s' is a destination phase; only --fail-at takes those",
+				    opt, s);
 	usage_error("%s: unknown phase '%s' (one of: %s)", opt, s, names);
 }
 
@@ -458,33 +457,33 @@ enum {
 };
 
 static const struct option options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "devices", required_argument, NULL, OPT_DEVICES },
-	{ "dev-init", required_argument, NULL, OPT_DEV_INIT },
-	{ "dev-dirty-rate", required_argument, NULL, OPT_DEV_DIRTY_RATE },
-	{ "dev-stopcopy", required_argument, NULL, OPT_DEV_STOPCOPY },
-	{ "ram", required_argument, NULL, OPT_RAM },
-	{ "ram-dirty-rate", required_argument, NULL, OPT_RAM_DIRTY_RATE },
-	{ "bandwidth", required_argument, NULL, OPT_BANDWIDTH },
-	{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME_LIMIT },
-	{ "approval-delay", required_argument, NULL, OPT_APPROVAL_DELAY },
-	{ "ack", required_argument, NULL, OPT_ACK },
-	{ "no-ack", no_argument, NULL, OPT_NO_ACK },
-	{ "fail-at", required_argument, NULL, OPT_FAIL_AT },
-	{ "cancel-at", required_argument, NULL, OPT_CANCEL_AT },
-	{ "kill-dst-at", required_argument, NULL, OPT_KILL_DST_AT },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "uuid", required_argument, NULL, OPT_UUID },
-	{ "storm", required_argument, NULL, OPT_STORM },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "converge-timeout", required_argument, NULL, OPT_CONVERGE_TIMEOUT },
-	{ "vfiofs", required_argument, NULL, OPT_VFIOFS },
-	{ "role", required_argument, NULL, OPT_ROLE },
-	{ "incoming", required_argument, NULL, OPT_INCOMING },
-	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
-	{ NULL, 0, NULL, 0 },
+    {"help", no_argument, NULL, 'h'},
+    {"devices", required_argument, NULL, OPT_DEVICES},
+    {"dev-init", required_argument, NULL, OPT_DEV_INIT},
+    {"dev-dirty-rate", required_argument, NULL, OPT_DEV_DIRTY_RATE},
+    {"dev-stopcopy", required_argument, NULL, OPT_DEV_STOPCOPY},
+    {"ram", required_argument, NULL, OPT_RAM},
+    {"ram-dirty-rate", required_argument, NULL, OPT_RAM_DIRTY_RATE},
+    {"bandwidth", required_argument, NULL, OPT_BANDWIDTH},
+    {"downtime-limit", required_argument, NULL, OPT_DOWNTIME_LIMIT},
+    {"approval-delay", required_argument, NULL, OPT_APPROVAL_DELAY},
+    {"ack", required_argument, NULL, OPT_ACK},
+    {"no-ack", no_argument, NULL, OPT_NO_ACK},
+    {"fail-at", required_argument, NULL, OPT_FAIL_AT},
+    {"cancel-at", required_argument, NULL, OPT_CANCEL_AT},
+    {"kill-dst-at", required_argument, NULL, OPT_KILL_DST_AT},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"uuid", required_argument, NULL, OPT_UUID},
+    {"storm", required_argument, NULL, OPT_STORM},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"converge-timeout", required_argument, NULL, OPT_CONVERGE_TIMEOUT},
+    {"vfiofs", required_argument, NULL, OPT_VFIOFS},
+    {"role", required_argument, NULL, OPT_ROLE},
+    {"incoming", required_argument, NULL, OPT_INCOMING},
+    {"status-fd", required_argument, NULL, OPT_STATUS_FD},
+    {NULL, 0, NULL, 0},
 };
 
 static void apply_list(const struct vlist *l, int field)
@@ -504,8 +503,7 @@ static void apply_list(const struct vlist *l, int field)
 /* Parse argv; returns whether -name and -uuid were both given. */
 static bool parse_args(int argc, char **argv)
 {
-	struct vlist init = { 1, { 8ull << 20 } }, rate = { 1, { 4ull << 20 } },
-		     stop = { 1, { 2ull << 20 } };
+	struct vlist init = {1, {8ull << 20}}, rate = {1, {4ull << 20}}, stop = {1, {2ull << 20}};
 	bool name_given = false, uuid_given = false, incoming = false;
 	uint64_t v;
 	int c;
@@ -529,33 +527,24 @@ static bool parse_args(int argc, char **argv)
 	/* _only: QEMU-style single-dash long options (-name, -uuid, -incoming) */
 	while ((c = getopt_long_only(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			usage();
-			exit(0);
+		case 'h': usage(); exit(0);
 		case OPT_DEVICES:
 			v = parse_num("--devices", optarg, false);
 			if (v > MS_MAX_DEV)
 				usage_error("--devices: at most %d", MS_MAX_DEV);
 			cfg.ndev = (int)v;
 			break;
-		case OPT_DEV_INIT:
-			parse_list("--dev-init", optarg, &init);
-			break;
-		case OPT_DEV_DIRTY_RATE:
-			parse_list("--dev-dirty-rate", optarg, &rate);
-			break;
-		case OPT_DEV_STOPCOPY:
-			parse_list("--dev-stopcopy", optarg, &stop);
-			break;
+		case OPT_DEV_INIT: parse_list("--dev-init", optarg, &init); break;
+		case OPT_DEV_DIRTY_RATE: parse_list("--dev-dirty-rate", optarg, &rate); break;
+		case OPT_DEV_STOPCOPY: parse_list("--dev-stopcopy", optarg, &stop); break;
 		case OPT_RAM:
-			cfg.ram_bytes = parse_num("--ram", optarg, true) / MS_PAGE_SIZE * MS_PAGE_SIZE;
+			cfg.ram_bytes =
+			    parse_num("--ram", optarg, true) / MS_PAGE_SIZE * MS_PAGE_SIZE;
 			break;
 		case OPT_RAM_DIRTY_RATE:
 			cfg.ram_dirty_rate = parse_num("--ram-dirty-rate", optarg, true);
 			break;
-		case OPT_BANDWIDTH:
-			cfg.bandwidth = parse_num("--bandwidth", optarg, true);
-			break;
+		case OPT_BANDWIDTH: cfg.bandwidth = parse_num("--bandwidth", optarg, true); break;
 		case OPT_DOWNTIME_LIMIT:
 			cfg.downtime_limit_ms = parse_num("--downtime-limit", optarg, false);
 			if (cfg.downtime_limit_ms > 2000000)
@@ -574,12 +563,8 @@ static bool parse_args(int argc, char **argv)
 			else
 				usage_error("--ack: expected on or off, got '%s'", optarg);
 			break;
-		case OPT_NO_ACK:
-			cfg.ack = false;
-			break;
-		case OPT_FAIL_AT:
-			cfg.fail_at = parse_phase("--fail-at", optarg, true);
-			break;
+		case OPT_NO_ACK: cfg.ack = false; break;
+		case OPT_FAIL_AT: cfg.fail_at = parse_phase("--fail-at", optarg, true); break;
 		case OPT_CANCEL_AT:
 			cfg.cancel_at = parse_phase("--cancel-at", optarg, false);
 			break;
@@ -624,16 +609,16 @@ static bool parse_args(int argc, char **argv)
 				usage_error("--converge-timeout: at most 86400 seconds");
 			cfg.converge_timeout_s = (int)v;
 			break;
-		case OPT_VFIOFS:
-			cfg.vfiofs_path = optarg;
-			break;
+		case OPT_VFIOFS: cfg.vfiofs_path = optarg; break;
 		case OPT_ROLE:
 			if (!strcmp(optarg, "src") || !strcmp(optarg, "source"))
 				cfg.role = MS_SOURCE;
 			else if (!strcmp(optarg, "dst") || !strcmp(optarg, "destination"))
 				cfg.role = MS_DEST;
+			else if (!strcmp(optarg, "idle"))
+				cfg.role = MS_IDLE;
 			else
-				usage_error("--role: expected src or dst, got '%s'", optarg);
+				usage_error("--role: expected src, dst or idle, got '%s'", optarg);
 			break;
 		case OPT_INCOMING:
 			parse_incoming(optarg);
@@ -642,10 +627,8 @@ static bool parse_args(int argc, char **argv)
 		case OPT_STATUS_FD:
 			cfg.status_fd = (int)parse_num("--status-fd", optarg, false);
 			break;
-		case ':':
-			usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+		case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default: usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -713,6 +696,14 @@ int main(int argc, char **argv)
 				strerror(-ret));
 			return 1;
 		}
+	}
+	if (cfg.role == MS_IDLE) {
+		/* a QEMU that is not migrating: nothing fires */
+		uint64_t end = ms_now() + 3600ull * 1000000000ull;
+
+		while (ms_now() < end)
+			ms_msleep(1000);
+		return 0;
 	}
 	ret = cfg.role == MS_SOURCE ? ms_source_main() : ms_dest_main();
 	mslog_close();

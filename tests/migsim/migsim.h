@@ -11,11 +11,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MS_MAX_DEV 16
+#define MS_MAX_DEV   16
 #define MS_PAGE_SIZE 4096
-#define MS_ERR_LEN 256
+#define MS_ERR_LEN   256
 
-enum ms_role { MS_SOURCE, MS_DEST };
+enum ms_role { MS_SOURCE, MS_DEST, MS_IDLE };
 
 /* Where --fail-at / --cancel-at / --kill-dst-at act. */
 enum ms_phase {
@@ -81,6 +81,7 @@ struct ms_cfg {
 	int port;
 	int timeout_s;
 	int converge_timeout_s; /* 0: none */
+	uint64_t startup_delay_ms;
 	/* destination */
 	char in_host[64];
 	int in_port;
@@ -141,6 +142,7 @@ struct ms_dev {
 /* migsim.c */
 void ms_msleep(unsigned int ms);
 void ms_sleep_until(uint64_t ns);
+void ms_startup(void);
 void ms_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct ms_vfiofs {

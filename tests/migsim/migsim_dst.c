@@ -23,7 +23,7 @@
 #include "migsim_uapi.h"
 
 enum { MIG_NONE, MIG_SETUP, MIG_ACTIVE, MIG_COMPLETED, MIG_FAILED };
-static const char *const mig_status_name[] = { "none", "setup", "active", "completed", "failed" };
+static const char *const mig_status_name[] = {"none", "setup", "active", "completed", "failed"};
 
 #define SE_MAX 256
 enum { SE_UNKNOWN = 0, SE_RAM = -1, SE_CPU = -2 }; /* else device index + 1 */
@@ -45,7 +45,7 @@ static struct dst {
 	int se_kind[SE_MAX];
 	bool phase_hit[PH_COUNT];
 	uint64_t t_setup, t_active, t_ack_sent, t_loadvm_completed, t_vm_started, t_terminal;
-} D = { .lfd = -1, .sock = -1 };
+} D = {.lfd = -1, .sock = -1};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -318,8 +318,7 @@ static int vfio_load_state(struct ms_dev *d, uint8_t type)
 			return rd_error("loading device state");
 		ts = trace_vfio_load_state(d->name, data);
 		switch (data) {
-		case MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE:
-			return vfio_load_device_config_state(d);
+		case MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE: return vfio_load_device_config_state(d);
 		case MS_VFIO_MIG_FLAG_DEV_SETUP_STATE:
 			data = rd_be64(D.rd);
 			if (data == MS_VFIO_MIG_FLAG_END_OF_STATE)
@@ -351,8 +350,9 @@ static int vfio_load_state(struct ms_dev *d, uint8_t type)
 		}
 		case MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT:
 			if (!(d->mig_flags & MSV_MIGRATION_PRE_COPY) || !cfg.ack) {
-				set_error("%s: Received INIT_DATA_SENT but switchover ack is not used",
-					  d->name);
+				set_error(
+				    "%s: Received INIT_DATA_SENT but switchover ack is not used",
+				    d->name);
 				return -EINVAL;
 			}
 			d->init_data_received = true;
@@ -361,7 +361,8 @@ static int vfio_load_state(struct ms_dev *d, uint8_t type)
 			if (!cfg.approval_delay_ms) {
 				ret = approve_switchover(d);
 				if (ret && !D.has_error)
-					set_error("%s: qemu_loadvm_approve_switchover failed, err=%d (%s)",
+					set_error("%s: qemu_loadvm_approve_switchover failed, "
+						  "err=%d (%s)",
 						  d->name, ret, strerror(-ret));
 				return ret;
 			}
@@ -369,9 +370,7 @@ static int vfio_load_state(struct ms_dev *d, uint8_t type)
 			d->approve_pending = true;
 			d->approve_due = d->init_rx_ts + cfg.approval_delay_ms * 1000000ull;
 			return 0;
-		default:
-			set_error("%s: Unknown tag 0x%" PRIx64, d->name, data);
-			return -EINVAL;
+		default: set_error("%s: Unknown tag 0x%" PRIx64, d->name, data); return -EINVAL;
 		}
 		data = rd_be64(D.rd);
 	}
@@ -437,7 +436,9 @@ static int load_section(uint8_t type)
 			if (!strcmp(idstr, D.dev[i].idstr))
 				kind = i + 1;
 		if (kind == SE_UNKNOWN || section_id >= SE_MAX) {
-			set_error("Unknown savevm section or instance '%s' 0. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices",
+			set_error("Unknown savevm section or instance '%s' 0. Make sure that your "
+				  "current VM setup matches your saved VM setup, including any "
+				  "hotplugged devices",
 				  idstr);
 			return -EINVAL;
 		}
@@ -465,8 +466,8 @@ static int load_section(uint8_t type)
 
 		if (kind > 0)
 			D.dev[kind - 1].load_us += us;
-		trace_vmstate_downtime_load(type == QEMU_VM_SECTION_FULL ? "non-iterable" :
-									   "iterable",
+		trace_vmstate_downtime_load(type == QEMU_VM_SECTION_FULL ? "non-iterable"
+									 : "iterable",
 					    section_idstr(kind), 0, us);
 	}
 	return check_footer(section_id);
@@ -474,11 +475,13 @@ static int load_section(uint8_t type)
 
 static int process_command(void)
 {
+	/* clang-format off */
 	static const char *const names[] = {
 		[MIG_CMD_OPEN_RETURN_PATH] = "OPEN_RETURN_PATH",
 		[MIG_CMD_PING] = "PING",
 		[MIG_CMD_SWITCHOVER_START] = "SWITCHOVER_START",
 	};
+	/* clang-format on */
 	uint16_t cmd = rd_be16(D.rd);
 	uint16_t len = rd_be16(D.rd);
 	uint32_t val;
@@ -522,8 +525,7 @@ static int process_command(void)
 		}
 		val = htonl(val);
 		return send_rp_message(MIG_RP_MSG_PONG, 4, &val, NULL);
-	case MIG_CMD_SWITCHOVER_START:
-		return 0;
+	case MIG_CMD_SWITCHOVER_START: return 0;
 	}
 	return 0;
 }
@@ -576,20 +578,13 @@ static int loadvm_state(void)
 		if (D.rd->err)
 			return rd_error("load of migration failed");
 		switch (type) {
-		case QEMU_VM_EOF:
-			return 0;
-		case QEMU_VM_COMMAND:
-			ret = process_command();
-			break;
+		case QEMU_VM_EOF: return 0;
+		case QEMU_VM_COMMAND: ret = process_command(); break;
 		case QEMU_VM_SECTION_START:
 		case QEMU_VM_SECTION_FULL:
 		case QEMU_VM_SECTION_PART:
-		case QEMU_VM_SECTION_END:
-			ret = load_section(type);
-			break;
-		default:
-			set_error("Unknown savevm section type %d", type);
-			ret = -EINVAL;
+		case QEMU_VM_SECTION_END: ret = load_section(type); break;
+		default: set_error("Unknown savevm section type %d", type); ret = -EINVAL;
 		}
 		if (ret < 0)
 			return ret;
@@ -676,9 +671,9 @@ static void jw_ts(struct jw *w, const char *key, uint64_t ts)
 
 static void write_summary(void)
 {
-	const char *result = D.state == MIG_COMPLETED ? "completed" :
-			     D.state == MIG_FAILED    ? "failed" :
-							"aborted";
+	const char *result = D.state == MIG_COMPLETED ? "completed"
+			     : D.state == MIG_FAILED  ? "failed"
+						      : "aborted";
 	struct jw w;
 
 	jw_init(&w);
@@ -769,7 +764,7 @@ static void write_summary(void)
 
 int ms_dest_main(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	char err[MS_ERR_LEN] = "";
 	int ret = 1;
 

@@ -228,7 +228,7 @@ void jw_write_line(struct jw *w)
 	jw_free(w);
 }
 
-void mslog_probe(uint64_t ts, const char *name, const char *types, ...)
+void mslog_probe(uint64_t ts, bool fired, const char *name, const char *types, ...)
 {
 	struct jw w;
 	va_list ap;
@@ -236,29 +236,19 @@ void mslog_probe(uint64_t ts, const char *name, const char *types, ...)
 	if (log_fd < 0)
 		return;
 	jw_line_begin(&w, ts);
-	jw_key(&w, "probe");
+	jw_key(&w, fired ? "probe" : "site");
 	jw_str(&w, name);
 	jw_key(&w, "args");
 	jw_arr_begin(&w);
 	va_start(ap, types);
 	for (const char *t = types; *t; t++) {
 		switch (*t) {
-		case 's':
-			jw_str(&w, va_arg(ap, const char *));
-			break;
-		case 'u':
-			jw_u64(&w, va_arg(ap, uint64_t));
-			break;
-		case 'x':
-			jw_u64(&w, va_arg(ap, unsigned int));
-			break;
+		case 's': jw_str(&w, va_arg(ap, const char *)); break;
+		case 'u': jw_u64(&w, va_arg(ap, uint64_t)); break;
+		case 'x': jw_u64(&w, va_arg(ap, unsigned int)); break;
 		case 'w':
-		case 'i':
-			jw_i64(&w, va_arg(ap, int));
-			break;
-		case 'I':
-			jw_i64(&w, va_arg(ap, int64_t));
-			break;
+		case 'i': jw_i64(&w, va_arg(ap, int)); break;
+		case 'I': jw_i64(&w, va_arg(ap, int64_t)); break;
 		}
 	}
 	va_end(ap);
@@ -266,19 +256,22 @@ void mslog_probe(uint64_t ts, const char *name, const char *types, ...)
 	jw_line_emit(&w);
 }
 
-void mslog_probe_vfio_flag(uint64_t ts, const char *probe, const char *name, uint64_t flag)
+void mslog_probe_vfio_flag(uint64_t ts, bool fired, const char *probe, const char *name,
+			   uint64_t flag)
 {
+	/* clang-format off */
 	static const char *const names[] = {
 		NULL, "END_OF_STATE", "DEV_CONFIG_STATE", "DEV_SETUP_STATE",
 		"DEV_DATA_STATE", "DEV_INIT_DATA_SENT",
 	};
+	/* clang-format on */
 	uint64_t low = flag - 0xffffffffef100000ull;
 	struct jw w;
 
 	if (log_fd < 0)
 		return;
 	jw_line_begin(&w, ts);
-	jw_key(&w, "probe");
+	jw_key(&w, fired ? "probe" : "site");
 	jw_str(&w, probe);
 	jw_key(&w, "args");
 	jw_arr_begin(&w);

@@ -40,18 +40,20 @@ enum mig_status {
 	MIG_COMPLETED,
 	MIG_FAILED,
 };
+/* clang-format off */
 static const char *const mig_status_name[] = {
 	[MIG_NONE] = "none",	       [MIG_SETUP] = "setup",	  [MIG_CANCELLING] = "cancelling",
 	[MIG_CANCELLED] = "cancelled", [MIG_ACTIVE] = "active",	  [MIG_COMPLETED] = "completed",
 	[MIG_FAILED] = "failed",
 };
+/* clang-format on */
 
-#define BUFFER_DELAY_MS 100 /* migration/migration.h */
-#define XFER_LIMIT_RATIO (1000 / BUFFER_DELAY_MS)
-#define RAM_CHUNK (256 * 1024)
+#define BUFFER_DELAY_MS		100 /* migration/migration.h */
+#define XFER_LIMIT_RATIO	(1000 / BUFFER_DELAY_MS)
+#define RAM_CHUNK		(256 * 1024)
 #define VFIO_MIG_STOP_COPY_SIZE (100ull << 30)
-#define CPU_STATE_BYTES (16 * 1024)
-#define VFIO_CONFIG_BYTES 256
+#define CPU_STATE_BYTES		(16 * 1024)
+#define VFIO_CONFIG_BYTES	256
 
 enum { ITER_RESUME, ITER_BREAK };
 enum { SE_RAM = 0, SE_CPU = 1, SE_DEV0 = 2 }; /* section ids */
@@ -61,8 +63,8 @@ static struct src {
 	int ndev;
 	struct ms_vfiofs fs;
 	pid_t dst_pid;
-	int dst_status;	   /* pipe from the destination */
-	int dst_exit;	   /* wait status */
+	int dst_status; /* pipe from the destination */
+	int dst_exit;	/* wait status */
 	char dst_error[MS_ERR_LEN];
 	bool dst_reaped;
 	int sock;
@@ -113,11 +115,11 @@ static struct src {
 	bool phase_hit[PH_COUNT];
 	int killed_dst_at;
 } S = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
-	.sock = -1,
-	.dst_status = -1,
-	.killed_dst_at = PH_NONE,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .cond = PTHREAD_COND_INITIALIZER,
+    .sock = -1,
+    .dst_status = -1,
+    .killed_dst_at = PH_NONE,
 };
 
 static uint64_t now_ms(void)
@@ -164,17 +166,11 @@ static bool set_state(int old_state, int new_state)
 		return false;
 	ts = trace_migrate_set_state(mig_status_name[new_state]);
 	switch (new_state) {
-	case MIG_SETUP:
-		S.t_setup = ts;
-		break;
-	case MIG_ACTIVE:
-		S.t_active = ts;
-		break;
+	case MIG_SETUP: S.t_setup = ts; break;
+	case MIG_ACTIVE: S.t_active = ts; break;
 	case MIG_COMPLETED:
 	case MIG_FAILED:
-	case MIG_CANCELLED:
-		S.t_terminal = ts;
-		break;
+	case MIG_CANCELLED: S.t_terminal = ts; break;
 	}
 	return true;
 }
@@ -443,8 +439,8 @@ static void vfio_update_estimated_pending_data(struct ms_dev *d, uint64_t data_s
 		d->precopy_init_size -= init;
 		data_size -= init;
 	}
-	d->precopy_dirty_size -= d->precopy_dirty_size < data_size ? d->precopy_dirty_size :
-								       data_size;
+	d->precopy_dirty_size -=
+	    d->precopy_dirty_size < data_size ? d->precopy_dirty_size : data_size;
 }
 
 static int vfio_save_setup(struct ms_dev *d)
@@ -764,7 +760,8 @@ static void *rp_thread_fn(void *arg)
 		uint32_t val;
 
 		if (r->err) {
-			snprintf(err, sizeof(err), "Failed reading return path: %s", rd_strerror(r));
+			snprintf(err, sizeof(err), "Failed reading return path: %s",
+				 rd_strerror(r));
 			goto out;
 		}
 		if (type >= MIG_RP_MSG_MAX || !type) {
@@ -775,8 +772,8 @@ static void *rp_thread_fn(void *arg)
 		if (len > sizeof(buf) ||
 		    ((type == MIG_RP_MSG_SHUT || type == MIG_RP_MSG_PONG) && len != 4) ||
 		    (type == MIG_RP_MSG_SWITCHOVER_ACK && len)) {
-			snprintf(err, sizeof(err), "Received message 0x%04x with incorrect length %d",
-				 type, len);
+			snprintf(err, sizeof(err),
+				 "Received message 0x%04x with incorrect length %d", type, len);
 			goto out;
 		}
 		if (rd_buf(r, buf, len)) {
@@ -799,8 +796,7 @@ static void *rp_thread_fn(void *arg)
 			atomic_store(&S.acked, true);
 			atomic_store(&S.t_ack, trace_source_return_path_thread_switchover_acked());
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 out:
@@ -842,8 +838,9 @@ static bool close_return_path_on_source(void)
 	}
 	pthread_mutex_unlock(&S.lock);
 	if (timed_out) {
-		set_error("timed out after %d s waiting for the destination's SHUT on the return path",
-			  cfg.timeout_s);
+		set_error(
+		    "timed out after %d s waiting for the destination's SHUT on the return path",
+		    cfg.timeout_s);
 		shutdown(S.sock, SHUT_RDWR);
 	}
 	pthread_join(S.rp_thread, NULL);
@@ -1088,9 +1085,7 @@ static void iteration_finish(void)
 	char err[MS_ERR_LEN] = "";
 
 	switch (get_state()) {
-	case MIG_COMPLETED:
-		runstate_set(RS_POSTMIGRATE);
-		break;
+	case MIG_COMPLETED: runstate_set(RS_POSTMIGRATE); break;
 	default:
 		/* failed or cancelled: give the guest its VM back */
 		if (S.vm_old_state == RS_RUNNING && S.runstate != RS_RUNNING) {
@@ -1193,7 +1188,7 @@ static void migration_cleanup(void)
 
 static int pick_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int port = -1;
@@ -1207,7 +1202,8 @@ static int pick_port(void)
 	return port;
 }
 
-static void add_arg(char **argv, int *argc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_arg(char **argv, int *argc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void add_arg(char **argv, int *argc, const char *fmt, ...)
 {
 	va_list ap;
@@ -1226,9 +1222,9 @@ static void dev_list(char *buf, size_t len, int what)
 
 	buf[0] = '\0';
 	for (int i = 0; i < cfg.ndev && off < len; i++) {
-		uint64_t v = what == 0 ? cfg.dev[i].init_bytes :
-			     what == 1 ? cfg.dev[i].dirty_rate :
-					 cfg.dev[i].stopcopy_bytes;
+		uint64_t v = what == 0	 ? cfg.dev[i].init_bytes
+			     : what == 1 ? cfg.dev[i].dirty_rate
+					 : cfg.dev[i].stopcopy_bytes;
 
 		off += (size_t)snprintf(buf + off, len - off, "%s%" PRIu64, i ? "," : "", v);
 	}
@@ -1243,7 +1239,7 @@ static int read_status(char *line, size_t len, int timeout_ms)
 	uint64_t deadline = ms_now() + (uint64_t)timeout_ms * 1000000ull;
 
 	while (n + 1 < len) {
-		struct pollfd pfd = { .fd = S.dst_status, .events = POLLIN };
+		struct pollfd pfd = {.fd = S.dst_status, .events = POLLIN};
 		uint64_t now = ms_now();
 		ssize_t k;
 		int ret;
@@ -1276,7 +1272,7 @@ static int spawn_destination(int *port_out, char *err)
 	dev_list(rates, sizeof(rates), 1);
 	dev_list(stops, sizeof(stops), 2);
 	for (int a = 0; a < attempts; a++) {
-		char *argv[64] = { 0 };
+		char *argv[64] = {0};
 		int argc = 0, p[2], port = cfg.port ? cfg.port : pick_port();
 		pid_t pid;
 
@@ -1411,12 +1407,9 @@ static void jw_ts(struct jw *w, const char *key, uint64_t ts)
 static const char *result_name(void)
 {
 	switch (get_state()) {
-	case MIG_COMPLETED:
-		return "completed";
-	case MIG_FAILED:
-		return "failed";
-	case MIG_CANCELLED:
-		return "cancelled";
+	case MIG_COMPLETED: return "completed";
+	case MIG_FAILED: return "failed";
+	case MIG_CANCELLED: return "cancelled";
 	}
 	return "aborted";
 }
@@ -1545,10 +1538,11 @@ static void print_result(void)
 	char kill_note[96] = "";
 
 	if (get_state() == MIG_COMPLETED && dst_ok()) {
-		printf("migsim: migration completed: total %.3f ms, downtime %.3f ms, precopy %.3f ms",
-		       (double)(S.t_terminal - S.t_setup) / 1e6,
-		       (double)(S.t_dt_end - S.t_dt_start) / 1e6,
-		       (double)(S.t_dt_start - S.t_active) / 1e6);
+		printf(
+		    "migsim: migration completed: total %.3f ms, downtime %.3f ms, precopy %.3f ms",
+		    (double)(S.t_terminal - S.t_setup) / 1e6,
+		    (double)(S.t_dt_end - S.t_dt_start) / 1e6,
+		    (double)(S.t_dt_start - S.t_active) / 1e6);
 		if (cfg.ack) {
 			ack_wait_ns(&wait);
 			printf(", ACK latency %.3f ms, ACK wait %.3f ms",
@@ -1559,7 +1553,8 @@ static void print_result(void)
 		return;
 	}
 	if (S.killed_dst_at != PH_NONE)
-		snprintf(kill_note, sizeof(kill_note), " (destination killed at %s by --kill-dst-at)",
+		snprintf(kill_note, sizeof(kill_note),
+			 " (destination killed at %s by --kill-dst-at)",
 			 ms_phase_names[S.killed_dst_at]);
 	if (get_state() == MIG_CANCELLED && S.converge_cancelled)
 		fprintf(stderr, "migsim: migration cancelled: %s\n", S.error);
@@ -1569,7 +1564,8 @@ static void print_result(void)
 			S.cancelled_by_request ? ms_phase_names[cfg.cancel_at] : "",
 			S.cancelled_by_request ? " (--cancel-at)" : "", kill_note);
 	else if (get_state() == MIG_COMPLETED)
-		fprintf(stderr, "migsim: migration failed: source completed but the destination %s\n",
+		fprintf(stderr,
+			"migsim: migration failed: source completed but the destination %s\n",
 			S.dst_error[0] ? S.dst_error : "failed");
 	else
 		fprintf(stderr, "migsim: migration failed: %s%s%s%s\n",

@@ -77,7 +77,7 @@ void wr_u8(struct ms_wr *w, uint8_t v)
 
 void wr_be16(struct ms_wr *w, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 
 	wr_buf(w, b, sizeof(b));
 }
@@ -111,10 +111,9 @@ static int rd_fill(struct ms_rd *r)
 	if (r->pos < r->len)
 		return 0;
 	r->pos = r->len = 0;
-	deadline = r->timeout_ms < 0 ? UINT64_MAX :
-				       ms_now() + (uint64_t)r->timeout_ms * 1000000ull;
+	deadline = r->timeout_ms < 0 ? UINT64_MAX : ms_now() + (uint64_t)r->timeout_ms * 1000000ull;
 	for (;;) {
-		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
 		uint64_t due = UINT64_MAX, now, until;
 		int wait_ms, ret;
 		ssize_t n;
@@ -234,7 +233,7 @@ const char *rd_strerror(const struct ms_rd *r)
 
 void tcp_tune(int fd, int timeout_ms)
 {
-	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	int one = 1;
 
 	/* small return-path messages must not wait behind Nagle */
@@ -277,7 +276,7 @@ int tcp_accept(int lfd, int timeout_ms, volatile sig_atomic_t *stop)
 	uint64_t deadline = ms_now() + (uint64_t)timeout_ms * 1000000ull;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		struct pollfd pfd = {.fd = lfd, .events = POLLIN};
 		uint64_t now = ms_now();
 		int ret, fd;
 

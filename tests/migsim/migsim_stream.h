@@ -14,26 +14,26 @@
 #include <stdint.h>
 
 /* QEMU's stream format (migration/savevm.h) */
-#define QEMU_VM_FILE_MAGIC 0x5145564d
-#define QEMU_VM_FILE_VERSION 0x00000003
-#define QEMU_VM_EOF 0x00
-#define QEMU_VM_SECTION_START 0x01
-#define QEMU_VM_SECTION_PART 0x02
-#define QEMU_VM_SECTION_END 0x03
-#define QEMU_VM_SECTION_FULL 0x04
-#define QEMU_VM_COMMAND 0x08
+#define QEMU_VM_FILE_MAGIC     0x5145564d
+#define QEMU_VM_FILE_VERSION   0x00000003
+#define QEMU_VM_EOF	       0x00
+#define QEMU_VM_SECTION_START  0x01
+#define QEMU_VM_SECTION_PART   0x02
+#define QEMU_VM_SECTION_END    0x03
+#define QEMU_VM_SECTION_FULL   0x04
+#define QEMU_VM_COMMAND	       0x08
 #define QEMU_VM_SECTION_FOOTER 0x7e
 
 /* enum qemu_vm_cmd */
 #define MIG_CMD_OPEN_RETURN_PATH 1
-#define MIG_CMD_PING 2
+#define MIG_CMD_PING		 2
 #define MIG_CMD_SWITCHOVER_START 11
 
 /* enum mig_rp_message_type */
-#define MIG_RP_MSG_SHUT 1
-#define MIG_RP_MSG_PONG 2
+#define MIG_RP_MSG_SHUT		  1
+#define MIG_RP_MSG_PONG		  2
 #define MIG_RP_MSG_SWITCHOVER_ACK 7
-#define MIG_RP_MSG_MAX 8
+#define MIG_RP_MSG_MAX		  8
 
 /* RAM payload: chunks of (be64 length, bytes), ended by be64 0 (EOS) */
 #define RAM_SAVE_FLAG_EOS 0

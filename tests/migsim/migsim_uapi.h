@@ -14,8 +14,8 @@
 
 #include "migscope_abi.h"
 
-#define MSV_DEVICE_FEATURE _IO(MS_VFIO_TYPE, MS_VFIO_BASE + 17)
-#define MSV_DEVICE_RESET _IO(MS_VFIO_TYPE, MS_VFIO_BASE + 11)
+#define MSV_DEVICE_FEATURE	 _IO(MS_VFIO_TYPE, MS_VFIO_BASE + 17)
+#define MSV_DEVICE_RESET	 _IO(MS_VFIO_TYPE, MS_VFIO_BASE + 11)
 #define MSV_MIG_GET_PRECOPY_INFO _IO(MS_VFIO_TYPE, MS_VFIO_BASE + 21)
 
 _Static_assert(MSV_DEVICE_FEATURE == MS_VFIO_DEVICE_FEATURE, "VFIO_DEVICE_FEATURE");
@@ -23,8 +23,8 @@ _Static_assert(MSV_MIG_GET_PRECOPY_INFO == MS_VFIO_MIG_GET_PRECOPY_INFO, "PRECOP
 
 /* VFIO_DEVICE_FEATURE_MIGRATION flags */
 #define MSV_MIGRATION_STOP_COPY (1u << 0)
-#define MSV_MIGRATION_P2P (1u << 1)
-#define MSV_MIGRATION_PRE_COPY (1u << 2)
+#define MSV_MIGRATION_P2P	(1u << 1)
+#define MSV_MIGRATION_PRE_COPY	(1u << 2)
 
 #define MSV_NUM_STATES 8
 
@@ -75,10 +75,12 @@ struct msv_precopy_info {
 
 static inline const char *msv_state_name(uint32_t s)
 {
+	/* clang-format off */
 	static const char *const names[MSV_NUM_STATES] = {
 		"ERROR", "STOP", "RUNNING", "STOP_COPY",
 		"RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 	};
+	/* clang-format on */
 
 	return s < MSV_NUM_STATES ? names[s] : "UNKNOWN STATE";
 }

@@ -43,18 +43,12 @@ struct ioctl_rec {
 static const char *feature_name(uint32_t feature)
 {
 	switch (feature) {
-	case MS_VFIO_FEAT_MIGRATION:
-		return "MIGRATION";
-	case MS_VFIO_FEAT_MIG_DEVICE_STATE:
-		return "MIG_DEVICE_STATE";
-	case MS_VFIO_FEAT_DMA_LOGGING_START:
-		return "DMA_LOGGING_START";
-	case MS_VFIO_FEAT_DMA_LOGGING_STOP:
-		return "DMA_LOGGING_STOP";
-	case MS_VFIO_FEAT_DMA_LOGGING_REPORT:
-		return "DMA_LOGGING_REPORT";
-	case MS_VFIO_FEAT_MIG_DATA_SIZE:
-		return "MIG_DATA_SIZE";
+	case MS_VFIO_FEAT_MIGRATION: return "MIGRATION";
+	case MS_VFIO_FEAT_MIG_DEVICE_STATE: return "MIG_DEVICE_STATE";
+	case MS_VFIO_FEAT_DMA_LOGGING_START: return "DMA_LOGGING_START";
+	case MS_VFIO_FEAT_DMA_LOGGING_STOP: return "DMA_LOGGING_STOP";
+	case MS_VFIO_FEAT_DMA_LOGGING_REPORT: return "DMA_LOGGING_REPORT";
+	case MS_VFIO_FEAT_MIG_DATA_SIZE: return "MIG_DATA_SIZE";
 	}
 	return "UNKNOWN";
 }
@@ -66,6 +60,7 @@ static void ioctl_log(const struct ioctl_rec *r)
 
 	if (!mslog_enabled())
 		return;
+	/* names where migscope's event dump has names; the numbers beside them */
 	jw_line_begin(&w, r->ts);
 	jw_key(&w, "ioctl");
 	jw_str(&w, r->ioctl);
@@ -76,12 +71,12 @@ static void ioctl_log(const struct ioctl_rec *r)
 	jw_key(&w, "device");
 	jw_str(&w, r->dev->name);
 	jw_key(&w, "feature");
+	jw_str(&w, r->has_feature ? feature_name(feat) : NULL);
+	jw_key(&w, "feature_id");
 	if (r->has_feature)
 		jw_u64(&w, feat);
 	else
 		jw_null(&w);
-	jw_key(&w, "feature_name");
-	jw_str(&w, r->has_feature ? feature_name(feat) : NULL);
 	jw_key(&w, "flags");
 	if (r->has_feature)
 		jw_u64(&w, r->flags);
@@ -97,12 +92,12 @@ static void ioctl_log(const struct ioctl_rec *r)
 	else
 		jw_str(&w, "GET");
 	jw_key(&w, "state");
+	jw_str(&w, r->has_state ? msv_state_name(r->state) : NULL);
+	jw_key(&w, "state_id");
 	if (r->has_state)
 		jw_u64(&w, r->state);
 	else
 		jw_null(&w);
-	jw_key(&w, "state_name");
-	jw_str(&w, r->has_state ? msv_state_name(r->state) : NULL);
 	jw_key(&w, "data_fd");
 	if (r->has_data_fd)
 		jw_i64(&w, r->data_fd);
@@ -137,7 +132,7 @@ static void ioctl_log(const struct ioctl_rec *r)
 static int feature_ioctl(struct ms_dev *d, uint32_t flags, void *data, size_t len,
 			 struct ioctl_rec *r)
 {
-	uint64_t buf[8] = { 0 };
+	uint64_t buf[8] = {0};
 	struct msv_feature *f = (struct msv_feature *)buf;
 	size_t argsz = (sizeof(*f) + len + 7) & ~(size_t)7;
 	int ret, err = 0;
@@ -193,8 +188,8 @@ void vfio_dev_close(struct ms_dev *d)
 /* vfio_migration_realize() -> vfio_migration_init() */
 int vfio_realize(struct ms_dev *d, char *err)
 {
-	struct msv_migration mig = { 0 };
-	struct ioctl_rec r = { 0 };
+	struct msv_migration mig = {0};
+	struct ioctl_rec r = {0};
 	int ret;
 
 	d->fd = open(d->dev_path, O_RDWR | O_CLOEXEC);
@@ -243,12 +238,12 @@ static bool opens_stream(uint32_t state)
 
 static int state_ioctl(struct ms_dev *d, uint32_t state, int32_t *data_fd)
 {
-	struct msv_mig_state ms = { .device_state = state, .data_fd = 0 };
-	struct ioctl_rec r = { 0 };
+	struct msv_mig_state ms = {.device_state = state, .data_fd = 0};
+	struct ioctl_rec r = {0};
 	int ret;
 
-	ret = feature_ioctl(d, MS_VFIO_FEAT_SET | MS_VFIO_FEAT_MIG_DEVICE_STATE, &ms, sizeof(ms),
-			    &r);
+	ret =
+	    feature_ioctl(d, MS_VFIO_FEAT_SET | MS_VFIO_FEAT_MIG_DEVICE_STATE, &ms, sizeof(ms), &r);
 	r.has_state = true;
 	r.state = state;
 	r.has_data_fd = true;
@@ -260,8 +255,8 @@ static int state_ioctl(struct ms_dev *d, uint32_t state, int32_t *data_fd)
 
 static void reset_device(struct ms_dev *d)
 {
-	struct ioctl_rec r = { .ioctl = "DEVICE_RESET", .dev = d, .fd = d->fd,
-			       .cmd = MSV_DEVICE_RESET };
+	struct ioctl_rec r = {
+	    .ioctl = "DEVICE_RESET", .dev = d, .fd = d->fd, .cmd = MSV_DEVICE_RESET};
 
 	r.ts = ms_now();
 	r.ret = ioctl(d->fd, MSV_DEVICE_RESET) < 0 ? -errno : 0;
@@ -283,8 +278,7 @@ int vfio_set_state(struct ms_dev *d, uint32_t new_state, uint32_t recover, char 
 	int pre = -1;
 	int ret;
 
-	trace_vfio_migration_set_state(d->name, msv_state_name(new_state),
-				       msv_state_name(recover));
+	trace_vfio_migration_set_state(d->name, msv_state_name(new_state), msv_state_name(recover));
 	if (new_state == d->device_state)
 		return 0;
 
@@ -296,14 +290,17 @@ int vfio_set_state(struct ms_dev *d, uint32_t new_state, uint32_t recover, char 
 		if (pre >= 0)
 			close(pre);
 		if (recover == MS_VFIO_ERROR) {
-			ms_errf(err, "%s: Failed setting device state to %s. Recover state is ERROR. Resetting device: %s",
+			ms_errf(err,
+				"%s: Failed setting device state to %s. Recover state is ERROR. "
+				"Resetting device: %s",
 				d->name, msv_state_name(new_state), strerror(-ret));
 			reset_device(d);
 			return ret;
 		}
-		ms_errf(err, "%s: Failed setting device state to %s. Setting device in recover state %s: %s",
-			d->name, msv_state_name(new_state), msv_state_name(recover),
-			strerror(-ret));
+		ms_errf(
+		    err,
+		    "%s: Failed setting device state to %s. Setting device in recover state %s: %s",
+		    d->name, msv_state_name(new_state), msv_state_name(recover), strerror(-ret));
 		if (state_ioctl(d, recover, &data_fd)) {
 			reset_device(d);
 			return ret;
@@ -332,8 +329,8 @@ int vfio_set_state(struct ms_dev *d, uint32_t new_state, uint32_t recover, char 
 
 int vfio_query_stop_copy_size(struct ms_dev *d, uint64_t *size)
 {
-	struct msv_mig_data_size ds = { 0 };
-	struct ioctl_rec r = { 0 };
+	struct msv_mig_data_size ds = {0};
+	struct ioctl_rec r = {0};
 	int ret;
 
 	ret = feature_ioctl(d, MS_VFIO_FEAT_GET | MS_VFIO_FEAT_MIG_DATA_SIZE, &ds, sizeof(ds), &r);
@@ -348,9 +345,11 @@ int vfio_query_stop_copy_size(struct ms_dev *d, uint64_t *size)
 
 int vfio_query_precopy_size(struct ms_dev *d)
 {
-	struct msv_precopy_info info = { .argsz = sizeof(info) };
-	struct ioctl_rec r = { .ioctl = "MIG_GET_PRECOPY_INFO", .dev = d, .fd = d->data_fd,
-			       .cmd = MSV_MIG_GET_PRECOPY_INFO };
+	struct msv_precopy_info info = {.argsz = sizeof(info)};
+	struct ioctl_rec r = {.ioctl = "MIG_GET_PRECOPY_INFO",
+			      .dev = d,
+			      .fd = d->data_fd,
+			      .cmd = MSV_MIG_GET_PRECOPY_INFO};
 	int ret;
 
 	d->precopy_init_size = 0;
@@ -402,7 +401,7 @@ static int ram_ranges(uint64_t ram, struct msv_dma_logging_range *r)
 
 static void dma_ioctl(struct ms_dev *d, uint32_t flags, void *data, size_t len, int *ret)
 {
-	struct ioctl_rec r = { 0 };
+	struct ioctl_rec r = {0};
 
 	*ret = feature_ioctl(d, flags, data, len, &r);
 	ioctl_log(&r);
@@ -428,7 +427,7 @@ void vfio_dma_logging_stop(struct ms_dev *devs, int n)
 int vfio_dma_logging_start(struct ms_dev *devs, int n, uint64_t ram_bytes, char *err)
 {
 	struct msv_dma_logging_range *ranges = calloc(2, sizeof(*ranges));
-	struct msv_dma_logging_control ctl = { .page_size = MS_PAGE_SIZE };
+	struct msv_dma_logging_control ctl = {.page_size = MS_PAGE_SIZE};
 	int ret = 0;
 
 	if (!ranges) {
@@ -443,7 +442,9 @@ int vfio_dma_logging_start(struct ms_dev *devs, int n, uint64_t ram_bytes, char 
 		dma_ioctl(&devs[i], MS_VFIO_FEAT_SET | MS_VFIO_FEAT_DMA_LOGGING_START, &ctl,
 			  sizeof(ctl), &ret);
 		if (ret) {
-			ms_errf(err, "vfio: Could not start dirty page tracking - %s: Failed to start DMA logging: %s",
+			ms_errf(err,
+				"vfio: Could not start dirty page tracking - %s: Failed to start "
+				"DMA logging: %s",
 				devs[i].name, strerror(-ret));
 			break;
 		}
@@ -469,10 +470,10 @@ void vfio_dma_logging_report(struct ms_dev *devs, int n, uint64_t ram_bytes)
 			size_t bytes = (size_t)((pages + 63) / 64 * 8);
 			void *bitmap = calloc(1, bytes ? bytes : 8);
 			struct msv_dma_logging_report rep = {
-				.iova = ranges[k].iova,
-				.length = ranges[k].length,
-				.page_size = MS_PAGE_SIZE,
-				.bitmap = (uint64_t)(uintptr_t)bitmap,
+			    .iova = ranges[k].iova,
+			    .length = ranges[k].length,
+			    .page_size = MS_PAGE_SIZE,
+			    .bitmap = (uint64_t)(uintptr_t)bitmap,
 			};
 			int ret;
 
@@ -488,8 +489,8 @@ void vfio_dma_logging_report(struct ms_dev *devs, int n, uint64_t ram_bytes)
 /* vfio_vmstate_change_prepare(), registered only for P2P-capable devices */
 static int vmstate_change_prepare(struct ms_dev *d, bool running, int state, char *err)
 {
-	uint32_t new_state = d->device_state == MS_VFIO_PRE_COPY ? MS_VFIO_PRE_COPY_P2P :
-								  MS_VFIO_RUNNING_P2P;
+	uint32_t new_state =
+	    d->device_state == MS_VFIO_PRE_COPY ? MS_VFIO_PRE_COPY_P2P : MS_VFIO_RUNNING_P2P;
 	int ret = vfio_set_state(d, new_state, MS_VFIO_ERROR, err);
 
 	trace_vfio_vmstate_change_prepare(d->name, running, ms_runstate_name(state),
@@ -506,10 +507,10 @@ static int vmstate_change(struct ms_dev *d, bool running, int state, char *err)
 	if (running)
 		new_state = MS_VFIO_RUNNING;
 	else
-		new_state = vfio_state_is_precopy(d) &&
-					    (state == RS_FINISH_MIGRATE || state == RS_PAUSED) ?
-				    MS_VFIO_STOP_COPY :
-				    MS_VFIO_STOP;
+		new_state =
+		    vfio_state_is_precopy(d) && (state == RS_FINISH_MIGRATE || state == RS_PAUSED)
+			? MS_VFIO_STOP_COPY
+			: MS_VFIO_STOP;
 	ret = vfio_set_state(d, new_state, MS_VFIO_ERROR, err);
 	trace_vfio_vmstate_change(d->name, running, ms_runstate_name(state),
 				  msv_state_name(new_state));
@@ -593,7 +594,7 @@ ssize_t vfio_data_write(struct ms_dev *d, const void *buf, size_t len)
 /* vfio_save_setup()'s buffer sizing */
 uint64_t vfio_data_buffer_size(uint64_t stop_copy_size)
 {
-	return stop_copy_size < VFIO_MIG_DEFAULT_DATA_BUFFER_SIZE && stop_copy_size ?
-		       stop_copy_size :
-		       VFIO_MIG_DEFAULT_DATA_BUFFER_SIZE;
+	return stop_copy_size < VFIO_MIG_DEFAULT_DATA_BUFFER_SIZE && stop_copy_size
+		   ? stop_copy_size
+		   : VFIO_MIG_DEFAULT_DATA_BUFFER_SIZE;
 }

@@ -40,9 +40,9 @@
 
 #include "migsim_uapi.h"
 
-#define MAX_DEV 16
+#define MAX_DEV	   16
 #define MAX_RANGES 8
-#define IO_MAX (1u << 20)
+#define IO_MAX	   (1u << 20)
 
 enum sess { SESS_NONE, SESS_SAVE, SESS_RESUME };
 
@@ -75,6 +75,7 @@ static char mnt[PATH_MAX];
 static uint8_t iobuf[IO_MAX];
 
 /* vfio_from_fsm_table of drivers/vfio/vfio_main.c: next step from cur to new */
+/* clang-format off */
 static const uint8_t fsm[MSV_NUM_STATES][MSV_NUM_STATES] = {
 	[MS_VFIO_STOP] = {
 		[MS_VFIO_STOP] = MS_VFIO_STOP,
@@ -157,6 +158,7 @@ static const uint8_t fsm[MSV_NUM_STATES][MSV_NUM_STATES] = {
 		[MS_VFIO_ERROR] = MS_VFIO_ERROR,
 	},
 };
+/* clang-format on */
 
 static uint64_t now_ns(void)
 {
@@ -193,14 +195,14 @@ static void fill_stat(fuse_ino_t ino, struct stat *st)
 /* copy_from_user / copy_to_user, across processes */
 static int peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
 
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
 
 static int poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
-	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	struct iovec local = {(void *)buf, len}, remote = {(void *)(uintptr_t)addr, len};
 
 	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
 }
@@ -290,7 +292,8 @@ static int fsm_step(struct vdev *d, uint32_t cur, uint32_t next, pid_t pid, int3
 		} else {
 			d->sess = SESS_SAVE;
 			d->init_left = next == MS_VFIO_STOP_COPY ? 0 : d->init_bytes;
-			d->stop_left = next == MS_VFIO_STOP_COPY ? d->init_bytes + d->stopcopy_bytes : 0;
+			d->stop_left =
+			    next == MS_VFIO_STOP_COPY ? d->init_bytes + d->stopcopy_bytes : 0;
 		}
 		*data_fd = fd;
 		return 0;
@@ -430,7 +433,7 @@ static int device_feature(struct vdev *d, pid_t pid, uint64_t arg)
 	switch (flags & MS_VFIO_FEAT_MASK) {
 	case MS_VFIO_FEAT_MIGRATION: {
 		struct msv_migration mig = {
-			.flags = MSV_MIGRATION_STOP_COPY | MSV_MIGRATION_P2P | MSV_MIGRATION_PRE_COPY,
+		    .flags = MSV_MIGRATION_STOP_COPY | MSV_MIGRATION_P2P | MSV_MIGRATION_PRE_COPY,
 		};
 
 		ret = check_feature(flags, argsz, MS_VFIO_FEAT_GET, sizeof(mig));
@@ -716,15 +719,15 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 static const struct fuse_lowlevel_ops ops = {
-	.lookup = op_lookup,
-	.getattr = op_getattr,
-	.readdir = op_readdir,
-	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.ioctl = op_ioctl,
-	.flush = op_flush,
-	.release = op_release,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .readdir = op_readdir,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .ioctl = op_ioctl,
+    .flush = op_flush,
+    .release = op_release,
 };
 
 static void usage(FILE *out, const char *prog)
@@ -748,8 +751,9 @@ static int parse_dev(const char *s)
 
 	if (ndev == MAX_DEV)
 		return -1;
-	if (sscanf(s, "%31[^,],%u,%" SCNu64 ",%" SCNu64 ",%" SCNu64 "%n", name, &idx, &init,
-		   &rate, &stop, &n) != 5 || s[n])
+	if (sscanf(s, "%31[^,],%u,%" SCNu64 ",%" SCNu64 ",%" SCNu64 "%n", name, &idx, &init, &rate,
+		   &stop, &n) != 5 ||
+	    s[n])
 		return -1;
 	d = &devs[ndev++];
 	memset(d, 0, sizeof(*d));
@@ -765,13 +769,13 @@ static int parse_dev(const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "dev", required_argument, NULL, 'd' },
-		{ "ready-fd", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"dev", required_argument, NULL, 'd'},
+	    {"ready-fd", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	char *fargv[] = { argv[0], "-o",
-			  "fsname=migsim-vfiofs,subtype=migsim-vfiofs,auto_unmount", NULL };
+	char *fargv[] = {argv[0], "-o", "fsname=migsim-vfiofs,subtype=migsim-vfiofs,auto_unmount",
+			 NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se;
 	int c, ready_fd = -1, ret = 1;
@@ -784,15 +788,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'r':
-			ready_fd = atoi(optarg);
-			break;
-		case 'h':
-			usage(stdout, argv[0]);
-			return 0;
-		default:
-			usage(stderr, argv[0]);
-			return 2;
+		case 'r': ready_fd = atoi(optarg); break;
+		case 'h': usage(stdout, argv[0]); return 0;
+		default: usage(stderr, argv[0]); return 2;
 		}
 	}
 	if (optind + 1 != argc || !ndev) {
