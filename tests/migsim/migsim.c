@@ -81,6 +81,18 @@ void ms_msleep(unsigned int ms)
 		;
 }
 
+/*
+ * QEMU initialises for a while before it realizes devices, and a migration
+ * starts long after that; a tracer that discovers QEMU at exec attaches in
+ * that time. migsim would otherwise fire its first probes within a
+ * millisecond of exec.
+ */
+void ms_startup(void)
+{
+	if (cfg.startup_delay_ms)
+		ms_msleep((unsigned int)cfg.startup_delay_ms);
+}
+
 void ms_sleep_until(uint64_t ns)
 {
 	uint64_t now = ms_now();
@@ -268,6 +280,9 @@ static void usage(void)
 	       "                             read/write, one summary per side (docs/migsim.md)\n"
 	       "  --port N                   destination port on 127.0.0.1 (default: a free one)\n"
 	       "  --timeout S                socket and handshake timeout (default 10)\n"
+	       "  --startup-delay MS         each process's start-up time before it realizes its\n"
+	       "                             devices, as QEMU's initialisation takes; it gives a\n"
+	       "                             tracer time to attach (default 300)\n"
 	       "  --converge-timeout S       cancel a precopy still running after S seconds,\n"
 	       "                             as a management layer would; 0: never (default 30)\n"
 	       "  --vfiofs PATH              migsim-vfiofs binary (default: next to migsim)\n"
@@ -450,41 +465,45 @@ enum {
 	OPT_PORT,
 	OPT_TIMEOUT,
 	OPT_CONVERGE_TIMEOUT,
+	OPT_STARTUP_DELAY,
 	OPT_VFIOFS,
 	OPT_ROLE,
 	OPT_INCOMING,
 	OPT_STATUS_FD,
 };
 
+/* clang-format off */
 static const struct option options[] = {
-    {"help", no_argument, NULL, 'h'},
-    {"devices", required_argument, NULL, OPT_DEVICES},
-    {"dev-init", required_argument, NULL, OPT_DEV_INIT},
-    {"dev-dirty-rate", required_argument, NULL, OPT_DEV_DIRTY_RATE},
-    {"dev-stopcopy", required_argument, NULL, OPT_DEV_STOPCOPY},
-    {"ram", required_argument, NULL, OPT_RAM},
-    {"ram-dirty-rate", required_argument, NULL, OPT_RAM_DIRTY_RATE},
-    {"bandwidth", required_argument, NULL, OPT_BANDWIDTH},
-    {"downtime-limit", required_argument, NULL, OPT_DOWNTIME_LIMIT},
-    {"approval-delay", required_argument, NULL, OPT_APPROVAL_DELAY},
-    {"ack", required_argument, NULL, OPT_ACK},
-    {"no-ack", no_argument, NULL, OPT_NO_ACK},
-    {"fail-at", required_argument, NULL, OPT_FAIL_AT},
-    {"cancel-at", required_argument, NULL, OPT_CANCEL_AT},
-    {"kill-dst-at", required_argument, NULL, OPT_KILL_DST_AT},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"uuid", required_argument, NULL, OPT_UUID},
-    {"storm", required_argument, NULL, OPT_STORM},
-    {"log", required_argument, NULL, OPT_LOG},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"converge-timeout", required_argument, NULL, OPT_CONVERGE_TIMEOUT},
-    {"vfiofs", required_argument, NULL, OPT_VFIOFS},
-    {"role", required_argument, NULL, OPT_ROLE},
-    {"incoming", required_argument, NULL, OPT_INCOMING},
-    {"status-fd", required_argument, NULL, OPT_STATUS_FD},
-    {NULL, 0, NULL, 0},
+	{ "help", no_argument, NULL, 'h' },
+	{ "devices", required_argument, NULL, OPT_DEVICES },
+	{ "dev-init", required_argument, NULL, OPT_DEV_INIT },
+	{ "dev-dirty-rate", required_argument, NULL, OPT_DEV_DIRTY_RATE },
+	{ "dev-stopcopy", required_argument, NULL, OPT_DEV_STOPCOPY },
+	{ "ram", required_argument, NULL, OPT_RAM },
+	{ "ram-dirty-rate", required_argument, NULL, OPT_RAM_DIRTY_RATE },
+	{ "bandwidth", required_argument, NULL, OPT_BANDWIDTH },
+	{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME_LIMIT },
+	{ "approval-delay", required_argument, NULL, OPT_APPROVAL_DELAY },
+	{ "ack", required_argument, NULL, OPT_ACK },
+	{ "no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "fail-at", required_argument, NULL, OPT_FAIL_AT },
+	{ "cancel-at", required_argument, NULL, OPT_CANCEL_AT },
+	{ "kill-dst-at", required_argument, NULL, OPT_KILL_DST_AT },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "uuid", required_argument, NULL, OPT_UUID },
+	{ "storm", required_argument, NULL, OPT_STORM },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "converge-timeout", required_argument, NULL, OPT_CONVERGE_TIMEOUT },
+	{ "startup-delay", required_argument, NULL, OPT_STARTUP_DELAY },
+	{ "vfiofs", required_argument, NULL, OPT_VFIOFS },
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+	{ NULL, 0, NULL, 0 },
 };
+/* clang-format on */
 
 static void apply_list(const struct vlist *l, int field)
 {
@@ -521,6 +540,7 @@ static bool parse_args(int argc, char **argv)
 	cfg.fail_at = cfg.cancel_at = cfg.kill_dst_at = PH_NONE;
 	cfg.timeout_s = 10;
 	cfg.converge_timeout_s = 30;
+	cfg.startup_delay_ms = 300;
 	cfg.status_fd = -1;
 
 	opterr = 0;
@@ -608,6 +628,11 @@ static bool parse_args(int argc, char **argv)
 			if (v > 86400)
 				usage_error("--converge-timeout: at most 86400 seconds");
 			cfg.converge_timeout_s = (int)v;
+			break;
+		case OPT_STARTUP_DELAY:
+			cfg.startup_delay_ms = parse_num("--startup-delay", optarg, false);
+			if (cfg.startup_delay_ms > 60000)
+				usage_error("--startup-delay: at most 60000 ms");
 			break;
 		case OPT_VFIOFS: cfg.vfiofs_path = optarg; break;
 		case OPT_ROLE:

@@ -773,6 +773,7 @@ int ms_dest_main(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	ms_startup();
 	D.ndev = cfg.ndev;
 	for (int i = 0; i < D.ndev; i++)
 		vfio_dev_init(&D.dev[i], i, NULL);

@@ -1304,6 +1304,7 @@ static int spawn_destination(int *port_out, char *err)
 		add_arg(argv, &argc, "--approval-delay=%" PRIu64, cfg.approval_delay_ms);
 		add_arg(argv, &argc, "--ack=%s", cfg.ack ? "on" : "off");
 		add_arg(argv, &argc, "--timeout=%d", cfg.timeout_s);
+		add_arg(argv, &argc, "--startup-delay=%" PRIu64, cfg.startup_delay_ms);
 		if (cfg.fail_at >= PH_FIRST_DST)
 			add_arg(argv, &argc, "--fail-at=%s", ms_phase_names[cfg.fail_at]);
 		if (cfg.log_path)
@@ -1327,7 +1328,9 @@ static int spawn_destination(int *port_out, char *err)
 		close(p[1]);
 		S.dst_pid = pid;
 		S.dst_status = p[0];
-		if (read_status(line, sizeof(line), cfg.timeout_s * 1000) == 0 && line[0] == 'L') {
+		if (read_status(line, sizeof(line),
+				cfg.timeout_s * 1000 + (int)cfg.startup_delay_ms) == 0 &&
+		    line[0] == 'L') {
 			*port_out = port;
 			return 0;
 		}
@@ -1593,6 +1596,7 @@ int ms_source_main(void)
 		S.ram_buf[i] = (uint8_t)(i * 7 + (i >> 12));
 	wr_init(S.wr, -1);
 
+	ms_startup();
 	/* devices: realize, as QEMU does at startup */
 	S.ndev = cfg.ndev;
 	if (S.ndev) {
