@@ -93,14 +93,6 @@ void ms_startup(void)
 		ms_msleep((unsigned int)cfg.startup_delay_ms);
 }
 
-void ms_sleep_until(uint64_t ns)
-{
-	uint64_t now = ms_now();
-
-	if (ns > now)
-		ms_msleep((unsigned int)((ns - now + 999999) / 1000000));
-}
-
 /* ---------------------------------------------------------------------- */
 /* migsim-vfiofs, the stand-in for the VFIO variant driver */
 

@@ -123,7 +123,7 @@ struct ms_dev {
 	uint64_t save_setup_ts;
 	uint64_t init_zero_ts; /* first vfio_save_iterate with init size 0 */
 	bool stopcopy_known;
-	uint64_t stopcopy_size; /* last MIG_DATA_SIZE in pending_exact */
+	uint64_t stopcopy_size; /* latest MIG_DATA_SIZE (or pending_exact fallback) */
 	uint64_t stopcopy_read; /* bytes read in STOP_COPY */
 	int64_t save_us;
 	int64_t load_us;
@@ -141,7 +141,6 @@ struct ms_dev {
 
 /* migsim.c */
 void ms_msleep(unsigned int ms);
-void ms_sleep_until(uint64_t ns);
 void ms_startup(void);
 void ms_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -110,6 +110,7 @@ static struct src {
 	uint64_t t_dt_start, t_vm_stopped, t_iter_saved, t_noniter_saved, t_dt_end, t_terminal;
 	_Atomic uint64_t t_ack;
 	bool precopy_seen, ready_seen, acked_seen;
+	bool held_back; /* below the threshold, yet no switchover: no ACK */
 	uint64_t syncs_before_downtime;
 	uint64_t iterations;
 	bool phase_hit[PH_COUNT];
@@ -616,10 +617,10 @@ static uint64_t pending_exact(uint64_t *ts)
 		struct ms_dev *d = &S.dev[i];
 		uint64_t stop_copy_size = VFIO_MIG_STOP_COPY_SIZE;
 
-		if (!vfio_query_stop_copy_size(d, &stop_copy_size)) {
-			d->stopcopy_known = true;
-			d->stopcopy_size = stop_copy_size;
-		}
+		/* on failure QEMU counts 100 GiB, and so does the probe */
+		vfio_query_stop_copy_size(d, &stop_copy_size);
+		d->stopcopy_known = true;
+		d->stopcopy_size = stop_copy_size;
 		must += stop_copy_size;
 		if (vfio_state_is_precopy(d))
 			vfio_query_precopy_size(d);
@@ -1042,6 +1043,8 @@ static int iteration_run(void)
 		}
 	}
 
+	if ((!pending || pending < S.threshold) && !switchover_ok)
+		S.held_back = true;
 	if ((!pending || pending < S.threshold) && switchover_ok) {
 		S.t_low_pending = trace_migration_thread_low_pending(pending);
 		if (phase(PH_SWITCHOVER, false))
@@ -1417,19 +1420,24 @@ static const char *result_name(void)
 	return "aborted";
 }
 
-/* ACK wait: time ready but not yet acked; 0 if the ACK came first. */
+/*
+ * ACK wait (docs/figures.md): time ready but not yet acked; 0 if the ACK
+ * came first or the source never got ready. Without an ACK: until the
+ * switchover decision or the end, if the missing ACK held the source back.
+ */
 static bool ack_wait_ns(uint64_t *out)
 {
-	uint64_t t_ack = atomic_load(&S.t_ack);
+	uint64_t t_ack = atomic_load(&S.t_ack), until;
 
 	if (!cfg.ack)
 		return false;
-	if (t_ack && (!S.t_ready || t_ack <= S.t_ready)) {
-		*out = 0;
+	if (t_ack) {
+		*out = S.t_ready && t_ack > S.t_ready ? t_ack - S.t_ready : 0;
 		return true;
 	}
-	if (t_ack && S.t_ready) {
-		*out = t_ack - S.t_ready;
+	until = S.t_low_pending ? S.t_low_pending : S.t_terminal;
+	if (S.t_ready && S.held_back && until) {
+		*out = until - S.t_ready;
 		return true;
 	}
 	return false;
@@ -1502,7 +1510,13 @@ static void summary(struct jw *w)
 			jw_u64(w, d->initial_bytes);
 		else
 			jw_null(w);
-		jw_ms_or_null(w, "init_drain_ms", d->save_setup_ts, d->init_zero_ts);
+		/* drained before vfio_save_setup fired (no initial data): 0 */
+		if (d->initial_known && !d->initial_bytes && d->save_setup_ts) {
+			jw_key(w, "init_drain_ms");
+			jw_ms(w, 0);
+		} else {
+			jw_ms_or_null(w, "init_drain_ms", d->save_setup_ts, d->init_zero_ts);
+		}
 		jw_key(w, "stopcopy_bytes");
 		if (d->stopcopy_known)
 			jw_u64(w, d->stopcopy_size);

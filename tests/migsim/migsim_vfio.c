@@ -340,6 +340,9 @@ int vfio_query_stop_copy_size(struct ms_dev *d, uint64_t *size)
 	if (ret)
 		return ret;
 	*size = ds.stop_copy_length;
+	/* the device's latest own estimate, for the summary */
+	d->stopcopy_known = true;
+	d->stopcopy_size = ds.stop_copy_length;
 	return 0;
 }
 
