@@ -49,7 +49,7 @@ LIB := $(BUILD)/libmigscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check demo bench vmlinux unit deps install
+.PHONY: all clean check demo bench vmlinux unit deps install format format-check
 .DEFAULT_GOAL := all
 .SECONDARY: $(BPF_OBJS)
 
@@ -93,7 +93,18 @@ unit: $(UNIT_BINS)
 deps:
 	@scripts/deps.sh
 
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^vmlinux/')
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+# .clang-format is the style; CI fails on a file that drifts from it
+format-check:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
 check: deps
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory SAN=1 all unit
 	$(Q)tests/run.sh

@@ -219,7 +219,7 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 			if (in->feat_flags & MS_VFIO_FEAT_SET) {
 				e->data_fd = st[1];
 				if (st[1] >= 0) {
-					struct data_fd_key k = { pid_tgid >> 32, st[1] };
+					struct data_fd_key k = {pid_tgid >> 32, st[1]};
 					__u8 one = 1;
 
 					bpf_map_update_elem(&data_fds, &k, &one, BPF_ANY);
@@ -247,7 +247,7 @@ out:
 static __always_inline int data_io_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct data_fd_key k = { pid_tgid >> 32, (__s32)ctx->args[0] };
+	struct data_fd_key k = {pid_tgid >> 32, (__s32)ctx->args[0]};
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight in = {};
 
@@ -322,7 +322,7 @@ SEC("tracepoint/syscalls/sys_enter_close")
 int ms_close_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct data_fd_key k = { pid_tgid >> 32, (__s32)ctx->args[0] };
+	struct data_fd_key k = {pid_tgid >> 32, (__s32)ctx->args[0]};
 
 	bpf_map_delete_elem(&data_fds, &k);
 	return 0;
@@ -335,8 +335,8 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 tgid = pid_tgid >> 32;
 	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
 	struct exe_key k = {
-		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
-		.ino = BPF_CORE_READ(inode, i_ino),
+	    .dev = BPF_CORE_READ(inode, i_sb, s_dev),
+	    .ino = BPF_CORE_READ(inode, i_ino),
 	};
 	bool was_traced = is_traced(tgid);
 	__u8 *verdict = bpf_map_lookup_elem(&exe_verdict, &k);

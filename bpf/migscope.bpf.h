@@ -10,22 +10,22 @@ struct exe_key {
 };
 
 #define EXE_NOT_QEMU 0
-#define EXE_QEMU 1
+#define EXE_QEMU     1
 
 /* A syscall of a traced thread between its enter and exit. */
 struct inflight {
 	__u64 ts;
-	__u64 arg;   /* ioctl: user pointer; read/write: count */
+	__u64 arg; /* ioctl: user pointer; read/write: count */
 	__s32 fd;
-	__u32 cmd;   /* ioctl cmd, 0 for read/write */
-	__u32 op;    /* 0 ioctl, 1 read, 2 write */
+	__u32 cmd; /* ioctl cmd, 0 for read/write */
+	__u32 op;  /* 0 ioctl, 1 read, 2 write */
 	__u32 argsz;
 	__u32 feat_flags;
 	__u32 dev_state;
 };
 
 #define INF_IOCTL 0
-#define INF_READ 1
+#define INF_READ  1
 #define INF_WRITE 2
 
 struct data_fd_key {

@@ -15,17 +15,17 @@
 #include <linux/types.h>
 #endif
 
-#define MS_MAX_ARGS 6 /* the most any catalog probe takes */
-#define MS_MAX_STRS 3 /* the most string arguments of one probe */
-#define MS_STR_LEN 64 /* bytes kept of each string argument, NUL included */
+#define MS_MAX_ARGS 6  /* the most any catalog probe takes */
+#define MS_MAX_STRS 3  /* the most string arguments of one probe */
+#define MS_STR_LEN  64 /* bytes kept of each string argument, NUL included */
 
 enum ms_kind {
 	MS_EV_NONE = 0,
-	MS_EV_USDT = 1,	  /* a QEMU trace event (USDT probe or log line) */
-	MS_EV_IOCTL = 2,  /* a VFIO ioctl, at its exit, with its duration */
+	MS_EV_USDT = 1,	   /* a QEMU trace event (USDT probe or log line) */
+	MS_EV_IOCTL = 2,   /* a VFIO ioctl, at its exit, with its duration */
 	MS_EV_DATA_IO = 3, /* read/write on a VFIO migration data fd */
-	MS_EV_EXEC = 4,	  /* a process exec'd a binary (discovery) */
-	MS_EV_EXIT = 5,	  /* a traced process exited */
+	MS_EV_EXEC = 4,	   /* a process exec'd a binary (discovery) */
+	MS_EV_EXIT = 5,	   /* a traced process exited */
 	/* records made in userspace, never by BPF */
 	MS_EV_PROC = 16, /* identity of a traced QEMU process */
 	MS_EV_LOST = 17, /* events the kernel could not deliver */
@@ -33,8 +33,8 @@ enum ms_kind {
 };
 
 struct ms_hdr {
-	__u64 ts;    /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
-	__u32 pid;   /* tgid */
+	__u64 ts;  /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u32 pid; /* tgid */
 	__u32 tid;
 	__u16 kind;  /* enum ms_kind */
 	__u16 probe; /* catalog id (enum ms_probe) for MS_EV_USDT, else 0 */
@@ -44,7 +44,7 @@ struct ms_hdr {
 
 /* ms_hdr.flags */
 #define MS_F_STR_TRUNC 0x1 /* a string argument was longer than MS_STR_LEN - 1 */
-#define MS_F_ARG_ERR 0x2   /* an argument could not be read */
+#define MS_F_ARG_ERR   0x2 /* an argument could not be read */
 
 struct ms_usdt {
 	struct ms_hdr h;
@@ -54,7 +54,7 @@ struct ms_usdt {
 	char str[MS_MAX_STRS][MS_STR_LEN];
 };
 
-/* VFIO ioctl, emitted at syscall exit. */
+/* VFIO ioctl, emitted at syscall exit; h.ts is the syscall's start. */
 struct ms_ioctl {
 	struct ms_hdr h;
 	__u64 dur_ns;
@@ -75,17 +75,18 @@ struct ms_ioctl {
 };
 
 /* ms_data_io.op */
-#define MS_IO_READ 0
+#define MS_IO_READ  0
 #define MS_IO_WRITE 1
 
-/* read()/write() on a fd that an earlier MIG_DEVICE_STATE returned. */
+/* read()/write() on a fd that an earlier MIG_DEVICE_STATE returned; emitted
+ * at exit, h.ts is the syscall's start. */
 struct ms_data_io {
 	struct ms_hdr h;
 	__u64 dur_ns;
 	__s64 ret;   /* bytes moved, or -errno */
 	__u64 count; /* bytes asked for */
 	__s32 fd;
-	__u32 op;    /* MS_IO_READ | MS_IO_WRITE */
+	__u32 op; /* MS_IO_READ | MS_IO_WRITE */
 };
 
 #define MS_PATH_LEN 128
@@ -111,13 +112,13 @@ struct ms_exit {
  * when tracing starts (and again on exec). */
 struct ms_proc {
 	struct ms_hdr h;
-	__u64 start_ns;	/* process start, CLOCK_MONOTONIC ns (from /proc stat) */
-	char vm[MS_NAME_LEN];	/* -name guest=..., or "" */
-	char uuid[40];		/* -uuid, or "" */
-	char exe[MS_PATH_LEN];	/* /proc/PID/exe */
-	__u16 probes_attached;	/* catalog probes found in the binary */
-	__u16 probes_missing;	/* catalog probes the binary lacks */
-	__u32 pflags;		/* MS_PROC_* */
+	__u64 start_ns;	       /* process start, CLOCK_MONOTONIC ns (from /proc stat) */
+	char vm[MS_NAME_LEN];  /* -name guest=..., or "" */
+	char uuid[40];	       /* -uuid, or "" */
+	char exe[MS_PATH_LEN]; /* /proc/PID/exe */
+	__u16 probes_attached; /* catalog probes found in the binary */
+	__u16 probes_missing;  /* catalog probes the binary lacks */
+	__u32 pflags;	       /* MS_PROC_* */
 };
 
 /* ms_proc.pflags */
@@ -146,28 +147,28 @@ union ms_rec {
  * USDT attach cookie: the catalog id and the shape of the arguments, so that
  * one BPF program serves every probe without a table lookup.
  */
-#define MS_COOKIE(id, nargs, strmask) \
+#define MS_COOKIE(id, nargs, strmask)                                                              \
 	((__u64)(id) | ((__u64)(nargs) << 16) | ((__u64)(strmask) << 24))
-#define MS_COOKIE_ID(c) ((__u32)((c)&0xffff))
-#define MS_COOKIE_NARGS(c) ((__u32)(((c) >> 16) & 0xff))
+#define MS_COOKIE_ID(c)	     ((__u32)((c)&0xffff))
+#define MS_COOKIE_NARGS(c)   ((__u32)(((c) >> 16) & 0xff))
 #define MS_COOKIE_STRMASK(c) ((__u32)(((c) >> 24) & 0xff))
 
 /* VFIO uapi numbers (linux/vfio.h); Debian 12's headers lack the newest. */
-#define MS_VFIO_TYPE 0x3b /* ';' */
-#define MS_VFIO_BASE 100
-#define MS_VFIO_DEVICE_FEATURE (((MS_VFIO_TYPE) << 8) | (MS_VFIO_BASE + 17))
+#define MS_VFIO_TYPE		     0x3b /* ';' */
+#define MS_VFIO_BASE		     100
+#define MS_VFIO_DEVICE_FEATURE	     (((MS_VFIO_TYPE) << 8) | (MS_VFIO_BASE + 17))
 #define MS_VFIO_MIG_GET_PRECOPY_INFO (((MS_VFIO_TYPE) << 8) | (MS_VFIO_BASE + 21))
 
-#define MS_VFIO_FEAT_MASK 0xffff
-#define MS_VFIO_FEAT_GET (1u << 16)
-#define MS_VFIO_FEAT_SET (1u << 17)
-#define MS_VFIO_FEAT_PROBE (1u << 18)
-#define MS_VFIO_FEAT_MIGRATION 1
-#define MS_VFIO_FEAT_MIG_DEVICE_STATE 2
-#define MS_VFIO_FEAT_DMA_LOGGING_START 6
-#define MS_VFIO_FEAT_DMA_LOGGING_STOP 7
+#define MS_VFIO_FEAT_MASK		0xffff
+#define MS_VFIO_FEAT_GET		(1u << 16)
+#define MS_VFIO_FEAT_SET		(1u << 17)
+#define MS_VFIO_FEAT_PROBE		(1u << 18)
+#define MS_VFIO_FEAT_MIGRATION		1
+#define MS_VFIO_FEAT_MIG_DEVICE_STATE	2
+#define MS_VFIO_FEAT_DMA_LOGGING_START	6
+#define MS_VFIO_FEAT_DMA_LOGGING_STOP	7
 #define MS_VFIO_FEAT_DMA_LOGGING_REPORT 8
-#define MS_VFIO_FEAT_MIG_DATA_SIZE 9
+#define MS_VFIO_FEAT_MIG_DATA_SIZE	9
 
 enum ms_vfio_state {
 	MS_VFIO_ERROR = 0,
@@ -181,10 +182,10 @@ enum ms_vfio_state {
 };
 
 /* VFIO migration section flags seen by vfio_load_state */
-#define MS_VFIO_MIG_FLAG_END_OF_STATE 0xffffffffef100001ULL
-#define MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE 0xffffffffef100002ULL
-#define MS_VFIO_MIG_FLAG_DEV_SETUP_STATE 0xffffffffef100003ULL
-#define MS_VFIO_MIG_FLAG_DEV_DATA_STATE 0xffffffffef100004ULL
+#define MS_VFIO_MIG_FLAG_END_OF_STATE	    0xffffffffef100001ULL
+#define MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE   0xffffffffef100002ULL
+#define MS_VFIO_MIG_FLAG_DEV_SETUP_STATE    0xffffffffef100003ULL
+#define MS_VFIO_MIG_FLAG_DEV_DATA_STATE	    0xffffffffef100004ULL
 #define MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT 0xffffffffef100005ULL
 
 /* migrate_send_rp_message msg_type */

@@ -14,6 +14,7 @@
 #ifndef MIGSCOPE_PROBES_H
 #define MIGSCOPE_PROBES_H
 
+/* clang-format off */
 #define MS_PROBES(X)                                                          \
 	/* migration core */                                                 \
 	X(MIGRATE_SET_STATE, migrate_set_state, "s")                         \
@@ -68,12 +69,14 @@
 	X(VFIO_LOAD_DEVICE_CONFIG_STATE_START, vfio_load_device_config_state_start, "s") \
 	X(VFIO_LOAD_DEVICE_CONFIG_STATE_END, vfio_load_device_config_state_end, "s")
 
+/* clang-format on */
+
 enum ms_probe {
 	MS_P_NONE = 0,
 #define MS_X_ENUM(id, name, types) MS_P_##id,
 	MS_PROBES(MS_X_ENUM)
 #undef MS_X_ENUM
-	MS_P_COUNT,
+	    MS_P_COUNT,
 };
 
 #endif /* MIGSCOPE_PROBES_H */

@@ -26,7 +26,7 @@ fi
 build_pkgs=(make gcc clang llvm pkg-config libelf-dev zlib1g-dev
 	libmicrohttpd-dev libncurses-dev systemtap-sdt-dev libfuse3-dev fuse3)
 bpo_pkgs=(libbpf-dev bpftool)
-test_pkgs=(libcmocka-dev tmux curl jq python3 prometheus bpftrace valgrind
+test_pkgs=(libcmocka-dev clang-format tmux curl jq python3 prometheus bpftrace valgrind
 	libclang-rt-14-dev apache2-utils)
 
 missing=()

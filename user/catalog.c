@@ -6,8 +6,8 @@ static const struct {
 	const char *name;
 	const char *types;
 } probes[MS_P_COUNT] = {
-#define MS_X_ENTRY(id, n, t) [MS_P_##id] = { #n, t },
-	MS_PROBES(MS_X_ENTRY)
+#define MS_X_ENTRY(id, n, t) [MS_P_##id] = {#n, t},
+    MS_PROBES(MS_X_ENTRY)
 #undef MS_X_ENTRY
 };
 
@@ -45,8 +45,8 @@ uint64_t cat_cookie(unsigned int id)
 const char *cat_vfio_state_name(unsigned int state)
 {
 	static const char *const names[] = {
-		"ERROR", "STOP", "RUNNING", "STOP_COPY",
-		"RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
+	    "ERROR",	"STOP",	       "RUNNING",  "STOP_COPY",
+	    "RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 	};
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";

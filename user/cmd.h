@@ -4,7 +4,7 @@
 #define MIGSCOPE_CMD_H
 
 /* Exit statuses: 0 success, 1 failure, 2 usage error. */
-#define MS_EXIT_FAIL 1
+#define MS_EXIT_FAIL  1
 #define MS_EXIT_USAGE 2
 
 int cmd_probes(int argc, char **argv);

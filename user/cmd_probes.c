@@ -15,14 +15,13 @@
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: migscope probes [--binary PATH | -p PID] [-j]\n"
-		"List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
-		"and the QEMU version if the binary says it. Without --binary or -p, the\n"
-		"qemu-system binary for this machine found in PATH.\n\n"
-		"Examples:\n"
-		"  migscope probes --binary /usr/libexec/qemu-kvm\n"
-		"  migscope probes -p $(pidof qemu-system-x86_64) -j\n");
+	fprintf(f, "Usage: migscope probes [--binary PATH | -p PID] [-j]\n"
+		   "List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
+		   "and the QEMU version if the binary says it. Without --binary or -p, the\n"
+		   "qemu-system binary for this machine found in PATH.\n\n"
+		   "Examples:\n"
+		   "  migscope probes --binary /usr/libexec/qemu-kvm\n"
+		   "  migscope probes -p $(pidof qemu-system-x86_64) -j\n");
 }
 
 /* qemu-system-ARCH in PATH, or a distribution's usual places. */
@@ -30,13 +29,14 @@ static int default_binary(char *out, size_t size)
 {
 	struct utsname u;
 	char name[96], *path, *dir, *save = NULL;
-	const char *fixed[] = { "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm" };
+	const char *fixed[] = {"/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm"};
 
 	if (uname(&u))
 		return -1;
 	snprintf(name, sizeof(name), "qemu-system-%s", u.machine);
 	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-	for (dir = path ? strtok_r(path, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+	for (dir = path ? strtok_r(path, ":", &save) : NULL; dir;
+	     dir = strtok_r(NULL, ":", &save)) {
 		snprintf(out, size, "%s/%s", dir, name);
 		if (!access(out, X_OK)) {
 			free(path);
@@ -97,8 +97,8 @@ static void print_json(const char *bin, const struct sdt_list *sl, unsigned int 
 		jsonw_start_object(w);
 		jsonw_string_field(w, "name", cat_name(id));
 		jsonw_uint_field(w, "sites", n);
-		jsonw_bool_field(w, "usable", n && sdt_args_supported(sl, MS_PROVIDER,
-									 cat_name(id), &bad));
+		jsonw_bool_field(w, "usable",
+				 n && sdt_args_supported(sl, MS_PROVIDER, cat_name(id), &bad));
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
@@ -110,12 +110,9 @@ static void print_json(const char *bin, const struct sdt_list *sl, unsigned int 
 int cmd_probes(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "binary", required_argument, NULL, 'b' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"binary", required_argument, NULL, 'b'}, {"pid", required_argument, NULL, 'p'},
+	    {"json", no_argument, NULL, 'j'},	      {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	char bin[PATH_MAX] = "", err[512];
 	unsigned int present = 0;
@@ -128,21 +125,15 @@ int cmd_probes(int argc, char **argv)
 		if (cmd_common_opt(opt))
 			continue;
 		switch (opt) {
-		case 'b':
-			ms_strlcpy(bin, optarg, sizeof(bin));
-			break;
+		case 'b': ms_strlcpy(bin, optarg, sizeof(bin)); break;
 		case 'p':
 			if (ms_parse_pid(optarg, &pid)) {
 				ms_err("probes: -p takes a PID, not '%s'", optarg);
 				return MS_EXIT_USAGE;
 			}
 			break;
-		case 'h':
-			help(stdout);
-			return 0;
-		default:
-			help(stderr);
-			return MS_EXIT_USAGE;
+		case 'h': help(stdout); return 0;
+		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
 	if (optind < argc || (bin[0] && pid)) {
@@ -156,7 +147,8 @@ int cmd_probes(int argc, char **argv)
 		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 		n = readlink(link, bin, sizeof(bin) - 1);
 		if (n < 0) {
-			ms_err("probes: no process with PID %d (or no access to its executable)", pid);
+			ms_err("probes: no process with PID %d (or no access to its executable)",
+			       pid);
 			return MS_EXIT_FAIL;
 		}
 		bin[n] = '\0';
@@ -167,7 +159,8 @@ int cmd_probes(int argc, char **argv)
 		}
 	} else {
 		if (!bin[0] && default_binary(bin, sizeof(bin))) {
-			ms_err("probes: no qemu-system binary in PATH; give --binary PATH or -p PID");
+			ms_err(
+			    "probes: no qemu-system binary in PATH; give --binary PATH or -p PID");
 			return MS_EXIT_USAGE;
 		}
 		if (sdt_read(bin, &sl, err, sizeof(err))) {
@@ -179,9 +172,11 @@ int cmd_probes(int argc, char **argv)
 		sites += !strcmp(sl.v[i].provider, MS_PROVIDER);
 	if (!sites) {
 		sdt_free(&sl);
-		ms_err("probes: %s has no qemu USDT probes: QEMU was built without the dtrace trace "
-		       "backend (Debian and Ubuntu build 'log' only); run it with -D FILE -trace "
-		       "enable=... and use 'migscope replay FILE' on that log", bin);
+		ms_err(
+		    "probes: %s has no qemu USDT probes: QEMU was built without the dtrace trace "
+		    "backend (Debian and Ubuntu build 'log' only); run it with -D FILE -trace "
+		    "enable=... and use 'migscope replay FILE' on that log",
+		    bin);
 		return MS_EXIT_FAIL;
 	}
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++)

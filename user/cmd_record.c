@@ -60,24 +60,20 @@ static int on_rec(const union ms_rec *r, void *arg)
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "ring-size", required_argument, NULL, 'r' },
-		{ "binary", required_argument, NULL, 'b' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"pid", required_argument, NULL, 'p'},	{"output", required_argument, NULL, 'o'},
+	    {"duration", required_argument, NULL, 'd'}, {"ring-size", required_argument, NULL, 'r'},
+	    {"binary", required_argument, NULL, 'b'},	{"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},		{},
 	};
 	int pids[MAX_PIDS], opt, ret = MS_EXIT_FAIL, r;
 	const char *bins[MAX_PIDS];
-	struct live_opts lo = { .pids = pids, .binaries = bins };
+	struct live_opts lo = {.pids = pids, .binaries = bins};
 	double duration = 0, ring_mb = 0;
 	const char *out = NULL;
 	struct rec_ctx c = {};
 	struct live *l = NULL;
 	struct live_stats st;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	struct tf_meta meta;
 	uint64_t start, last_flush;
 	char err[512];
@@ -98,9 +94,7 @@ int cmd_record(int argc, char **argv)
 			}
 			lo.npids++;
 			break;
-		case 'o':
-			out = optarg;
-			break;
+		case 'o': out = optarg; break;
 		case 'b':
 			if (lo.nbinaries == MAX_PIDS) {
 				ms_err("record: at most %d --binary options", MAX_PIDS);
@@ -121,12 +115,8 @@ int cmd_record(int argc, char **argv)
 			}
 			lo.ring_bytes = (size_t)(ring_mb * (1 << 20));
 			break;
-		case 'h':
-			help(stdout);
-			return 0;
-		default:
-			help(stderr);
-			return MS_EXIT_USAGE;
+		case 'h': help(stdout); return 0;
+		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -156,8 +146,10 @@ int cmd_record(int argc, char **argv)
 		return MS_EXIT_FAIL;
 	}
 	live_stats(l, &st);
-	fprintf(stderr, "migscope: recording to %s: %u QEMU process%s traced, %u probes attached; "
-		"Ctrl-C stops\n", out, st.procs, st.procs == 1 ? "" : "es", st.probes_attached);
+	fprintf(stderr,
+		"migscope: recording to %s: %u QEMU process%s traced, %u probes attached; "
+		"Ctrl-C stops\n",
+		out, st.procs, st.procs == 1 ? "" : "es", st.probes_attached);
 
 	start = last_flush = ms_now_mono();
 	while (!stop_sig) {

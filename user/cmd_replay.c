@@ -56,12 +56,9 @@ static void advance(struct input *in)
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},	      {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	struct input in[MAX_FILES] = {};
 	enum fmt fmt = FMT_TEXT;
@@ -91,19 +88,14 @@ int cmd_replay(int argc, char **argv)
 			} else if (!strcmp(optarg, "events")) {
 				fmt = FMT_EVENTS;
 			} else {
-				ms_err("replay: unknown format '%s' (text, json or events)", optarg);
+				ms_err("replay: unknown format '%s' (text, json or events)",
+				       optarg);
 				return MS_EXIT_USAGE;
 			}
 			break;
-		case 'o':
-			outpath = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			return 0;
-		default:
-			help(stderr);
-			return MS_EXIT_USAGE;
+		case 'o': outpath = optarg; break;
+		case 'h': help(stdout); return 0;
+		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {

@@ -12,17 +12,10 @@ static void dump_usdt(json_writer_t *w, const struct ms_usdt *e)
 	jsonw_start_array(w);
 	for (int i = 0; types && types[i] && i < MS_MAX_ARGS; i++) {
 		switch (types[i]) {
-		case 's':
-			jsonw_string(w, ms_arg_str(e, i));
-			break;
-		case 'i':
-			jsonw_int(w, (int32_t)e->args[i]);
-			break;
-		case 'I':
-			jsonw_int(w, (int64_t)e->args[i]);
-			break;
-		default:
-			jsonw_uint(w, e->args[i]);
+		case 's': jsonw_string(w, ms_arg_str(e, i)); break;
+		case 'i': jsonw_int(w, (int32_t)e->args[i]); break;
+		case 'I': jsonw_int(w, (int64_t)e->args[i]); break;
+		default: jsonw_uint(w, e->args[i]);
 		}
 	}
 	jsonw_end_array(w);
@@ -71,12 +64,8 @@ void evdump_json_line(FILE *f, const union ms_rec *r)
 	if (r->h.flags)
 		jsonw_uint_field(w, "flags", r->h.flags);
 	switch (r->h.kind) {
-	case MS_EV_USDT:
-		dump_usdt(w, &r->usdt);
-		break;
-	case MS_EV_IOCTL:
-		dump_ioctl(w, &r->ioctl);
-		break;
+	case MS_EV_USDT: dump_usdt(w, &r->usdt); break;
+	case MS_EV_IOCTL: dump_ioctl(w, &r->ioctl); break;
 	case MS_EV_DATA_IO:
 		jsonw_string_field(w, "op", r->io.op == MS_IO_READ ? "read" : "write");
 		jsonw_int_field(w, "fd", r->io.fd);
@@ -89,9 +78,7 @@ void evdump_json_line(FILE *f, const union ms_rec *r)
 		jsonw_uint_field(w, "ino", r->exec.ino);
 		jsonw_string_field(w, "comm", r->exec.comm);
 		break;
-	case MS_EV_EXIT:
-		jsonw_int_field(w, "exit_code", r->exit.exit_code);
-		break;
+	case MS_EV_EXIT: jsonw_int_field(w, "exit_code", r->exit.exit_code); break;
 	case MS_EV_PROC:
 		jsonw_string_field(w, "vm", r->proc.vm);
 		jsonw_string_field(w, "uuid", r->proc.uuid);
@@ -101,9 +88,7 @@ void evdump_json_line(FILE *f, const union ms_rec *r)
 		jsonw_uint_field(w, "probes_attached", r->proc.probes_attached);
 		jsonw_uint_field(w, "probes_missing", r->proc.probes_missing);
 		break;
-	case MS_EV_LOST:
-		jsonw_uint_field(w, "count", r->lost.count);
-		break;
+	case MS_EV_LOST: jsonw_uint_field(w, "count", r->lost.count); break;
 	}
 	jsonw_end_object(w);
 	jsonw_destroy(&w);

@@ -108,13 +108,14 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const st
 		}
 		if (!sdt_args_supported(sl, MS_PROVIDER, name, &bad)) {
 			ms_err("%s: probe %s has an argument spec libbpf cannot read (%s); "
-			       "it is not traced", path, name, bad);
+			       "it is not traced",
+			       path, name, bad);
 			b->missing++;
 			continue;
 		}
 		uo.usdt_cookie = cat_cookie(id);
-		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER,
-						name, &uo);
+		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER, name,
+						&uo);
 		if (!link) {
 			ms_err("%s: cannot attach to probe %s: %s", path, name, strerror(errno));
 			b->missing++;
@@ -157,8 +158,8 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 			uint64_t t0 = ms_now_mono();
 
 			bin_attach(l, b, path, &sl);
-			ms_dbg("%s has qemu USDT probes: %u attached, %u missing, in %.1f ms", label,
-			       b->attached, b->missing, (ms_now_mono() - t0) / 1e6);
+			ms_dbg("%s has qemu USDT probes: %u attached, %u missing, in %.1f ms",
+			       label, b->attached, b->missing, (ms_now_mono() - t0) / 1e6);
 		}
 		sdt_free(&sl);
 	}
@@ -188,15 +189,19 @@ static struct bin *classify(struct live *l, int pid)
 static int preattach(struct live *l, const struct live_opts *o, char *err, size_t errlen)
 {
 	static const char *const usual[] = {
-		"/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm", "/usr/bin/qemu-system-x86_64",
-		"/usr/bin/qemu-system-aarch64", "/usr/local/bin/qemu-system-x86_64",
+	    "/usr/libexec/qemu-kvm",
+	    "/usr/bin/qemu-kvm",
+	    "/usr/bin/qemu-system-x86_64",
+	    "/usr/bin/qemu-system-aarch64",
+	    "/usr/local/bin/qemu-system-x86_64",
 	};
 
 	for (size_t i = 0; i < o->nbinaries; i++) {
 		struct bin *b = classify_path(l, o->binaries[i], o->binaries[i]);
 
 		if (!b) {
-			snprintf(err, errlen, "cannot read %s: %s", o->binaries[i], strerror(errno));
+			snprintf(err, errlen, "cannot read %s: %s", o->binaries[i],
+				 strerror(errno));
 			return -ENOENT;
 		}
 		if (!b->qemu) {
@@ -243,7 +248,8 @@ static void warn_no_probes(struct bin *b, int pid)
 	exe[n > 0 ? n : 1] = '\0';
 	ms_err("PID %d runs %s, which has no qemu USDT probes: QEMU was built without the "
 	       "dtrace trace backend; replay its log-backend trace instead "
-	       "(qemu -D FILE -trace enable=..., then migscope replay FILE)", pid, exe);
+	       "(qemu -D FILE -trace enable=..., then migscope replay FILE)",
+	       pid, exe);
 }
 
 /* Start tracing PID if it runs QEMU: traced map, identity record. */
@@ -302,11 +308,12 @@ static int scan_proc(struct live *l, char *err, size_t errlen)
 				exe[n > 0 ? n : 1] = '\0';
 				b = classify(l, pid);
 				(void)b;
-				snprintf(err, errlen,
-					 "PID %d (%s) is not a QEMU process with USDT probes: its "
-					 "binary has no qemu SDT notes (QEMU built without the dtrace "
-					 "trace backend? replay its log-backend trace instead)",
-					 pid, exe);
+				snprintf(
+				    err, errlen,
+				    "PID %d (%s) is not a QEMU process with USDT probes: its "
+				    "binary has no qemu SDT notes (QEMU built without the dtrace "
+				    "trace backend? replay its log-backend trace instead)",
+				    pid, exe);
 				return r;
 			}
 			if (r < 0) {
@@ -336,8 +343,7 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 {
 	__u32 key = e->h.pid;
 	struct bin *b = bin_find(l, e->dev, e->ino);
-	bool was = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.traced), &key,
-				       &(__u8){ 0 }) == 0;
+	bool was = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.traced), &key, &(__u8){0}) == 0;
 
 	if (!b)
 		b = classify(l, e->h.pid);
@@ -348,7 +354,7 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 			/* a traced process became something else */
 			bpf_map_delete_elem(bpf_map__fd(l->skel->maps.traced), &key);
 			l->procs--;
-			union ms_rec x = { .exit = { .h = e->h } };
+			union ms_rec x = {.exit = {.h = e->h}};
 
 			x.h.kind = MS_EV_EXIT;
 			return emit(l, &x);
@@ -379,8 +385,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (l->procs)
 			l->procs--;
 		return emit(l, r);
-	default:
-		return emit(l, r);
+	default: return emit(l, r);
 	}
 }
 
@@ -469,7 +474,8 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 	if (ret) {
 		snprintf(err, errlen,
 			 "cannot load the BPF programs: %s (needs root, or CAP_BPF, CAP_PERFMON "
-			 "and CAP_SYS_PTRACE; -v shows the verifier's words)", strerror(-ret));
+			 "and CAP_SYS_PTRACE; -v shows the verifier's words)",
+			 strerror(-ret));
 		goto fail;
 	}
 	ensure_tracefs();

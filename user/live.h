@@ -29,10 +29,10 @@ struct live_opts {
 };
 
 struct live_stats {
-	uint64_t events;      /* records handed to the callback */
-	uint64_t lost;	      /* records the kernel could not deliver */
-	unsigned int procs;   /* QEMU processes traced now */
-	unsigned int binaries; /* QEMU binaries attached */
+	uint64_t events;	      /* records handed to the callback */
+	uint64_t lost;		      /* records the kernel could not deliver */
+	unsigned int procs;	      /* QEMU processes traced now */
+	unsigned int binaries;	      /* QEMU binaries attached */
 	unsigned int probes_attached; /* catalog probes attached, all binaries */
 	unsigned int probes_missing;  /* catalog probes absent, all binaries */
 };

@@ -13,9 +13,9 @@ static const struct cmd {
 	int (*func)(int argc, char **argv);
 	const char *usage;
 } cmds[] = {
-	{ "probes", cmd_probes, "[--binary PATH | -p PID] [-j]" },
-	{ "record", cmd_record, "[-p PID ...] -o FILE [--duration S]" },
-	{ "replay", cmd_replay, "FILE... [--format text|json|events] [-o OUT]" },
+    {"probes", cmd_probes, "[--binary PATH | -p PID] [-j]"},
+    {"record", cmd_record, "[-p PID ...] -o FILE [--duration S]"},
+    {"replay", cmd_replay, "FILE... [--format text|json|events] [-o OUT]"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -25,26 +25,20 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: migscope [-v] [-j] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "  migscope %s %s\n", cmds[i].name, cmds[i].usage);
-	fprintf(f,
-		"\nOptions: -v verbose (libbpf and debug output), -j JSON output, -h help.\n"
-		"'migscope COMMAND --help' shows a command's options and examples.\n"
-		"\nExamples:\n"
-		"  migscope probes --binary /usr/libexec/qemu-kvm\n"
-		"  migscope record -o /var/tmp/mig.trace          # every QEMU process\n"
-		"  migscope replay /var/tmp/mig.trace --format json\n");
+	fprintf(f, "\nOptions: -v verbose (libbpf and debug output), -j JSON output, -h help.\n"
+		   "'migscope COMMAND --help' shows a command's options and examples.\n"
+		   "\nExamples:\n"
+		   "  migscope probes --binary /usr/libexec/qemu-kvm\n"
+		   "  migscope record -o /var/tmp/mig.trace          # every QEMU process\n"
+		   "  migscope replay /var/tmp/mig.trace --format json\n");
 }
 
 int cmd_common_opt(int opt)
 {
 	switch (opt) {
-	case 'v':
-		ms_verbose++;
-		return 1;
-	case 'j':
-		ms_json = true;
-		return 1;
-	default:
-		return 0;
+	case 'v': ms_verbose++; return 1;
+	case 'j': ms_json = true; return 1;
+	default: return 0;
 	}
 }
 

@@ -109,8 +109,12 @@ int proc_identity(int pid, struct ms_proc *out)
 	buf[n] = '\0';
 	/* field 22, starttime, counted after the ")" that ends comm */
 	p = strrchr(buf, ')');
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				 "%*d %*d %*d %*d %llu", &start) == 1 && ticks > 0)
+	if (p &&
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+		   "%*d %*d %*d %*d %llu",
+		   &start) == 1 &&
+	    ticks > 0)
 		out->start_ns = start * (1000000000ull / ticks);
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);

@@ -90,8 +90,8 @@ static void find_version(Elf *elf, struct sdt_list *l)
 			const char *end = (const char *)d->d_buf + d->d_size;
 			size_t n = 0;
 
-			while (v + n < end && n < sizeof(l->version) - 1 && v[n] &&
-			       v[n] != ' ' && v[n] != '\n')
+			while (v + n < end && n < sizeof(l->version) - 1 && v[n] && v[n] != ' ' &&
+			       v[n] != '\n')
 				n++;
 			memcpy(l->version, v, n);
 			l->version[n] = '\0';

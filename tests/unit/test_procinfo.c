@@ -27,9 +27,13 @@ static void parse(const char *const *argv, size_t n, struct ms_proc *p)
 
 static void test_libvirt_style(void **state)
 {
-	const char *argv[] = { "/usr/libexec/qemu-kvm", "-name", "guest=web01,debug-threads=on",
-			       "-uuid", "5a8c2e1f-3b4d-4e6f-9a7b-1c2d3e4f5a6b", "-incoming",
-			       "defer" };
+	const char *argv[] = {"/usr/libexec/qemu-kvm",
+			      "-name",
+			      "guest=web01,debug-threads=on",
+			      "-uuid",
+			      "5a8c2e1f-3b4d-4e6f-9a7b-1c2d3e4f5a6b",
+			      "-incoming",
+			      "defer"};
 	struct ms_proc p;
 
 	parse(argv, 7, &p);
@@ -40,7 +44,7 @@ static void test_libvirt_style(void **state)
 
 static void test_plain_name_and_escapes(void **state)
 {
-	const char *argv[] = { "qemu-system-x86_64", "--name", "a,,b,process=qemu-ab" };
+	const char *argv[] = {"qemu-system-x86_64", "--name", "a,,b,process=qemu-ab"};
 	struct ms_proc p;
 
 	parse(argv, 3, &p);
@@ -51,7 +55,7 @@ static void test_plain_name_and_escapes(void **state)
 
 static void test_guest_key_not_first(void **state)
 {
-	const char *argv[] = { "qemu", "-name", "process=p,guest=vm2" };
+	const char *argv[] = {"qemu", "-name", "process=p,guest=vm2"};
 	struct ms_proc p;
 
 	parse(argv, 3, &p);
@@ -60,7 +64,7 @@ static void test_guest_key_not_first(void **state)
 
 static void test_option_without_value(void **state)
 {
-	const char *argv[] = { "qemu", "-uuid" };
+	const char *argv[] = {"qemu", "-uuid"};
 	struct ms_proc p;
 
 	parse(argv, 2, &p);
@@ -70,7 +74,7 @@ static void test_option_without_value(void **state)
 static void test_long_name_truncated(void **state)
 {
 	char name[200];
-	const char *argv[] = { "qemu", "-name", name };
+	const char *argv[] = {"qemu", "-name", name};
 	struct ms_proc p;
 
 	memset(name, 'x', sizeof(name) - 1);
@@ -93,18 +97,18 @@ static void test_identity_of_self(void **state)
 
 static struct sdt_probe mk(const char *name, const char *args)
 {
-	return (struct sdt_probe){ .provider = "qemu", .name = (char *)name, .args = (char *)args };
+	return (struct sdt_probe){.provider = "qemu", .name = (char *)name, .args = (char *)args};
 }
 
 static void test_arg_specs(void **state)
 {
 	struct sdt_probe v[] = {
-		mk("a", "8@%rax -4@-12(%rbp) 8@(%rsp) 4@$5"),
-		mk("b", "-8@quota_dirtyrate.27(%rip)"),
-		mk("c", ""),
-		mk("d", "8@%rdi 8@"),
+	    mk("a", "8@%rax -4@-12(%rbp) 8@(%rsp) 4@$5"),
+	    mk("b", "-8@quota_dirtyrate.27(%rip)"),
+	    mk("c", ""),
+	    mk("d", "8@%rdi 8@"),
 	};
-	struct sdt_list l = { .v = v, .n = 4 };
+	struct sdt_list l = {.v = v, .n = 4};
 	const char *bad = NULL;
 
 	assert_true(sdt_args_supported(&l, "qemu", "a", &bad));
@@ -136,14 +140,14 @@ static void test_sdt_read_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_libvirt_style),
-		cmocka_unit_test(test_plain_name_and_escapes),
-		cmocka_unit_test(test_guest_key_not_first),
-		cmocka_unit_test(test_option_without_value),
-		cmocka_unit_test(test_long_name_truncated),
-		cmocka_unit_test(test_identity_of_self),
-		cmocka_unit_test(test_arg_specs),
-		cmocka_unit_test(test_sdt_read_errors),
+	    cmocka_unit_test(test_libvirt_style),
+	    cmocka_unit_test(test_plain_name_and_escapes),
+	    cmocka_unit_test(test_guest_key_not_first),
+	    cmocka_unit_test(test_option_without_value),
+	    cmocka_unit_test(test_long_name_truncated),
+	    cmocka_unit_test(test_identity_of_self),
+	    cmocka_unit_test(test_arg_specs),
+	    cmocka_unit_test(test_sdt_read_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
