@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "collector.h"
+#include "tracefile.h"
+#include "util.h"
+
+struct collector {
+	struct collector_opts o;
+	struct live *live;
+	struct tl *tl;
+	struct tf_writer *w;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	atomic_bool stop;
+	bool started;
+	uint64_t records_written;
+	uint64_t last_events, last_tick;
+	double rate;
+	char error[256];
+};
+
+static int on_rec(const union ms_rec *r, void *arg)
+{
+	struct collector *c = arg;
+	int ret;
+
+	if (c->w) {
+		ret = tf_write(c->w, r);
+		if (ret < 0 && ret != -EINVAL) {
+			snprintf(c->error, sizeof(c->error), "%s", tf_writer_error(c->w));
+			return ret;
+		}
+		c->records_written++;
+	}
+	pthread_mutex_lock(&c->lock);
+	tl_feed(c->tl, r);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static void tick(struct collector *c, uint64_t now)
+{
+	struct live_stats st;
+
+	live_check_lost(c->live);
+	live_stats(c->live, &st);
+	pthread_mutex_lock(&c->lock);
+	if (now > c->last_tick)
+		c->rate = (st.events - c->last_events) * 1e9 / (double)(now - c->last_tick);
+	c->last_events = st.events;
+	c->last_tick = now;
+	if (c->o.tick)
+		c->o.tick(c->tl, now, c->o.tick_arg);
+	pthread_mutex_unlock(&c->lock);
+	if (c->w && tf_writer_flush(c->w) < 0)
+		snprintf(c->error, sizeof(c->error), "%s", tf_writer_error(c->w));
+}
+
+static void *run(void *arg)
+{
+	struct collector *c = arg;
+	uint64_t tick_ns = (uint64_t)c->o.tick_ms * 1000000ull;
+
+	c->last_tick = ms_now_mono();
+	while (!atomic_load(&c->stop) && !c->error[0]) {
+		int n = live_poll(c->live, 100);
+		uint64_t now = ms_now_mono();
+
+		if (n < 0) {
+			if (!c->error[0])
+				snprintf(c->error, sizeof(c->error), "reading the ring buffer: %s",
+					 strerror(-n));
+			break;
+		}
+		if (now - c->last_tick >= tick_ns)
+			tick(c, now);
+	}
+	return NULL;
+}
+
+int collector_start(const struct collector_opts *o, struct collector **out, char *err,
+		    size_t errlen)
+{
+	struct collector *c;
+	struct tf_meta meta;
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->o = *o;
+	if (!c->o.tick_ms)
+		c->o.tick_ms = 1000;
+	pthread_mutex_init(&c->lock, NULL);
+	c->tl = tl_new();
+	if (!c->tl) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (o->on_end)
+		tl_set_on_end(c->tl, o->on_end, o->on_end_arg);
+	if (o->record_path) {
+		tf_meta_local(&meta);
+		c->w = tf_writer_open(o->record_path, &meta, err, errlen);
+		if (!c->w) {
+			ret = -EIO;
+			goto fail;
+		}
+	}
+	ret = live_open(&o->live, on_rec, c, &c->live, err, errlen);
+	if (ret)
+		goto fail;
+	ret = pthread_create(&c->thread, NULL, run, c);
+	if (ret) {
+		snprintf(err, errlen, "cannot start the collector thread: %s", strerror(ret));
+		ret = -ret;
+		goto fail;
+	}
+	c->started = true;
+	*out = c;
+	return 0;
+fail:
+	live_close(c->live);
+	if (c->w) {
+		tf_writer_close(c->w, 0);
+		unlink(o->record_path);
+	}
+	tl_free(c->tl);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return ret;
+}
+
+void collector_lock(struct collector *c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+void collector_unlock(struct collector *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+const struct tl *collector_tl(const struct collector *c)
+{
+	return c->tl;
+}
+
+const unsigned int *collector_probe_attached(const struct collector *c)
+{
+	return live_probe_attached(c->live);
+}
+
+void collector_stats(struct collector *c, struct collector_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&c->lock);
+	live_stats(c->live, &s->live);
+	s->events_per_s = c->rate;
+	s->records_written = c->records_written;
+	s->error = c->error[0] ? c->error : NULL;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int collector_stop(struct collector *c)
+{
+	struct live_stats st;
+	int ret = 0;
+
+	if (!c)
+		return 0;
+	atomic_store(&c->stop, true);
+	if (c->started)
+		pthread_join(c->thread, NULL);
+	/* what the kernel already holds belongs to the file */
+	while (!c->error[0] && live_poll(c->live, 0) > 0)
+		;
+	live_check_lost(c->live);
+	live_stats(c->live, &st);
+	if (c->w)
+		ret = tf_writer_close(c->w, st.lost);
+	live_close(c->live);
+	tl_free(c->tl);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return ret;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The live collector of `top` and `serve`: a thread that polls the live
+ * source, feeds the timeline engine and, optionally, writes a trace file.
+ * Readers (a view, a scrape) take the lock only to read the engine's state;
+ * the kernel's ring buffer absorbs what arrives meanwhile.
+ */
+#ifndef MIGSCOPE_COLLECTOR_H
+#define MIGSCOPE_COLLECTOR_H
+
+#include <stdint.h>
+#include "live.h"
+#include "timeline.h"
+
+struct collector;
+
+/* Called in the collector thread, with the lock held, after each batch of
+ * records and at least every tick_ms. */
+typedef void (*collector_tick_fn)(const struct tl *tl, uint64_t now, void *arg);
+
+struct collector_opts {
+	struct live_opts live;
+	const char *record_path; /* also write a trace file, NULL for none */
+	unsigned int tick_ms;	 /* 0 = 1000 */
+	collector_tick_fn tick;
+	void *tick_arg;
+	tl_end_fn on_end; /* the engine's end-of-migration hook, lock held */
+	void *on_end_arg;
+};
+
+struct collector_stats {
+	struct live_stats live;
+	double events_per_s; /* over the last tick */
+	uint64_t records_written;
+	const char *error; /* the thread stopped on this error, NULL while fine */
+};
+
+/* Load BPF, start the thread. 0, or a negative errno and one line in err. */
+int collector_start(const struct collector_opts *o, struct collector **out, char *err,
+		    size_t errlen);
+void collector_lock(struct collector *c);
+void collector_unlock(struct collector *c);
+/* The engine; read it only between collector_lock and collector_unlock. */
+const struct tl *collector_tl(const struct collector *c);
+/* Per-probe count of binaries attached (lock held). */
+const unsigned int *collector_probe_attached(const struct collector *c);
+void collector_stats(struct collector *c, struct collector_stats *s);
+/* Stop the thread, finish the trace file, free. Returns 0 or the negative
+ * errno of a trace file error. */
+int collector_stop(struct collector *c);
+
+#endif
