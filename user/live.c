@@ -90,20 +90,26 @@ static int emit(struct live *l, const union ms_rec *r)
 
 /* Attach every catalog probe the binary has; a probe that fails is reported,
  * never fatal. */
-static void bin_attach(struct live *l, struct bin *b, const char *path, const struct sdt_list *sl)
+static void bin_attach(struct live *l, struct bin *b, const char *path, const char *label,
+		       const struct sdt_list *sl)
 {
 	LIBBPF_OPTS(bpf_usdt_opts, uo);
+	char missing[512] = "";
+	size_t mlen = 0;
 
 	b->links = calloc(MS_P_COUNT, sizeof(*b->links));
 	if (!b->links)
 		return;
+
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
 		const char *name = cat_name(id), *bad = NULL;
 		struct bpf_link *link;
 
 		if (!sdt_count(sl, MS_PROVIDER, name)) {
 			b->missing++;
-			ms_dbg("%s: probe %s missing", path, name);
+			if (b->missing <= 6)
+				mlen += snprintf(missing + mlen, sizeof(missing) - mlen, "%s%s",
+						 mlen ? ", " : "", name);
 			continue;
 		}
 		if (!sdt_args_supported(sl, MS_PROVIDER, name, &bad)) {
@@ -125,6 +131,12 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const st
 		b->attached++;
 		l->probe_attached[id]++;
 	}
+	/* an older QEMU lacks the newer probes: say which, trace the rest */
+	if (b->missing)
+		fprintf(stderr,
+			"migscope: note: %s lacks %u of %d catalog probes (%s); the rest are "
+			"traced\n",
+			label, b->missing, MS_P_COUNT - 1, missing);
 }
 
 /* Classify the executable at PATH (LABEL names it in messages) and remember
@@ -157,7 +169,7 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 		if (b->qemu) {
 			uint64_t t0 = ms_now_mono();
 
-			bin_attach(l, b, path, &sl);
+			bin_attach(l, b, path, label, &sl);
 			ms_dbg("%s has qemu USDT probes: %u attached, %u missing, in %.1f ms",
 			       label, b->attached, b->missing, (ms_now_mono() - t0) / 1e6);
 		}

@@ -47,6 +47,8 @@ if scenario default; then
 		'.pairs | length == 1 and .[0].guest_downtime_ms != null and .[0].ack_transit_ms != null and .[0].ack_transit_ms >= 0'
 	jq_check default "ACK handshake seen on both sides" \
 		"($src | .switchover_ack.acked == true and .switchover_ack.enabled == true) and ($dst | .switchover_ack.pending_initial == 2)"
+	check "default: probes the binary lacks are named, the rest traced" \
+		grep -q 'lacks 3 of .* catalog probes (migration_precopy_complete, postcopy_start, loadvm_postcopy_handle_run)' "$T/default.trace.err"
 	jq_check default "no lost events, nothing incomplete" \
 		'.lost_events == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
 fi
