@@ -1,0 +1,16 @@
+# libFuzzer targets: build/fuzz/fuzz_<name> from tests/fuzz/fuzz_<name>.c with
+# the user/ sources they name in FUZZ_SRCS_<name>. Built by `make fuzz` and by
+# the fuzz smoke suite (tests/fuzz/test_fuzz.sh), not by `make all`.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -std=gnu11 -D_GNU_SOURCE
+FUZZ_SRCS_tracefile := user/tracefile.c user/catalog.c
+FUZZ_SRCS_qemulog := user/qemulog.c user/catalog.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard user/*.c user/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Iinclude -Iuser -o $@ $< $(FUZZ_SRCS_$*) -lz
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
