@@ -23,9 +23,13 @@ def verdict(ok, name, detail=""):
     return ok
 
 
+worst = [0.0]
+
+
 def close(a, b, tol):
     if a is None or b is None:
         return a is None and b is None
+    worst[0] = max(worst[0], abs(a - b))
     return abs(a - b) <= tol
 
 
@@ -127,6 +131,7 @@ def main():
     verdict(unmatched == 0, f"all {len(sim_io)} VFIO ioctls seen",
             f"{unmatched} not found in migscope's records")
     verdict(not diffs, "decoded VFIO values equal migsim's", "; ".join(diffs[:5]))
+    print(f"# {label}largest difference from migsim's figures: {worst[0] * 1000:.1f} us")
 
 
 if __name__ == "__main__":
