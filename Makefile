@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SANFLAGS)
 CPPFLAGS += -Iinclude -Ibpf -Iuser -Iexporters -I$(BUILD)
 LDFLAGS += $(SANFLAGS)
-LDLIBS += -lbpf -lelf -lz -lmicrohttpd -lncursesw -lm -lpthread
+LDLIBS += -lbpf -lelf -lz -lmicrohttpd -lncursesw -lm -lpthread -lcrypt
 
 # libbpf's headers include <linux/errno.h>, which wants the multiarch asm/ dir
 MULTIARCH := $(shell $(CC) -dumpmachine 2>/dev/null)

@@ -10,6 +10,8 @@
 int cmd_probes(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Common options every command accepts: -v, -j, -h. Returns 1 if OPT was
  * one of them and was handled. */

@@ -16,6 +16,8 @@ static const struct cmd {
     {"probes", cmd_probes, "[--binary PATH | -p PID] [-j]"},
     {"record", cmd_record, "[-p PID ...] -o FILE [--duration S]"},
     {"replay", cmd_replay, "FILE... [--format text|json|events] [-o OUT]"},
+    {"top", cmd_top, "[-p PID ...] [--interval S] [--replay FILE [--speed X]] [--batch [-n N]]"},
+    {"serve", cmd_serve, "[--listen ADDR:PORT] [--web-config FILE] [--record FILE] [--expire S]"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -30,7 +32,9 @@ static void usage(FILE *f)
 		   "\nExamples:\n"
 		   "  migscope probes --binary /usr/libexec/qemu-kvm\n"
 		   "  migscope record -o /var/tmp/mig.trace          # every QEMU process\n"
-		   "  migscope replay /var/tmp/mig.trace --format json\n");
+		   "  migscope replay /var/tmp/mig.trace --format json\n"
+		   "  migscope top                                   # live view\n"
+		   "  migscope serve                                 # Prometheus exporter\n");
 }
 
 int cmd_common_opt(int opt)

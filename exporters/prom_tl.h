@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The timeline engine's figures as Prometheus metrics: one code path for
+ * `migscope serve` (called at each collector tick) and `migscope replay
+ * --format prom` (called once at the end of the input).
+ *
+ * Series are grouped per VM and role (labels vm, uuid, role). A group exists
+ * while a QEMU process of that VM is traced and alive or a migration of it
+ * runs, and for the expiry time after the last of these ended (process exit,
+ * migration end); then all its series go, so that a host that sees many VMs
+ * over time does not accumulate series. The engine's own memory is bounded
+ * the same way when the caller applies tl_expire with the same cutoff.
+ *
+ * Counters and histograms take each migration once, when it ends (a pair's
+ * cross-side figures when its second side ends); device-state transitions
+ * are taken as they happen. Gauges show the VM's latest migration still held
+ * by the engine.
+ */
+#ifndef MIGSCOPE_PROM_TL_H
+#define MIGSCOPE_PROM_TL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "prom.h"
+#include "timeline.h"
+
+#define PROM_TL_DEFAULT_EXPIRE_NS (300ULL * 1000000000ULL)
+
+/* What only a live source knows; NULL for a file. */
+struct prom_tl_live {
+	const unsigned int *probe_attached; /* binaries per catalog probe id, or NULL */
+	uint64_t lost;			    /* events lost as the source counted them */
+	int64_t update_ns;		    /* duration of the previous update, <0 unknown */
+};
+
+struct prom_tl;
+
+struct prom_tl *prom_tl_new(uint64_t expire_ns);
+void prom_tl_free(struct prom_tl *p);
+/* Bring the metrics up to the engine's state at now (CLOCK_MONOTONIC ns, the
+ * records' clock). Series of groups idle since before now - expire go. */
+void prom_tl_update(struct prom_tl *p, const struct tl *tl, uint64_t now,
+		    const struct prom_tl_live *live);
+/* What a live source does at each tick, engine lock held: the engine
+ * forgets what the series forget (tl_expire with the same cutoff), takes now
+ * as the time of its live figures (tl_finish: elapsed, stall, waits of running
+ * migrations), then the metrics are updated. */
+void prom_tl_tick(struct prom_tl *p, struct tl *tl, uint64_t now, const struct prom_tl_live *live);
+/* A snapshot of the metrics as of the latest update (NULL: out of memory). */
+struct prom_snap *prom_tl_snapshot(const struct prom_tl *p);
+size_t prom_tl_ngroups(const struct prom_tl *p);
+size_t prom_tl_nseries(const struct prom_tl *p);
+
+/* The exposition a live `serve` with the default expiry would serve at the
+ * engine's end (tl_now): `migscope replay --format prom`. lost is the
+ * source's count (as report_opts.lost). 0, or -EIO / -ENOMEM. */
+int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost);
+
+#endif /* MIGSCOPE_PROM_TL_H */

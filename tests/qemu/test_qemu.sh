@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Real QEMU end to end (docs/qemu.md): QEMU 10.0.2 built from Debian's source
+# package with the dtrace and log trace backends (scripts/build-qemu.sh,
+# cached), a source and a destination on loopback driven over QMP, traced live
+# by migscope record. Each migration is checked against QMP query-migrate and
+# against migscope's replay of QEMU's own log-backend files. Then Debian's own
+# QEMU (no USDT probes): probes and record point to the log import.
+. "$(dirname "$0")/../lib.sh"
+QDIR=$MS_ROOT/tests/qemu
+EVENTS=$QDIR/trace-events
+t_tmpdir
+QPIDS=()
+qemu_cleanup() {
+	for p in "${QPIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	t_cleanup
+}
+trap qemu_cleanup EXIT
+
+# --- the QEMU build (cached under /var/cache/migscope/qemu-VERSION) ---
+start=$(date +%s)
+if ! QEMU=$("$MS_ROOT/scripts/build-qemu.sh" 2> "$T/build.err" | tail -n 1) || [ ! -x "$QEMU" ]; then
+	t_fail "scripts/build-qemu.sh built QEMU"
+	sed 's/^/#   /' "$T/build.err" | tail -20
+	exit 0
+fi
+t_pass "scripts/build-qemu.sh: $QEMU ($(($(date +%s) - start)) s)"
+check "the build has the catalog's migration probes (dtrace backend)" \
+	bash -c "'$MIGSCOPE' probes --binary '$QEMU' | grep -q 'present  vmstate_downtime_checkpoint'"
+
+# --- run-time packages: firmware, option ROMs, Debian's own QEMU ---
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=()
+for p in seabios qemu-system-data qemu-system-x86; do is_installed "$p" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "# installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+		> "$T/apt.log" 2>&1 || { t_fail "install ${missing[*]}"; tail -5 "$T/apt.log"; exit 0; }
+fi
+
+# --- the guest: a multiboot kernel that dirties memory at a set rate ---
+GUEST=$T/migguest.elf
+check "the test guest builds" gcc -m32 -march=i686 -O2 -ffreestanding -fno-pic -fno-pie -no-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -mno-sse -mno-mmx -nostdlib -static \
+	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,"$QDIR/guest/guest.ld" \
+	-o "$GUEST" "$QDIR/guest/migguest.c"
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_qemu NAME SIDE APPEND [ARGS...]: one QEMU, its pid in QPID
+start_qemu() {
+	local name=$1 side=$2 append=$3; shift 3
+	"$QEMU" -name "guest=mstest-$name,debug-threads=on" -uuid "$UUID" \
+		-machine pc -accel kvm -accel tcg -m 128 -nodefaults -display none -no-user-config \
+		-L /usr/share/seabios -L /usr/share/qemu -kernel "$GUEST" -append "$append" \
+		-serial "file:$T/$name.$side.serial" -qmp "unix:$T/$name.$side.qmp,server=on,wait=off" \
+		-D "$T/$name.$side.log" -msg timestamp=on -trace "events=$EVENTS" \
+		"$@" > "$T/$name.$side.out" 2>&1 &
+	QPID=$!
+	QPIDS+=("$QPID")
+}
+
+# stop_qemu PID SOCKET: quit over QMP (a clean exit), else kill
+stop_qemu() {
+	$PY "$QDIR/qmp.py" "$2" quit > /dev/null 2>&1 || kill "$1" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$1" 2>/dev/null
+	{ wait "$1"; } 2>/dev/null
+}
+
+# scenario NAME APPEND EXPECT [COMPARE ARGS --] [MIGRATE ARGS...]: record one
+# migration live, replay the recording and the two QEMU logs, compare.
+scenario() {
+	local name=$1 append=$2 expect=$3; shift 3
+	local cmp=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmp+=("$1"); shift; done
+	[ "${1:-}" = "--" ] && shift
+	UUID=$(cat /proc/sys/kernel/random/uuid)
+	rec_start "$T/$name.trace" --binary "$QEMU" || { t_fail "$name: recorder did not start"; return 1; }
+	start_qemu "$name" src "$append"; local spid=$QPID
+	start_qemu "$name" dst "$append" -incoming defer; local dpid=$QPID
+	local kill=()
+	[ "$expect" = failed ] && kill=(--kill-dst "$dpid")
+	if ! wait_for 60 grep -qs 'migguest: ready' "$T/$name.src.serial"; then
+		t_fail "$name: the guest did not boot"; sed 's/^/#   /' "$T/$name.src.out" | head -5
+	fi
+	$PY "$QDIR/migrate.py" --src "$T/$name.src.qmp" --dst "$T/$name.dst.qmp" --port "$(free_port)" \
+		"${kill[@]}" "$@" -o "$T/$name.qmp.json" > "$T/$name.migrate.out" 2>&1 ||
+		{ t_fail "$name: migrate.py"; sed 's/^/#   /' "$T/$name.migrate.out" | tail -5; }
+	sleep 0.5 # the destination's last checkpoints and state changes
+	stop_qemu "$spid" "$T/$name.src.qmp"
+	stop_qemu "$dpid" "$T/$name.dst.qmp"
+	sleep 0.3 # the exit records reach the ring buffer
+	rec_stop || { t_fail "$name: recorder failed"; sed 's/^/#   /' "$T/$name.trace.err"; return 1; }
+	"$MIGSCOPE" replay --format json -o "$T/$name.live.json" "$T/$name.trace" &&
+	"$MIGSCOPE" replay --format events -o "$T/$name.live.events" "$T/$name.trace" ||
+		{ t_fail "$name: replay of the recording"; return 1; }
+	"$MIGSCOPE" replay --vm "mstest-$name" --format json -o "$T/$name.log.json" \
+		"$T/$name.src.log" "$T/$name.dst.log" 2> "$T/$name.log.err" &&
+	"$MIGSCOPE" replay --vm "mstest-$name" --format events -o "$T/$name.log.events" \
+		"$T/$name.src.log" "$T/$name.dst.log" 2>> "$T/$name.log.err" ||
+		{ t_fail "$name: replay of the QEMU logs"; sed 's/^/#   /' "$T/$name.log.err"; return 1; }
+	"$MIGSCOPE" replay --vm "mstest-$name" "$T/$name.src.log" "$T/$name.dst.log" \
+		> "$T/$name.log.txt" 2>&1
+	$PY "$QDIR/compare.py" "$name" "$T" "$spid" "$dpid" "$expect" "${cmp[@]}"
+	if [ "$expect" = completed ] && [[ "$append" != *rate=0* ]]; then
+		check "$name: the guest keeps running on the destination" \
+			wait_for 5 grep -qs 'alive' "$T/$name.dst.serial"
+	fi
+}
+
+IDLE="mib=16 rate=0"
+# 96 MiB/s dirtied under a 128 MiB/s link and a 50 ms downtime limit:
+# precopy shrinks by a quarter per pass and needs several to converge.
+DIRTY="mib=48 rate=96"
+LIMITS=(--max-bandwidth $((128 << 20)) --downtime-limit 50)
+
+scenario idle "$IDLE" completed
+scenario idle-ack "$IDLE" completed --ack -- --ack
+scenario dirty "$DIRTY" completed --min-passes 3 -- "${LIMITS[@]}"
+scenario dirty-ack "$DIRTY" completed --ack --min-passes 3 -- --ack "${LIMITS[@]}"
+scenario failed "$DIRTY" failed -- --kill-after 0.8 "${LIMITS[@]}"
+scenario cancelled "$DIRTY" cancelled -- --ack --cancel-after 0.8 "${LIMITS[@]}"
+
+# MS_QEMU_KEEP=DIR keeps the runs' files (recordings, logs, reports)
+[ -n "${MS_QEMU_KEEP:-}" ] && mkdir -p "$MS_QEMU_KEEP" && cp -r "$T"/. "$MS_QEMU_KEEP"/
+
+# --- Debian's own QEMU: built without the dtrace backend ---
+DEBQ=/usr/bin/qemu-system-x86_64
+# expect_one_line NAME PATTERN COMMAND...: exit 1, one stderr line matching
+expect_one_line() {
+	local name=$1 pat=$2; shift 2
+	"$@" > "$T/one.out" 2> "$T/one.err"; local st=$?
+	if [ "$st" -eq 1 ] && [ "$(grep -vc '^$' "$T/one.err")" -eq 1 ] && grep -qE "$pat" "$T/one.err"; then
+		t_pass "$name"
+	else
+		t_fail "$name (exit $st)"; sed 's/^/#   /' "$T/one.err" | head -5
+	fi
+}
+expect_one_line "Debian QEMU: probes --binary names the missing dtrace backend and the log import" \
+	'dtrace trace backend.*(migscope replay|log)' "$MIGSCOPE" probes --binary "$DEBQ"
+"$DEBQ" -machine pc -accel kvm -accel tcg -m 32 -nodefaults -display none -S \
+	-L /usr/share/seabios -L /usr/share/qemu > "$T/debq.out" 2>&1 & debq=$!
+QPIDS+=("$debq")
+sleep 0.5
+expect_one_line "Debian QEMU: record -p PID points to the log import" \
+	'dtrace trace backend.*replay' "$MIGSCOPE" record -p "$debq" -o "$T/debq.trace" --duration 1
+check "Debian QEMU: no trace file left behind" test ! -e "$T/debq.trace"
+kill "$debq" 2>/dev/null; wait "$debq" 2>/dev/null
+true

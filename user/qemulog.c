@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* QEMU log-backend trace reader (see qemulog.h and docs/qemu.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "catalog.h"
+#include "qemulog.h"
+#include "util.h"
+
+/*
+ * The format strings of the catalog probes, from QEMU 10.0.2's trace-events
+ * files (migration/, hw/vfio/, system/), with PRIu64 written %u, PRId64 and
+ * PRIi64 %d, PRIx64 %x. Conversions fill the probe's arguments in order, or
+ * in the order `slots` gives (digits: argument index). An event may have
+ * several entries (older QEMU versions); the first that matches wins.
+ */
+struct qfmt {
+	const char *name;
+	const char *fmt;
+	const char *slots; /* NULL: in order */
+};
+
+static const struct qfmt formats[] = {
+    /* migration core (migration/trace-events) */
+    {"migrate_set_state", "new state %s", NULL},
+    {"migrate_error", "error=%s", NULL},
+    {"migration_cancel", "", NULL},
+    {"migrate_pending_estimate", "estimate pending size %u (pre = %u post=%u)", NULL},
+    {"migrate_pending_exact", "exact pending size %u (pre = %u post=%u)", NULL},
+    {"migrate_transferred",
+     "transferred %u time_spent %u bandwidth %u switchover_bw %u max_size %d", NULL},
+    /* before 8.2 (no switchover bandwidth): the 4th argument stays 0 */
+    {"migrate_transferred", "transferred %u time_spent %u bandwidth %u max_size %d", "0124"},
+    {"migration_thread_low_pending", "%u", NULL},
+    {"migration_bitmap_sync_end", "dirty_pages %u", NULL},
+    {"migration_completion_vm_stop", "ret %d", NULL},
+    {"savevm_send_switchover_start", "", NULL},
+    {"migration_precopy_complete", "", NULL},
+    {"postcopy_start", "", NULL},
+    {"loadvm_postcopy_handle_run", "", NULL},
+    /* system/trace-events */
+    {"vm_state_notify", "running %d reason %d (%s)", NULL},
+    {"runstate_set", "current_run_state %d (%s) new_state %d (%s)", NULL},
+    /* switchover-ack handshake */
+    {"savevm_send_open_return_path", "", NULL},
+    {"open_return_path_on_source", "", NULL},
+    {"source_return_path_thread_entry", "", NULL},
+    {"source_return_path_thread_end", "", NULL},
+    {"loadvm_state_switchover_ack_needed", "Switchover ack pending num=%u", NULL},
+    {"loadvm_approve_switchover", "Switchover ack pending num=%u", NULL},
+    {"migrate_send_rp_message", "%d: len %d", NULL},
+    {"source_return_path_thread_switchover_acked", "", NULL},
+    /* downtime checkpoints */
+    {"vmstate_downtime_checkpoint", "%s", NULL},
+    {"vmstate_downtime_save", "type=%s idstr=%s instance_id=%d downtime=%d", NULL},
+    {"vmstate_downtime_load", "type=%s idstr=%s instance_id=%d downtime=%d", NULL},
+    /* VFIO (hw/vfio/trace-events) */
+    {"vfio_migration_realize", " (%s)", NULL},
+    {"vfio_migration_set_state", " (%s) new state %s, recover state %s", NULL},
+    {"vfio_migration_set_device_state", " (%s) state %s", NULL},
+    {"vfio_migration_state_notifier", " (%s) state %d", NULL},
+    {"vfio_vmstate_change", " (%s) running %d reason %s device state %s", NULL},
+    {"vfio_vmstate_change_prepare", " (%s) running %d reason %s device state %s", NULL},
+    {"vfio_save_setup", " (%s) data buffer size %u", NULL},
+    {"vfio_save_iterate_start", " (%s)", NULL},
+    {"vfio_save_iterate", " (%s) precopy initial size %u precopy dirty size %u", NULL},
+    {"vfio_save_block", " (%s) data_size %d", NULL},
+    {"vfio_state_pending_estimate",
+     " (%s) precopy %u postcopy %u precopy initial size %u precopy dirty size %u", NULL},
+    {"vfio_state_pending_exact",
+     " (%s) precopy %u postcopy %u stopcopy size %u precopy initial "
+     "size %u precopy dirty size %u",
+     NULL},
+    {"vfio_save_complete_precopy_start", " (%s)", NULL},
+    {"vfio_save_complete_precopy", " (%s) ret %d", NULL},
+    {"vfio_save_device_config_state", " (%s)", NULL},
+    {"vfio_save_cleanup", " (%s)", NULL},
+    {"vfio_load_cleanup", " (%s)", NULL},
+    {"vfio_load_state", " (%s) data 0x%x", NULL},
+    {"vfio_load_state_device_data", " (%s) size %u ret %d", NULL},
+    {"vfio_load_device_config_state_start", " (%s)", NULL},
+    {"vfio_load_device_config_state_end", " (%s)", NULL},
+};
+
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static bool parse_u64(const char **pp, const char *end, int base, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	int n = 0;
+
+	for (; p < end; p++, n++) {
+		unsigned int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned int)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned int)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned int)(*p - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + d;
+	}
+	if (!n)
+		return false;
+	*pp = p;
+	*out = v;
+	return true;
+}
+
+static bool parse_i64(const char **pp, const char *end, int64_t *out)
+{
+	const char *p = *pp;
+	bool neg = p < end && *p == '-';
+	uint64_t v;
+
+	if (neg)
+		p++;
+	if (!parse_u64(&p, end, 10, &v) || v > (neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX))
+		return false;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	*pp = p;
+	return true;
+}
+
+/* Store a number in argument slot i as the catalog type says, as the live
+ * path does (bpf_usdt_arg sign-extends signed arguments). */
+static uint64_t as_type(char type, uint64_t v)
+{
+	switch (type) {
+	case 'i': return (uint64_t)(int64_t)(int32_t)v;
+	case 'x': return (uint32_t)v;
+	case 'w': return (uint16_t)v;
+	default: return v;
+	}
+}
+
+static const char *find(const char *p, const char *end, const char *lit, size_t n)
+{
+	for (; p + n <= end; p++)
+		if (!memcmp(p, lit, n))
+			return p;
+	return NULL;
+}
+
+/* Match the arguments p..end against one format; fill e. */
+static bool match(const struct qfmt *f, const char *types, const char *p, const char *end,
+		  struct ms_usdt *e)
+{
+	size_t ntypes = strlen(types), conv = 0, nstr = 0;
+	const char *q = f->fmt;
+
+	memset(e->args, 0, sizeof(e->args));
+	memset(e->str, 0, sizeof(e->str));
+	e->h.flags = 0;
+	while (*q) {
+		size_t slot;
+		char c;
+
+		if (*q != '%') {
+			if (p >= end || *p != *q)
+				return false;
+			p++, q++;
+			continue;
+		}
+		c = q[1];
+		q += 2;
+		slot = f->slots ? (size_t)(f->slots[conv] - '0') : conv;
+		conv++;
+		if (slot >= ntypes || (c == 's') != (types[slot] == 's'))
+			return false;
+		if (c == 's') {
+			size_t lit = strcspn(q, "%"), len;
+			const char *s_end;
+
+			if (!lit && *q)
+				return false; /* two conversions in a row: not in the table */
+			if (!lit) {
+				s_end = end; /* the last conversion takes the rest */
+			} else if (!q[lit]) {
+				/* the literal ends the format: it is the line's suffix */
+				if ((size_t)(end - p) < lit || memcmp(end - lit, q, lit))
+					return false;
+				s_end = end - lit;
+			} else {
+				s_end = find(p, end, q, lit);
+				if (!s_end)
+					return false;
+			}
+			if (nstr >= MS_MAX_STRS)
+				return false;
+			len = (size_t)(s_end - p);
+			if (len > MS_STR_LEN - 1) {
+				len = MS_STR_LEN - 1;
+				e->h.flags |= MS_F_STR_TRUNC;
+			}
+			memcpy(e->str[nstr], p, len);
+			e->args[slot] = nstr++;
+			p = s_end;
+		} else if (c == 'u' || c == 'x') {
+			uint64_t v;
+
+			if (!parse_u64(&p, end, c == 'x' ? 16 : 10, &v))
+				return false;
+			e->args[slot] = as_type(types[slot], v);
+		} else if (c == 'd') {
+			int64_t v;
+
+			if (!parse_i64(&p, end, &v))
+				return false;
+			e->args[slot] = as_type(types[slot], (uint64_t)v);
+		} else {
+			return false;
+		}
+	}
+	return p == end && conv == (f->slots ? strlen(f->slots) : ntypes);
+}
+
+enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
+{
+	const char *p = line, *end = line + len, *name;
+	uint64_t tid = 0, sec = 0, frac = 0, ts = 0;
+	bool stamped = false;
+	unsigned int probe;
+	char nbuf[96];
+	size_t nlen;
+
+	memset(out, 0, sizeof(*out));
+	while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	/* TID@SEC.USEC: (with -msg timestamp=on) */
+	if (p < end && *p >= '0' && *p <= '9') {
+		const char *f;
+		int digits;
+
+		if (!parse_u64(&p, end, 10, &tid) || tid > UINT32_MAX || p >= end || *p++ != '@')
+			return QLOG_MALFORMED;
+		if (!parse_u64(&p, end, 10, &sec) || p >= end || *p++ != '.' ||
+		    sec > UINT64_MAX / 1000000000ULL - 1)
+			return QLOG_MALFORMED;
+		f = p;
+		if (!parse_u64(&p, end, 10, &frac) || p >= end || *p++ != ':')
+			return QLOG_MALFORMED;
+		digits = (int)(p - 1 - f);
+		if (digits > 9)
+			return QLOG_MALFORMED;
+		for (int i = digits; i < 9; i++)
+			frac *= 10;
+		ts = sec * 1000000000ULL + frac;
+		stamped = true;
+	}
+	name = p;
+	while (p < end && is_name_char(*p))
+		p++;
+	nlen = (size_t)(p - name);
+	if (!nlen || nlen >= sizeof(nbuf) || (p < end && *p != ' '))
+		return QLOG_MALFORMED;
+	memcpy(nbuf, name, nlen);
+	nbuf[nlen] = '\0';
+	if (p < end)
+		p++; /* the space after the name; an empty format may lose it */
+	probe = cat_lookup(nbuf);
+	out->h.ts = ts;
+	out->h.tid = (uint32_t)tid;
+	if (!probe) {
+		/* without a timestamp, "word rest" could be any text */
+		return stamped ? QLOG_UNKNOWN_EVENT : QLOG_MALFORMED;
+	}
+	for (size_t i = 0; i < NFORMATS; i++) {
+		if (strcmp(formats[i].name, nbuf))
+			continue;
+		if (!match(&formats[i], cat_types(probe), p, end, &out->usdt))
+			continue;
+		if (!stamped) {
+			memset(out, 0, sizeof(*out));
+			return QLOG_NO_TIMESTAMP;
+		}
+		out->h.kind = MS_EV_USDT;
+		out->h.probe = (uint16_t)probe;
+		return QLOG_EVENT;
+	}
+	return QLOG_MALFORMED;
+}
+
+static bool is_dst_only(const struct ms_usdt *e)
+{
+	switch (e->h.probe) {
+	case MS_P_LOADVM_POSTCOPY_HANDLE_RUN:
+	case MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED:
+	case MS_P_LOADVM_APPROVE_SWITCHOVER:
+	case MS_P_MIGRATE_SEND_RP_MESSAGE:
+	case MS_P_VMSTATE_DOWNTIME_LOAD:
+	case MS_P_VFIO_LOAD_STATE:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_DATA:
+	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START:
+	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END:
+	case MS_P_VFIO_LOAD_CLEANUP: return true;
+	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: return !strncmp(ms_arg_str(e, 0), "dst-", 4);
+	default: return false;
+	}
+}
+
+bool qlog_is_log(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t n;
+	bool yes = false;
+	union ms_rec rec;
+
+	if (!f)
+		return false;
+	for (int i = 0; i < 1000 && total < (1u << 20) && (n = getline(&line, &cap, f)) > 0; i++) {
+		enum qlog_line k = qlog_parse_line(line, (size_t)n, &rec);
+
+		total += (size_t)n;
+		if (k != QLOG_MALFORMED) {
+			yes = true;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return yes;
+}
+
+struct slot {
+	union ms_rec rec;
+	uint64_t seq;
+};
+
+struct qlog_reader {
+	FILE *f;
+	char *path;
+	char *line;
+	size_t cap;
+	uint32_t pid;
+	bool incoming;
+	bool proc_sent;
+	bool eof;
+	char vm[MS_NAME_LEN];
+	char uuid[40];
+	struct qlog_stats st;
+	uint64_t seq;
+	size_t nheap;
+	struct slot heap[QLOG_REORDER];
+	char err[512];
+};
+
+static bool slot_less(const struct slot *a, const struct slot *b)
+{
+	return a->rec.h.ts < b->rec.h.ts || (a->rec.h.ts == b->rec.h.ts && a->seq < b->seq);
+}
+
+static void heap_push(struct qlog_reader *r, const union ms_rec *rec)
+{
+	size_t i = r->nheap++;
+
+	r->heap[i].rec = *rec;
+	r->heap[i].seq = r->seq++;
+	while (i) {
+		size_t parent = (i - 1) / 2;
+		struct slot tmp;
+
+		if (!slot_less(&r->heap[i], &r->heap[parent]))
+			break;
+		tmp = r->heap[i];
+		r->heap[i] = r->heap[parent];
+		r->heap[parent] = tmp;
+		i = parent;
+	}
+}
+
+static void heap_pop(struct qlog_reader *r, union ms_rec *out)
+{
+	size_t i = 0;
+
+	*out = r->heap[0].rec;
+	r->heap[0] = r->heap[--r->nheap];
+	for (;;) {
+		size_t l = 2 * i + 1, rr = l + 1, m = i;
+		struct slot tmp;
+
+		if (l < r->nheap && slot_less(&r->heap[l], &r->heap[m]))
+			m = l;
+		if (rr < r->nheap && slot_less(&r->heap[rr], &r->heap[m]))
+			m = rr;
+		if (m == i)
+			break;
+		tmp = r->heap[i];
+		r->heap[i] = r->heap[m];
+		r->heap[m] = tmp;
+		i = m;
+	}
+}
+
+/* The pre-scan: counts, the smallest TID, the first and last timestamps
+ * and whether the process was a migration destination. */
+static int prescan(struct qlog_reader *r)
+{
+	uint64_t min_tid = UINT64_MAX;
+	union ms_rec rec;
+	ssize_t n;
+
+	while ((n = getline(&r->line, &r->cap, r->f)) > 0) {
+		enum qlog_line k = qlog_parse_line(r->line, (size_t)n, &rec);
+
+		r->st.lines++;
+		switch (k) {
+		case QLOG_EVENT:
+			r->st.events++;
+			if (!r->st.first_ts || rec.h.ts < r->st.first_ts)
+				r->st.first_ts = rec.h.ts;
+			if (rec.h.ts > r->st.last_ts)
+				r->st.last_ts = rec.h.ts;
+			if (is_dst_only(&rec.usdt))
+				r->incoming = true;
+			/* fall through */
+		case QLOG_UNKNOWN_EVENT:
+			if (k == QLOG_UNKNOWN_EVENT)
+				r->st.unknown_events++;
+			if (rec.h.tid && rec.h.tid < min_tid)
+				min_tid = rec.h.tid;
+			break;
+		case QLOG_NO_TIMESTAMP: r->st.no_timestamp++; break;
+		case QLOG_MALFORMED: r->st.malformed++; break;
+		}
+	}
+	if (ferror(r->f)) {
+		snprintf(r->err, sizeof(r->err), "cannot read %s: %s", r->path, strerror(errno));
+		return -EIO;
+	}
+	if (!r->st.events) {
+		if (r->st.no_timestamp)
+			snprintf(
+			    r->err, sizeof(r->err),
+			    "%s: QEMU log without timestamps: start QEMU with -msg timestamp=on",
+			    r->path);
+		else
+			snprintf(r->err, sizeof(r->err),
+				 "%s: no migration event in this QEMU log (%llu lines): enable the "
+				 "catalog's events with -trace (docs/qemu.md)",
+				 r->path, (unsigned long long)r->st.lines);
+		return -ENODATA;
+	}
+	r->pid = min_tid != UINT64_MAX ? (uint32_t)min_tid : 1;
+	if (fseek(r->f, 0, SEEK_SET)) {
+		snprintf(r->err, sizeof(r->err), "cannot rewind %s: %s", r->path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+struct qlog_reader *qlog_open(const char *path, const struct qlog_opts *o, char *err, size_t errlen)
+{
+	struct qlog_reader *r = calloc(1, sizeof(*r));
+	int e;
+
+	if (!r || !(r->path = strdup(path))) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (o && o->vm)
+		ms_strlcpy(r->vm, o->vm, sizeof(r->vm));
+	if (o && o->uuid)
+		ms_strlcpy(r->uuid, o->uuid, sizeof(r->uuid));
+	r->f = fopen(path, "r");
+	if (!r->f) {
+		e = errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		qlog_close(r);
+		errno = e;
+		return NULL;
+	}
+	e = prescan(r);
+	if (e) {
+		snprintf(err, errlen, "%s", r->err);
+		qlog_close(r);
+		errno = -e;
+		return NULL;
+	}
+	return r;
+}
+
+uint32_t qlog_pid(const struct qlog_reader *r)
+{
+	return r->pid;
+}
+
+void qlog_set_pid(struct qlog_reader *r, uint32_t pid)
+{
+	r->pid = pid;
+}
+
+int qlog_read(struct qlog_reader *r, union ms_rec *out)
+{
+	if (!r->proc_sent) {
+		memset(out, 0, sizeof(*out));
+		out->h.kind = MS_EV_PROC;
+		out->h.ts = r->st.first_ts;
+		out->h.pid = out->h.tid = r->pid;
+		out->proc.start_ns = r->st.first_ts;
+		memcpy(out->proc.vm, r->vm, sizeof(out->proc.vm));
+		memcpy(out->proc.uuid, r->uuid, sizeof(out->proc.uuid));
+		out->proc.pflags = r->incoming ? MS_PROC_INCOMING : 0;
+		r->proc_sent = true;
+		return 1;
+	}
+	while (!r->eof && r->nheap < QLOG_REORDER) {
+		ssize_t n = getline(&r->line, &r->cap, r->f);
+		union ms_rec rec;
+
+		if (n <= 0) {
+			r->eof = true;
+			if (ferror(r->f)) {
+				snprintf(r->err, sizeof(r->err), "cannot read %s: %s", r->path,
+					 strerror(errno));
+				return -EIO;
+			}
+			break;
+		}
+		if (qlog_parse_line(r->line, (size_t)n, &rec) != QLOG_EVENT)
+			continue;
+		rec.h.pid = r->pid;
+		heap_push(r, &rec);
+	}
+	if (!r->nheap)
+		return 0;
+	heap_pop(r, out);
+	return 1;
+}
+
+const char *qlog_error(const struct qlog_reader *r)
+{
+	return r->err[0] ? r->err : "no error";
+}
+
+void qlog_stats(const struct qlog_reader *r, struct qlog_stats *s)
+{
+	*s = r->st;
+}
+
+uint64_t qlog_skipped(const struct qlog_stats *s)
+{
+	return s->unknown_events + s->malformed + s->no_timestamp;
+}
+
+void qlog_close(struct qlog_reader *r)
+{
+	if (!r)
+		return;
+	if (r->f)
+		fclose(r->f);
+	free(r->line);
+	free(r->path);
+	free(r);
+}
