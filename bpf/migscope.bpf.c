@@ -22,6 +22,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * tracing the process at once (auto-discovery); with -p PID it is false. */
 const volatile bool auto_trace = true;
 
+/* Set before load: the reader is woken each time the ring buffer's fill
+ * crosses a multiple of 1 << wake_shift bytes, not for every record. */
+const volatile __u32 wake_shift = 21;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by the loader */
@@ -66,6 +70,30 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/*
+ * Entries in inflight and data_fds. Every process's read(), write(), close()
+ * and ioctl() exit checks one of these maps; while a map is empty (always,
+ * but during a VFIO migration of a traced QEMU) a load of its count replaces
+ * the hash lookup. A count only goes down when this program removed an entry
+ * it added, so it is never below the true number of entries.
+ */
+__u64 inflight_n = 0;
+__u64 data_fds_n = 0;
+
+static __always_inline void inflight_put(__u32 tid, const struct inflight *in)
+{
+	if (!bpf_map_update_elem(&inflight, &tid, in, BPF_NOEXIST))
+		__sync_fetch_and_add(&inflight_n, 1);
+	else
+		bpf_map_update_elem(&inflight, &tid, in, BPF_EXIST);
+}
+
+static __always_inline void inflight_del(__u32 tid)
+{
+	if (!bpf_map_delete_elem(&inflight, &tid))
+		__sync_fetch_and_sub(&inflight_n, 1);
+}
+
 static __always_inline bool is_traced(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
@@ -80,6 +108,19 @@ static __always_inline void count_lost(void)
 		(*n)++;
 }
 
+/* Submit flags for a record of SIZE bytes just reserved. A wakeup is an
+ * irq_work and an IPI on the producer's CPU, several microseconds in a VM:
+ * paying it per record would cost QEMU more than the rest of the probe. */
+static __always_inline __u64 wake_flags(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	size += 8; /* BPF_RINGBUF_HDR_SZ */
+	if (avail < size || (avail >> wake_shift) != ((avail - size) >> wake_shift))
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kind)
 {
 	h->ts = bpf_ktime_get_ns();
@@ -91,25 +132,80 @@ static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kin
 	h->pad = 0;
 }
 
+/* pt_regs as an array of words: libbpf's USDT argument specs name a register
+ * by its byte offset in struct pt_regs. */
+#define USDT_NREGS (sizeof(struct pt_regs) / sizeof(__u64))
+
+/*
+ * One USDT argument, as libbpf's bpf_usdt_arg() reads it from the spec that
+ * libbpf stored for this attach point (usdt.bpf.h), but from a copy of the
+ * registers made once per firing instead of one bpf_probe_read_kernel() and
+ * one spec lookup per argument. A kind of argument this code does not know
+ * (from a newer libbpf) goes through bpf_usdt_arg().
+ */
+static __always_inline int usdt_arg(struct pt_regs *ctx, const __u64 *regs,
+				    const struct __bpf_usdt_arg_spec *a, int i, long *res)
+{
+	__u32 off = (__u16)a->reg_off;
+	__u64 val;
+
+	switch (a->arg_type) {
+	case BPF_USDT_ARG_CONST: val = a->val_off; break;
+	case BPF_USDT_ARG_REG:
+	case BPF_USDT_ARG_REG_DEREF:
+		if (off % 8 || off / 8 >= USDT_NREGS)
+			return bpf_usdt_arg(ctx, i, res);
+		val = regs[off / 8];
+		if (a->arg_type == BPF_USDT_ARG_REG)
+			break;
+		if (bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off)))
+			return -EFAULT;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		val >>= a->arg_bitshift;
+#endif
+		break;
+	default: return bpf_usdt_arg(ctx, i, res);
+	}
+	val <<= a->arg_bitshift;
+	if (a->arg_signed)
+		val = ((long)val) >> a->arg_bitshift;
+	else
+		val = val >> a->arg_bitshift;
+	*res = val;
+	return 0;
+}
+
 SEC("usdt")
-int BPF_USDT(ms_usdt)
+int ms_usdt(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 cookie = bpf_usdt_cookie(ctx);
-	__u32 nargs = MS_COOKIE_NARGS(cookie);
-	__u32 strmask = MS_COOKIE_STRMASK(cookie);
+	struct __bpf_usdt_spec *spec;
+	__u64 regs[USDT_NREGS];
+	__u32 nargs, strmask, s = 0;
 	struct ms_usdt *e;
-	__u32 s = 0;
+	int spec_id;
 
-	if (!is_traced(pid_tgid >> 32))
+	/* Probes are attached to QEMU binaries only, and with auto_trace every
+	 * process that runs one is traced: the lookup only matters with -p. */
+	if (!auto_trace && !is_traced(pid_tgid >> 32))
 		return 0;
+	spec_id = __bpf_usdt_spec_id(ctx);
+	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	if (!spec)
+		return 0;
+	nargs = MS_COOKIE_NARGS(spec->usdt_cookie);
+	strmask = MS_COOKIE_STRMASK(spec->usdt_cookie);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
 		return 0;
 	}
 	fill_hdr(&e->h, pid_tgid, MS_EV_USDT);
-	e->h.probe = MS_COOKIE_ID(cookie);
+	e->h.probe = MS_COOKIE_ID(spec->usdt_cookie);
+	/* constant offsets: plain loads of the context, no helper */
+#pragma unroll
+	for (int i = 0; i < USDT_NREGS; i++)
+		regs[i] = ((__u64 *)ctx)[i];
 
 	for (int i = 0; i < MS_MAX_ARGS; i++) {
 		long v = 0;
@@ -117,7 +213,7 @@ int BPF_USDT(ms_usdt)
 		e->args[i] = 0;
 		if (i >= nargs)
 			continue;
-		if (bpf_usdt_arg(ctx, i, &v)) {
+		if (i >= spec->arg_cnt || usdt_arg(ctx, regs, &spec->args[i], i, &v)) {
 			e->h.flags |= MS_F_ARG_ERR;
 			continue;
 		}
@@ -140,7 +236,7 @@ int BPF_USDT(ms_usdt)
 	}
 	for (; s < MS_MAX_STRS; s++)
 		e->str[s][0] = '\0';
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags(sizeof(*e)));
 	return 0;
 }
 
@@ -171,7 +267,7 @@ int ms_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 		in.feat_flags = hdr[1];
 		in.dev_state = hdr[2];
 	}
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	inflight_put(tid, &in);
 	return 0;
 }
 
@@ -184,6 +280,8 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 	struct ms_ioctl *e;
 	__u64 now;
 
+	if (!inflight_n)
+		return 0;
 	in = bpf_map_lookup_elem(&inflight, &tid);
 	if (!in)
 		return 0;
@@ -222,7 +320,8 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 					struct data_fd_key k = {pid_tgid >> 32, st[1]};
 					__u8 one = 1;
 
-					bpf_map_update_elem(&data_fds, &k, &one, BPF_ANY);
+					if (!bpf_map_update_elem(&data_fds, &k, &one, BPF_NOEXIST))
+						__sync_fetch_and_add(&data_fds_n, 1);
 				}
 			}
 		} else if (feature == MS_VFIO_FEAT_MIG_DATA_SIZE &&
@@ -238,9 +337,9 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 		e->v1 = v[0];
 		e->v2 = v[1];
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags(sizeof(*e)));
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_del(tid);
 	return 0;
 }
 
@@ -252,13 +351,13 @@ static __always_inline int data_io_enter(struct trace_event_raw_sys_enter *ctx, 
 	struct inflight in = {};
 
 	/* data_fds holds entries of traced processes only, so it is the filter */
-	if (!bpf_map_lookup_elem(&data_fds, &k))
+	if (!data_fds_n || !bpf_map_lookup_elem(&data_fds, &k))
 		return 0;
 	in.ts = bpf_ktime_get_ns();
 	in.fd = k.fd;
 	in.op = op;
 	in.arg = ctx->args[2];
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	inflight_put(tid, &in);
 	return 0;
 }
 
@@ -270,6 +369,8 @@ static __always_inline int data_io_exit(struct trace_event_raw_sys_exit *ctx, __
 	struct ms_data_io *e;
 	__u64 now;
 
+	if (!inflight_n)
+		return 0;
 	in = bpf_map_lookup_elem(&inflight, &tid);
 	if (!in)
 		return 0;
@@ -288,9 +389,9 @@ static __always_inline int data_io_exit(struct trace_event_raw_sys_exit *ctx, __
 	e->count = in->arg;
 	e->fd = in->fd;
 	e->op = op == INF_READ ? MS_IO_READ : MS_IO_WRITE;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags(sizeof(*e)));
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_del(tid);
 	return 0;
 }
 
@@ -324,7 +425,8 @@ int ms_close_enter(struct trace_event_raw_sys_enter *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct data_fd_key k = {pid_tgid >> 32, (__s32)ctx->args[0]};
 
-	bpf_map_delete_elem(&data_fds, &k);
+	if (data_fds_n && !bpf_map_delete_elem(&data_fds, &k))
+		__sync_fetch_and_sub(&data_fds_n, 1);
 	return 0;
 }
 
@@ -361,7 +463,17 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e->dev = k.dev;
 	e->ino = k.ino;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	/* userspace must attach before the new process fires its first
+	 * probes: wake it now, whatever the ring holds */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* bpf_for_each_map_elem callback: forget a data fd of the exiting process */
+static long forget_data_fd(struct bpf_map *map, struct data_fd_key *k, __u8 *v, __u32 *tgid)
+{
+	if (k->tgid == *tgid && !bpf_map_delete_elem(map, k))
+		__sync_fetch_and_sub(&data_fds_n, 1);
 	return 0;
 }
 
@@ -379,6 +491,10 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&traced, &tgid);
+	/* the kernel closes a dying process's fds without close(): its data
+	 * fds go here, so that data_fds empties again after a migration */
+	if (data_fds_n)
+		bpf_for_each_map_elem(&data_fds, forget_data_fd, &tgid, 0);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
@@ -387,6 +503,6 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	fill_hdr(&e->h, pid_tgid, MS_EV_EXIT);
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

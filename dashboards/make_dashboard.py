@@ -17,6 +17,7 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'instance=~"$instance", vm=~"$vm", role=~"$role"'
 SEL_VM = 'instance=~"$instance", vm=~"$vm"'  # pair figures have no role
 SEL_I = 'instance=~"$instance"'
+SEL_DEV = 'instance=~"$instance", role=~"$role"'  # per host device: every VM that used it
 
 panels = []
 _next_id = [1]
@@ -160,8 +161,9 @@ bargauge("Downtime breakdown (mean per migration in range)",
          [target(mean_by("migscope_downtime_breakdown_seconds", SEL_VM, "part"),
                  "{{part}}", instant=True)], "s", x=12)
 bargauge("Per-device stop-phase save/load (mean in range)",
-         "vmstate_downtime_save/load of each VFIO device.",
-         [target(mean_by("migscope_device_downtime_seconds", SEL, "device, direction"),
+         "vmstate_downtime_save/load of each host VFIO device, over every VM that used it "
+         "(not filtered by VM).",
+         [target(mean_by("migscope_device_downtime_seconds", SEL_DEV, "device, direction"),
                  "{{device}} {{direction}}", instant=True)], "s", w=24, x=0)
 
 row("Switchover ACK")
@@ -175,8 +177,8 @@ timeseries("Approvals pending", "Devices the destination still waits for before 
            [target(f"migscope_switchover_ack_pending{{{SEL}}}", "{{vm}} {{role}}")],
            "none", x=0)
 timeseries("Device approval latency", "Destination: a device's initial data loaded to "
-           "its approval.",
-           quantiles("migscope_switchover_ack_approval_seconds", SEL, by="device"), "s",
+           "its approval; per host device, over every VM (not filtered by VM).",
+           quantiles("migscope_switchover_ack_approval_seconds", SEL_DEV, by="device"), "s",
            x=12)
 
 row("VFIO devices")
@@ -191,11 +193,12 @@ timeseries("Stop-copy bytes", "Source: the device's stop-copy size estimate; "
            "destination: what it loaded in the stop phase.",
            [target(f"migscope_vfio_stopcopy_bytes{{{SEL}}}",
                    "{{vm}} {{role}} {{device}}")], "bytes", w=8, x=16)
-timeseries("Initial data drain time", "Source: vfio_save_setup to initial bytes 0.",
-           quantiles("migscope_vfio_init_drain_seconds", SEL, by="device"), "s", x=0)
+timeseries("Initial data drain time", "Source: vfio_save_setup to initial bytes 0; per "
+           "host device, over every VM (not filtered by VM).",
+           quantiles("migscope_vfio_init_drain_seconds", SEL_DEV, by="device"), "s", x=0)
 timeseries("Device state transitions (p99)", "VFIO MIG_DEVICE_STATE SET ioctl duration "
-           "by transition.",
-           quantiles("migscope_vfio_state_transition_seconds", SEL, by="from, to",
+           "by transition, over every host device and VM (not filtered by VM).",
+           quantiles("migscope_vfio_state_transition_seconds", SEL_DEV, by="from, to",
                      qs=(0.99,)), "s", x=12)
 
 row("Precopy")

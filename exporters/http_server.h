@@ -15,15 +15,15 @@
 #include "prom.h"
 #include "web_config.h"
 
-#define HS_CONN_LIMIT	  64  /* connections at once */
-#define HS_PER_IP_LIMIT	  16  /* from one address */
-#define HS_TIMEOUT_S	  15  /* an idle or slow connection is closed */
+#define HS_CONN_LIMIT	  64	      /* connections at once */
+#define HS_PER_IP_LIMIT	  16	      /* from one address */
+#define HS_TIMEOUT_S	  15	      /* an idle or slow connection is closed */
 #define HS_REQ_MEM_LIMIT  (32 * 1024) /* request line and headers, per connection */
 #define HS_DEFAULT_LISTEN ":9479"
 
 struct hs_opts {
-	int listen_fd;		/* bound and listening (hs_listen) */
-	struct wc_config *web;	/* TLS and users, or NULL */
+	int listen_fd;	       /* bound and listening (hs_listen) */
+	struct wc_config *web; /* TLS and users, or NULL */
 	/* A reference to the latest metrics snapshot (prom_snap_unref'd by the
 	 * server), NULL if none yet. Called from connection threads. */
 	struct prom_snap *(*snapshot)(void *arg);

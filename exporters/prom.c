@@ -26,14 +26,14 @@ static const struct prom_def defs[PF_COUNT] = {
 #define MS_NS(x) ((int64_t)((x)*1000000.0 + 0.5))
 
 static const int64_t b_duration[] = {
-    MS_NS(1),	MS_NS(2.5),  MS_NS(5),	  MS_NS(10),	MS_NS(25),    MS_NS(50),    MS_NS(100),
-    MS_NS(250), MS_NS(500),  MS_NS(1000), MS_NS(2500),	MS_NS(5000),  MS_NS(10000), MS_NS(30000),
-    MS_NS(60000),
+    MS_NS(1),	 MS_NS(2.5),  MS_NS(5),	    MS_NS(10),	  MS_NS(25),
+    MS_NS(50),	 MS_NS(100),  MS_NS(250),   MS_NS(500),	  MS_NS(1000),
+    MS_NS(2500), MS_NS(5000), MS_NS(10000), MS_NS(30000), MS_NS(60000),
 };
 static const int64_t b_scrape[] = {
-    MS_NS(0.1), MS_NS(0.25), MS_NS(0.5),  MS_NS(1),    MS_NS(2.5),   MS_NS(5),
-    MS_NS(10),	MS_NS(25),   MS_NS(50),	  MS_NS(100),  MS_NS(250),   MS_NS(500),
-    MS_NS(1000), MS_NS(2500), MS_NS(10000),
+    MS_NS(0.1), MS_NS(0.25), MS_NS(0.5),  MS_NS(1),    MS_NS(2.5),
+    MS_NS(5),	MS_NS(10),   MS_NS(25),	  MS_NS(50),   MS_NS(100),
+    MS_NS(250), MS_NS(500),  MS_NS(1000), MS_NS(2500), MS_NS(10000),
 };
 
 const struct prom_def *prom_def(enum prom_fam f)
@@ -569,8 +569,8 @@ static const char *type_name(enum prom_type t)
 	}
 }
 
-static void put_sample(struct prom_buf *o, const char *name, const char *suffix,
-		       const char *labels, size_t lablen, const char *extra, const char *val)
+static void put_sample(struct prom_buf *o, const char *name, const char *suffix, const char *labels,
+		       size_t lablen, const char *extra, const char *val)
 {
 	prom_buf_puts(o, name);
 	prom_buf_puts(o, suffix);

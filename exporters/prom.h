@@ -42,6 +42,7 @@ enum prom_bset {
 #define PROM_L_NONE ((const char *const[]){NULL})
 #define PROM_L_MIG  PROM_L("vm", "uuid", "role")
 #define PROM_L_DEV  PROM_L("vm", "uuid", "role", "device")
+#define PROM_L_HDEV PROM_L("role", "device")
 
 /* clang-format off */
 /* X(ID, name, type, life, labels, buckets, help) */
@@ -97,17 +98,19 @@ enum prom_bset {
 	X(VFIO_STOPCOPY, "migscope_vfio_stopcopy_bytes", GAUGE, NOW, PROM_L_DEV, NONE,             \
 	  "Source: the device's stop-copy size estimate; destination: bytes it loaded in the "     \
 	  "stop phase.")                                                                           \
-	X(VFIO_DRAIN, "migscope_vfio_init_drain_seconds", HISTOGRAM, ACC, PROM_L_DEV, DURATION,    \
+	/* per host device (labels role, device: bounded by the host's devices, not by the VMs \
+	 * that used them) */                                                                      \
+	X(VFIO_DRAIN, "migscope_vfio_init_drain_seconds", HISTOGRAM, ACC, PROM_L_HDEV, DURATION,   \
 	  "Source: vfio_save_setup to the device's precopy initial bytes reaching 0.")             \
-	X(VFIO_APPROVAL, "migscope_switchover_ack_approval_seconds", HISTOGRAM, ACC, PROM_L_DEV,   \
+	X(VFIO_APPROVAL, "migscope_switchover_ack_approval_seconds", HISTOGRAM, ACC, PROM_L_HDEV,  \
 	  DURATION,                                                                                \
 	  "Destination: the device's initial data loaded (DEV_INIT_DATA_SENT) to its switchover "  \
 	  "approval.")                                                                             \
 	X(VFIO_TRANSITION, "migscope_vfio_state_transition_seconds", HISTOGRAM, ACC,               \
-	  PROM_L("vm", "uuid", "role", "device", "from", "to"), DURATION,                          \
+	  PROM_L("role", "device", "from", "to"), DURATION,                                        \
 	  "Duration of the VFIO MIG_DEVICE_STATE SET ioctl, by device state transition.")          \
 	X(DEVICE_DOWNTIME, "migscope_device_downtime_seconds", HISTOGRAM, ACC,                     \
-	  PROM_L("vm", "uuid", "role", "device", "direction"), DURATION,                           \
+	  PROM_L("role", "device", "direction"), DURATION,                                         \
 	  "A VFIO device's stop-phase save (source) or load (destination) time, "                  \
 	  "vmstate_downtime_save/load.")                                                           \
 	/* the collector */                                                                        \
@@ -163,7 +166,8 @@ struct prom_buf {
 };
 void prom_buf_put(struct prom_buf *b, const char *s, size_t n);
 void prom_buf_puts(struct prom_buf *b, const char *s);
-void prom_buf_printf(struct prom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void prom_buf_printf(struct prom_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void prom_buf_free(struct prom_buf *b);
 /* A label value as the text format wants it: \ " and newline escaped, bytes
  * that are not UTF-8 replaced by U+FFFD. */

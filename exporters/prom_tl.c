@@ -7,15 +7,18 @@
 #include "prom_tl.h"
 #include "util.h"
 
-/* A VM's series: labels vm, uuid, role. */
+/* The owner of a set of series: a VM in a role (labels vm, uuid, role), or a
+ * host device in a role (labels role, device: its histograms aggregate the
+ * VMs that used it, so that their number is bounded by the host's devices). */
 struct group {
 	uint32_t id; /* owner of its series; ids only grow, so groups[] is sorted by id */
+	bool dev;
 	enum tl_role role;
-	char vm[MS_NAME_LEN];
+	char vm[MS_STR_LEN]; /* a device group: the device name */
 	char uuid[40];
 	uint64_t last_seen; /* latest activity: now while alive or running, else the end */
 	bool dead;
-	bool hists;	  /* the role's migration histograms were created */
+	bool hists; /* the role's migration histograms were created */
 	/* per update */
 	const struct tl_mig *latest; /* latest migration not expired */
 	unsigned int nactive;
@@ -47,9 +50,9 @@ static const char *const results[] = {"completed", "failed", "cancelled", "abort
 /* ------------------------------------------------------------------ */
 /* groups */
 
-static uint64_t group_hash(enum tl_role role, const char *vm, const char *uuid)
+static uint64_t group_hash(bool dev, enum tl_role role, const char *vm, const char *uuid)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)role;
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)role ^ ((uint64_t)dev << 8);
 
 	for (const char *s = vm; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -62,7 +65,7 @@ static uint64_t group_hash(enum tl_role role, const char *vm, const char *uuid)
 static void gidx_put(struct prom_tl *p, size_t pos)
 {
 	const struct group *g = p->groups[pos];
-	size_t h = group_hash(g->role, g->vm, g->uuid) & (p->gidx_cap - 1);
+	size_t h = group_hash(g->dev, g->role, g->vm, g->uuid) & (p->gidx_cap - 1);
 
 	while (p->gidx[h])
 		h = (h + 1) & (p->gidx_cap - 1);
@@ -85,33 +88,41 @@ static bool gidx_rebuild(struct prom_tl *p)
 	return true;
 }
 
-static struct group *group_find(struct prom_tl *p, enum tl_role role, const char *vm,
+static struct group *group_find(struct prom_tl *p, bool dev, enum tl_role role, const char *vm,
 				const char *uuid)
 {
 	if (!p->gidx)
 		return NULL;
-	for (size_t h = group_hash(role, vm, uuid) & (p->gidx_cap - 1); p->gidx[h];
+	for (size_t h = group_hash(dev, role, vm, uuid) & (p->gidx_cap - 1); p->gidx[h];
 	     h = (h + 1) & (p->gidx_cap - 1)) {
 		struct group *g = p->groups[p->gidx[h] - 1];
 
-		if (g->role == role && !strcmp(g->vm, vm) && !strcmp(g->uuid, uuid))
+		if (g->dev == dev && g->role == role && !strcmp(g->vm, vm) &&
+		    !strcmp(g->uuid, uuid))
 			return g;
 	}
 	return NULL;
 }
 
-static const char *const *group_labels(const struct group *g, const char *buf[8])
+/* A group's label values, in the tables' order: vm, uuid, role (a VM) or
+ * role, device (a device); the caller adds the family's own after them. */
+static int group_labels(const struct group *g, const char *buf[8])
 {
+	if (g->dev) {
+		buf[0] = tl_role_name(g->role);
+		buf[1] = g->vm;
+		return 2;
+	}
 	buf[0] = g->vm;
 	buf[1] = g->uuid;
 	buf[2] = tl_role_name(g->role);
-	return buf;
+	return 3;
 }
 
-static struct group *group_get(struct prom_tl *p, enum tl_role role, const char *vm,
+static struct group *group_get(struct prom_tl *p, bool dev, enum tl_role role, const char *vm,
 			       const char *uuid)
 {
-	struct group *g = group_find(p, role, vm, uuid);
+	struct group *g = group_find(p, dev, role, vm, uuid);
 	const char *l[8];
 
 	if (g)
@@ -129,6 +140,7 @@ static struct group *group_get(struct prom_tl *p, enum tl_role role, const char 
 	if (!g)
 		return NULL;
 	g->id = ++p->next_id;
+	g->dev = dev;
 	g->role = role;
 	ms_strlcpy(g->vm, vm, sizeof(g->vm));
 	ms_strlcpy(g->uuid, uuid, sizeof(g->uuid));
@@ -141,6 +153,8 @@ static struct group *group_get(struct prom_tl *p, enum tl_role role, const char 
 		gidx_rebuild(p);
 		return NULL;
 	}
+	if (dev)
+		return g;
 	/* present at 0 from the first sight of the VM, so that rate() and
 	 * increase() see the first migration */
 	group_labels(g, l);
@@ -277,7 +291,7 @@ static void observe_part(struct prom_tl *p, const struct group *g, const char *p
 /* Cross-side figures, once per pair: when its second side ends. */
 static void take_pair(struct prom_tl *p, const struct tl *tl, const struct tl_pair *pr)
 {
-	struct group *g = group_get(p, TL_ROLE_SOURCE, pr->src->vm, pr->src->uuid);
+	struct group *g = group_get(p, false, TL_ROLE_SOURCE, pr->src->vm, pr->src->uuid);
 	struct tl_breakdown b;
 	const char *l[2];
 
@@ -323,18 +337,20 @@ static void take_end(struct prom_tl *p, const struct tl *tl, const struct tl_mig
 	}
 	for (uint32_t i = 0; i < m->ndevs && i < TL_MAX_DEVS; i++) {
 		const struct tl_dev *d = &m->devs[i];
+		struct group *dg = group_get(p, true, role, d->name, "");
 		int64_t us;
 
-		group_labels(g, l);
-		l[3] = d->name;
-		observe(p, PF_VFIO_DRAIN, g->id, l, tl_dev_drain(m, d));
-		observe(p, PF_VFIO_APPROVAL, g->id, l, tl_dev_approval_latency(d));
+		if (!dg)
+			continue;
+		group_labels(dg, l);
+		observe(p, PF_VFIO_DRAIN, dg->id, l, tl_dev_drain(m, d));
+		observe(p, PF_VFIO_APPROVAL, dg->id, l, tl_dev_approval_latency(d));
 		us = tl_dev_save_us(m, d);
-		l[4] = "save";
-		observe(p, PF_DEVICE_DOWNTIME, g->id, l, tl_dhas(us) ? us * 1000 : us);
+		l[2] = "save";
+		observe(p, PF_DEVICE_DOWNTIME, dg->id, l, tl_dhas(us) ? us * 1000 : us);
 		us = tl_dev_load_us(m, d);
-		l[4] = "load";
-		observe(p, PF_DEVICE_DOWNTIME, g->id, l, tl_dhas(us) ? us * 1000 : us);
+		l[2] = "load";
+		observe(p, PF_DEVICE_DOWNTIME, dg->id, l, tl_dhas(us) ? us * 1000 : us);
 	}
 	if (pr) {
 		const struct tl_mig *o = pr->src == m ? pr->dst : pr->src;
@@ -353,29 +369,42 @@ static const char *state_name(uint8_t s)
 /* Device-state transitions as they happen. A transition seen before its
  * ioctl (the probe fires first) waits for it, unless a later transition or
  * the end of the migration's grace time says none will come. */
-static void take_transitions(struct prom_tl *p, const struct tl_mig *m, struct group *g,
-			     struct ment *e, uint64_t now)
+static void take_transitions(struct prom_tl *p, const struct tl_mig *m, struct ment *e,
+			     uint64_t now)
 {
 	bool settled_all = m->result != TL_RES_ACTIVE && now >= m->end_ts + TL_POST_END_GRACE_NS;
+	enum tl_role role = tl_mig_role(m);
 	const char *l[8];
 
-	group_labels(g, l);
 	for (uint32_t i = 0; i < m->ndevs && i < TL_MAX_DEVS; i++) {
 		const struct tl_dev *d = &m->devs[i];
+		struct group *dg = NULL;
 
 		for (uint32_t k = e->tr_seen[i]; k < d->ntr; k++) {
 			const struct tl_transition *t = &d->tr[k];
 
 			if (!tl_dhas(t->dur_ns) && k + 1 == d->ntr && !settled_all)
 				break;
-			if (tl_dhas(t->dur_ns) && t->ret >= 0) {
-				l[3] = d->name;
-				l[4] = state_name(t->from);
-				l[5] = state_name(t->to);
-				observe(p, PF_VFIO_TRANSITION, g->id, l, t->dur_ns);
+			if (tl_dhas(t->dur_ns) && t->ret >= 0 &&
+			    (dg || (dg = group_get(p, true, role, d->name, "")))) {
+				group_labels(dg, l);
+				l[2] = state_name(t->from);
+				l[3] = state_name(t->to);
+				observe(p, PF_VFIO_TRANSITION, dg->id, l, t->dur_ns);
 			}
 			e->tr_seen[i] = (uint8_t)(k + 1);
 		}
+	}
+}
+
+/* A migration keeps its group, and its devices' groups, alive. */
+static void touch(struct group *g, const struct tl_mig *m, uint64_t now)
+{
+	if (m->result == TL_RES_ACTIVE) {
+		g->nactive++;
+		g->last_seen = now;
+	} else if (m->end_ts > g->last_seen) {
+		g->last_seen = m->end_ts;
 	}
 }
 
@@ -520,7 +549,7 @@ void prom_tl_update(struct prom_tl *p, const struct tl *tl, uint64_t now,
 
 		if (pr->exited && pr->exit_ts < cutoff)
 			continue; /* what the engine's tl_expire drops */
-		g = group_get(p, role, pr->vm, pr->uuid);
+		g = group_get(p, false, role, pr->vm, pr->uuid);
 		if (!g)
 			continue;
 		if (!pr->exited)
@@ -531,27 +560,26 @@ void prom_tl_update(struct prom_tl *p, const struct tl *tl, uint64_t now,
 	/* migrations, in start order: the latest of a group comes last */
 	for (size_t i = 0; i < tl_nmigs(tl); i++) {
 		const struct tl_mig *m = tl_mig_at(tl, i);
-		bool ended = m->result != TL_RES_ACTIVE;
 		struct ment *e = ment_get(p, m->seq);
-		struct group *g = group_get(p, tl_mig_role(m), m->vm, m->uuid);
+		struct group *g = group_get(p, false, tl_mig_role(m), m->vm, m->uuid);
 
 		if (!e || !g)
 			continue;
 		e->gen = p->gen;
 		group_hists(p, g);
-		if (ended && !e->ended) {
+		if (m->result != TL_RES_ACTIVE && !e->ended) {
 			e->ended = true;
 			take_end(p, tl, m, g);
 		}
-		take_transitions(p, m, g, e, now);
-		if (!ended) {
-			g->nactive++;
-			g->last_seen = now;
-		} else if (m->end_ts >= cutoff) {
-			if (m->end_ts > g->last_seen)
-				g->last_seen = m->end_ts;
-		} else {
+		take_transitions(p, m, e, now);
+		if (m->result != TL_RES_ACTIVE && m->end_ts < cutoff)
 			continue; /* what the engine's tl_expire drops */
+		touch(g, m, now);
+		for (uint32_t k = 0; k < m->ndevs && k < TL_MAX_DEVS; k++) {
+			struct group *dg = group_get(p, true, tl_mig_role(m), m->devs[k].name, "");
+
+			if (dg)
+				touch(dg, m, now);
 		}
 		g->latest = m;
 	}
@@ -562,7 +590,8 @@ void prom_tl_update(struct prom_tl *p, const struct tl *tl, uint64_t now,
 	p->nments = k;
 	expire_groups(p, cutoff);
 	for (size_t i = 0; i < p->ngroups; i++)
-		group_gauges(p, tl, p->groups[i]);
+		if (!p->groups[i]->dev)
+			group_gauges(p, tl, p->groups[i]);
 	self_metrics(p, tl, live);
 	prom_reg_sweep(p->reg);
 }

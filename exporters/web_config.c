@@ -117,7 +117,8 @@ static char *yscalar(const char *p, const char **end, bool is_key, struct yerr *
 			case 'r': *o++ = '\r'; break;
 			case ' ': *o++ = ' '; break;
 			default:
-				yerror(e, line, "escape \\%c in a double-quoted string is not supported",
+				yerror(e, line,
+				       "escape \\%c in a double-quoted string is not supported",
 				       *p ? *p : ' ');
 				free(out);
 				return NULL;
@@ -148,8 +149,8 @@ static char *yscalar(const char *p, const char **end, bool is_key, struct yerr *
 		const char *s = p;
 
 		if (strchr("&*!|>[{%@`", *p) || (*p == '-' && (p[1] == ' ' || !p[1]))) {
-			const char *what = *p == '&' || *p == '*' ? "anchors and aliases"
-					   : *p == '!'		  ? "tags"
+			const char *what = *p == '&' || *p == '*'   ? "anchors and aliases"
+					   : *p == '!'		    ? "tags"
 					   : *p == '|' || *p == '>' ? "block scalars"
 					   : *p == '[' || *p == '{' ? "flow collections"
 					   : *p == '-'		    ? "sequences"
@@ -391,7 +392,8 @@ static void tls_section(struct wc_config *c, const struct ynode *sec, struct yer
 			ver = tls_version(v);
 			if (ver < 0) {
 				yerror(e, n->line,
-				       "tls_server_config.%s: '%s' is not TLS10, TLS11, TLS12 or TLS13",
+				       "tls_server_config.%s: '%s' is not TLS10, TLS11, TLS12 or "
+				       "TLS13",
 				       n->key, v);
 				return;
 			}
@@ -419,10 +421,11 @@ static void tls_section(struct wc_config *c, const struct ynode *sec, struct yer
 			   !strcmp(n->key, "client_ca_file") ||
 			   !strcmp(n->key, "client_allowed_sans") || !strcmp(n->key, "cert") ||
 			   !strcmp(n->key, "key")) {
-			yerror(e, n->line,
-			       "tls_server_config.%s is not supported by migscope serve (supported: "
-			       "cert_file, key_file, min_version, max_version)",
-			       n->key);
+			yerror(
+			    e, n->line,
+			    "tls_server_config.%s is not supported by migscope serve (supported: "
+			    "cert_file, key_file, min_version, max_version)",
+			    n->key);
 		} else {
 			yerror(e, n->line, "unknown key tls_server_config.%s", n->key);
 		}
@@ -488,7 +491,7 @@ static void http_section(struct wc_config *c, const struct ynode *sec, struct ye
 {
 	/* the headers exporter-toolkit allows */
 	static const char *const allowed[] = {
-	    "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options",
+	    "Strict-Transport-Security", "X-Content-Type-Options",  "X-Frame-Options",
 	    "X-XSS-Protection",		 "Content-Security-Policy",
 	};
 
@@ -531,8 +534,7 @@ static void http_section(struct wc_config *c, const struct ynode *sec, struct ye
 				}
 				c->headers[c->nheaders].name = strdup(allowed[a]);
 				c->headers[c->nheaders].value = strdup(v);
-				if (!c->headers[c->nheaders].name ||
-				    !c->headers[c->nheaders].value)
+				if (!c->headers[c->nheaders].name || !c->headers[c->nheaders].value)
 					yerror(e, h->line, "out of memory");
 				c->nheaders++;
 			}

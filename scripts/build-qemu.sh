@@ -91,7 +91,7 @@ apt_updated=0
 apt_update() {
 	[ "$apt_updated" = 1 ] && return 0
 	say "apt-get update"
-	apt-get update -qq >&2
+	apt-get update -qq >&2 || die "apt-get update failed"
 	apt_updated=1
 }
 
@@ -120,20 +120,23 @@ for p in "${pkgs[@]}"; do is_installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
 	apt_update
 	say "installing ${missing[*]}"
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "could not install ${missing[*]}"
 fi
 meson_ver=$(dpkg-query -W -f='${Version}' meson 2>/dev/null || true)
 if [ -z "$meson_ver" ] || dpkg --compare-versions "$meson_ver" lt 1.5 || ! is_installed python3-pycotap; then
 	apt_update
 	say "installing meson and python3-pycotap from bookworm-backports"
-	apt-get install -y -qq --no-install-recommends -t bookworm-backports meson python3-pycotap >&2
+	apt-get install -y -qq --no-install-recommends -t bookworm-backports meson python3-pycotap \
+		>/dev/null || die "could not install meson and python3-pycotap from bookworm-backports"
 fi
 
 if [ ! -f "$TARBALL" ]; then
 	apt_update
 	mkdir -p "$TARBALL_DIR"
 	say "downloading the qemu source package (bookworm-backports)"
-	(cd "$TARBALL_DIR" && apt-get source --download-only -t bookworm-backports qemu >&2)
+	(cd "$TARBALL_DIR" && apt-get source -qq --download-only -t bookworm-backports qemu >&2) ||
+		say "apt-get source reported an error (the .dsc may be missing; the tarball is what is needed)"
 	[ -f "$TARBALL" ] || die "apt-get source did not give $TARBALL (QEMU_VERSION=$VERSION; available: $(ls "$TARBALL_DIR"/qemu_*.orig.tar.* 2>/dev/null | tr '\n' ' '))"
 fi
 

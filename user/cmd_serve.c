@@ -195,8 +195,8 @@ int cmd_serve(int argc, char **argv)
 		case 'R': replay = optarg; break;
 		case 'e':
 			if (ms_parse_seconds(optarg, &secs) || secs < MIN_EXPIRE_S) {
-				ms_err("serve: --expire takes seconds >= %d, not '%s'", MIN_EXPIRE_S,
-				       optarg);
+				ms_err("serve: --expire takes seconds >= %d, not '%s'",
+				       MIN_EXPIRE_S, optarg);
 				return MS_EXIT_USAGE;
 			}
 			s.expire_ns = (uint64_t)(secs * 1e9);
@@ -322,7 +322,8 @@ int cmd_serve(int argc, char **argv)
 			co.record_path ? "; recording to " : "",
 			co.record_path ? co.record_path : "");
 	} else {
-		fprintf(stderr, "migscope: serving %s://%s/metrics%s: the end of %s; Ctrl-C stops\n",
+		fprintf(stderr,
+			"migscope: serving %s://%s/metrics%s: the end of %s; Ctrl-C stops\n",
 			web && web->cert_pem ? "https" : "http", addr,
 			web && web->nusers ? " (basic auth)" : "", replay);
 	}

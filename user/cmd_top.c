@@ -27,6 +27,7 @@
 
 #define MAX_PIDS     256
 #define DEFAULT_KEEP 300.0
+#define REPLAY_SLICE 200000 /* records fed between two looks at the keys */
 
 static void help(FILE *f)
 {
@@ -156,6 +157,8 @@ struct top_ctx {
 
 	struct top_snap snap[2];
 	int cur;
+	/* how long the view held the engine's lock (-v prints it at exit) */
+	uint64_t lock_n, lock_max_ns, lock_sum_ns;
 };
 
 static void replay_next(struct replay *rp)
@@ -194,13 +197,21 @@ static int replay_open(struct replay *rp, const char *path, char *err, size_t er
 	return 0;
 }
 
-/* Feed every record up to t; the engine's time becomes t, or the last
- * record's at the end of the file. */
-static void replay_to(struct replay *rp, uint64_t t)
+/* Feed the records up to t, at most budget of them (0: no limit); the
+ * engine's time becomes t, or the last record's at the end of the file or
+ * when the budget ran out. Returns false when the budget ran out first. */
+static bool replay_to(struct replay *rp, uint64_t t, size_t budget)
 {
+	size_t n = 0;
+
 	if (rp->eof)
-		return;
+		return true;
 	while (rp->have && rp->rec.h.ts <= t) {
+		if (budget && n++ == budget) {
+			rp->clock = rp->last_ts;
+			tl_finish(rp->tl, rp->clock);
+			return false;
+		}
 		if (rp->rec.h.ts > rp->last_ts)
 			rp->last_ts = rp->rec.h.ts;
 		tl_feed(rp->tl, &rp->rec);
@@ -213,6 +224,7 @@ static void replay_to(struct replay *rp, uint64_t t)
 		rp->clock = t;
 	}
 	tl_finish(rp->tl, rp->clock);
+	return true;
 }
 
 static void replay_close(struct replay *rp)
@@ -288,11 +300,19 @@ static void take(struct top_ctx *x)
 	if (x->col) {
 		struct collector_stats st;
 
+		uint64_t t0, held;
+
 		o.now = ms_now_mono();
 		collector_lock(x->col);
+		t0 = ms_now_mono();
 		ret = top_snap_take(next, collector_tl(x->col), prev, &o);
 		count_procs(collector_tl(x->col), &h.procs, &h.probes);
+		held = ms_now_mono() - t0;
 		collector_unlock(x->col);
+		x->lock_n++;
+		x->lock_sum_ns += held;
+		if (held > x->lock_max_ns)
+			x->lock_max_ns = held;
 		collector_stats(x->col, &st);
 		snprintf(h.host, sizeof(h.host), "%s", x->host);
 		snprintf(h.source, sizeof(h.source), "live");
@@ -429,7 +449,7 @@ static int run_batch(struct top_ctx *x)
 	if (!x->col) {
 		/* replay: one snapshot per interval of trace time, at once */
 		for (uint64_t k = 1;; k++) {
-			replay_to(&x->rp, x->rp.origin + k * iv);
+			replay_to(&x->rp, x->rp.origin + k * iv, 0);
 			take(x);
 			r = print_snap(x);
 			if (r)
@@ -492,16 +512,21 @@ static int run_tui(struct top_ctx *x)
 
 		now = ms_now_mono();
 		if (now >= next && !top_ui_paused(ui)) {
+			bool caught_up = true;
+
 			if (!x->col) {
 				uint64_t wall = now - start - paused_total;
 
-				replay_to(&x->rp,
-					  x->rp.origin + (uint64_t)((double)wall * x->speed));
+				/* a big file at a high speed: feed it in slices,
+				 * keys still answered in between */
+				caught_up = replay_to(
+				    &x->rp, x->rp.origin + (uint64_t)((double)wall * x->speed),
+				    REPLAY_SLICE);
 			}
 			take(x);
 			updates++;
 			redraw = true;
-			next = now + iv;
+			next = caught_up ? now + iv : now;
 		}
 		if (redraw) {
 			stderr_last(x->snap[x->cur].head.message,
@@ -699,6 +724,11 @@ int cmd_top(int argc, char **argv)
 out:
 	top_term_close();
 	stderr_release();
+	if (x->lock_n)
+		ms_dbg("top: took %llu snapshots; the engine's lock was held %.1f us on average, "
+		       "%.1f us at most",
+		       (unsigned long long)x->lock_n, x->lock_sum_ns / 1e3 / (double)x->lock_n,
+		       x->lock_max_ns / 1e3);
 	if (x->col && collector_stop(x->col) < 0 && !ret)
 		ret = MS_EXIT_FAIL;
 	if (x->replay_path)

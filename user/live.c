@@ -475,6 +475,8 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		goto fail;
 	}
 	l->skel->rodata->auto_trace = o->npids == 0;
+	/* wake the reader at each eighth of the ring */
+	l->skel->rodata->wake_shift = __builtin_ctzll(ring) - 3;
 	ret = bpf_map__set_max_entries(l->skel->maps.events, ring);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu (a power of two of pages)", ring);
@@ -521,6 +523,10 @@ int live_poll(struct live *l, int timeout_ms)
 {
 	uint64_t before = l->events;
 	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	/* records submitted without a wakeup are read when the wait ends */
+	if (n == 0)
+		n = ring_buffer__consume(l->rb);
 
 	if (l->ret)
 		return l->ret;

@@ -311,6 +311,38 @@ static bool is_dst_only(const struct ms_usdt *e)
 	}
 }
 
+static bool is_src_only(const struct ms_usdt *e)
+{
+	switch (e->h.probe) {
+	case MS_P_MIGRATE_PENDING_ESTIMATE:
+	case MS_P_MIGRATE_PENDING_EXACT:
+	case MS_P_MIGRATE_TRANSFERRED:
+	case MS_P_MIGRATION_THREAD_LOW_PENDING:
+	case MS_P_MIGRATION_BITMAP_SYNC_END:
+	case MS_P_MIGRATION_COMPLETION_VM_STOP:
+	case MS_P_SAVEVM_SEND_SWITCHOVER_START:
+	case MS_P_SAVEVM_SEND_OPEN_RETURN_PATH:
+	case MS_P_MIGRATION_PRECOPY_COMPLETE:
+	case MS_P_POSTCOPY_START:
+	case MS_P_OPEN_RETURN_PATH_ON_SOURCE:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_END:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
+	case MS_P_VMSTATE_DOWNTIME_SAVE:
+	case MS_P_VFIO_SAVE_SETUP:
+	case MS_P_VFIO_SAVE_ITERATE_START:
+	case MS_P_VFIO_SAVE_ITERATE:
+	case MS_P_VFIO_SAVE_BLOCK:
+	case MS_P_VFIO_STATE_PENDING_ESTIMATE:
+	case MS_P_VFIO_STATE_PENDING_EXACT:
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START:
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY:
+	case MS_P_VFIO_SAVE_DEVICE_CONFIG_STATE: return true;
+	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: return !strncmp(ms_arg_str(e, 0), "src-", 4);
+	default: return false;
+	}
+}
+
 bool qlog_is_log(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -406,11 +438,16 @@ static void heap_pop(struct qlog_reader *r, union ms_rec *out)
 	}
 }
 
-/* The pre-scan: counts, the smallest TID, the first and last timestamps
- * and whether the process was a migration destination. */
+/* The pre-scan: counts, the pid, the first and last timestamps and whether
+ * the process was a migration destination: it logged a destination-only
+ * event, or migration states and no source-only event. The pid is the TID of the first
+ * "migrate_set_state setup" line (QMP commands and the incoming side's setup
+ * run in QEMU's main thread, whose TID is the PID), else of the first trace
+ * line. Not the smallest TID: TIDs wrap around. */
 static int prescan(struct qlog_reader *r)
 {
-	uint64_t min_tid = UINT64_MAX;
+	uint32_t setup_tid = 0, first_tid = 0;
+	bool dst_hint = false, src_hint = false, states = false;
 	union ms_rec rec;
 	ssize_t n;
 
@@ -425,14 +462,18 @@ static int prescan(struct qlog_reader *r)
 				r->st.first_ts = rec.h.ts;
 			if (rec.h.ts > r->st.last_ts)
 				r->st.last_ts = rec.h.ts;
-			if (is_dst_only(&rec.usdt))
-				r->incoming = true;
+			dst_hint |= is_dst_only(&rec.usdt);
+			src_hint |= is_src_only(&rec.usdt);
+			states |= rec.h.probe == MS_P_MIGRATE_SET_STATE;
+			if (!setup_tid && rec.h.probe == MS_P_MIGRATE_SET_STATE &&
+			    !strcmp(ms_arg_str(&rec.usdt, 0), "setup"))
+				setup_tid = rec.h.tid;
 			/* fall through */
 		case QLOG_UNKNOWN_EVENT:
 			if (k == QLOG_UNKNOWN_EVENT)
 				r->st.unknown_events++;
-			if (rec.h.tid && rec.h.tid < min_tid)
-				min_tid = rec.h.tid;
+			if (!first_tid)
+				first_tid = rec.h.tid;
 			break;
 		case QLOG_NO_TIMESTAMP: r->st.no_timestamp++; break;
 		case QLOG_MALFORMED: r->st.malformed++; break;
@@ -455,7 +496,9 @@ static int prescan(struct qlog_reader *r)
 				 r->path, (unsigned long long)r->st.lines);
 		return -ENODATA;
 	}
-	r->pid = min_tid != UINT64_MAX ? (uint32_t)min_tid : 1;
+	r->pid = setup_tid ? setup_tid : first_tid ? first_tid : 1;
+	/* A destination killed early logs its states and nothing else. */
+	r->incoming = dst_hint || (states && !src_hint);
 	if (fseek(r->f, 0, SEEK_SET)) {
 		snprintf(r->err, sizeof(r->err), "cannot rewind %s: %s", r->path, strerror(errno));
 		return -EIO;

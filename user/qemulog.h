@@ -13,11 +13,13 @@
  * docs/qemu.md.
  *
  * Identity: a log names no process. A file is one QEMU process; its pid is
- * the smallest TID of the file (QEMU's main thread, whose TID is the PID,
- * logs migrate_set_state and the run-state events), unless the caller sets
- * another (qlog_set_pid). The reader's first record is a synthetic MS_EV_PROC
+ * the TID of the thread that logged the first "migrate_set_state setup" (QEMU's
+ * main thread, whose TID is the PID), else of the first trace line, unless the
+ * caller sets another (qlog_set_pid). The reader's first record is a synthetic MS_EV_PROC
  * for that pid: vm and uuid as given to qlog_open (else empty), flag
- * MS_PROC_INCOMING when the file holds a destination-only event.
+ * MS_PROC_INCOMING when the file holds a destination-only event, or
+ * migrate_set_state lines and no source-only event (a log does not show
+ * -incoming; probes decide the role of each migration anyway).
  *
  * Timestamps are wall-clock (gettimeofday) µs, returned as ns: not the live
  * capture's CLOCK_MONOTONIC. Records come out in time order (a window of

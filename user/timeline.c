@@ -1393,7 +1393,12 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 			scpy(m->error, sizeof(m->error), s, n);
 		}
 		break;
-	case MS_P_MIGRATION_CANCEL: mark(m, TL_M_CANCEL, ts); break;
+	case MS_P_MIGRATION_CANCEL:
+		/* QEMU's exit (migration_shutdown) cancels even when no migration
+		 * runs: after the end it cancels nothing */
+		if (m->result == TL_RES_ACTIVE)
+			mark(m, TL_M_CANCEL, ts);
+		break;
 	case MS_P_MIGRATE_PENDING_ESTIMATE: on_pending_estimate(tl, m, ts, u->args[0]); break;
 	case MS_P_MIGRATE_PENDING_EXACT: on_pending_exact(tl, m, ts, u->args[0]); break;
 	case MS_P_MIGRATE_TRANSFERRED:

@@ -22,6 +22,17 @@ static int64_t rel_ns(uint64_t ts, uint64_t start)
 	return (int64_t)(ts - start);
 }
 
+/* Names come from QEMU command lines and probe arguments: no control
+ * characters reach a terminal (batch output included). */
+static void copy_clean(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+
+	for (; src[i] && i + 1 < n; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = 0;
+}
+
 static const struct tl_dev *dev_by_name(const struct tl_mig *m, const char *name)
 {
 	for (uint32_t i = 0; m && i < m->ndevs; i++)
@@ -90,7 +101,7 @@ static void fill_devices(struct top_row *r, const struct tl *tl, const struct tl
 		struct top_dev *o = &r->devs[i];
 
 		memset(o, 0, sizeof(*o));
-		snprintf(o->name, sizeof(o->name), "%s", d->name);
+		copy_clean(o->name, sizeof(o->name), d->name);
 		o->state = d->state;
 		o->initial = tl_dev_initial(m, d);
 		o->live_initial = d->initial;
@@ -123,14 +134,14 @@ static void fill_row(struct top_row *r, const struct tl *tl, const struct tl_mig
 	memset(r, 0, sizeof(*r));
 	r->pid = m->pid;
 	r->start_ts = m->start_ts;
-	snprintf(r->vm, sizeof(r->vm), "%s", m->vm);
-	snprintf(r->uuid, sizeof(r->uuid), "%s", m->uuid);
+	copy_clean(r->vm, sizeof(r->vm), m->vm);
+	copy_clean(r->uuid, sizeof(r->uuid), m->uuid);
 	r->role = tl_mig_role(m);
 	r->result = m->result;
 	snprintf(r->phase, sizeof(r->phase), "%s", tl_mig_phase(m));
 	r->incomplete = m->incomplete;
 	r->elapsed = tl_mig_elapsed(tl, m);
-	snprintf(r->error, sizeof(r->error), "%s", m->error);
+	copy_clean(r->error, sizeof(r->error), m->error);
 	if (pair)
 		peer = pair->src == m ? pair->dst : pair->src;
 	r->peer_pid = peer ? peer->pid : 0;
@@ -262,62 +273,106 @@ static void carry_history(struct top_row *r, const struct top_row *p)
 	}
 }
 
+struct top_pick {
+	const struct tl_mig *m;
+	int64_t dt, gdt; /* the downtimes of the process's previous migration */
+};
+
+static void mig_downtimes(const struct tl *tl, const struct tl_mig *m, int64_t *dt, int64_t *gdt)
+{
+	const struct tl_pair *p = tl_mig_pair(m);
+	const struct tl_mig *src = NULL;
+
+	if (tl_mig_role(m) == TL_ROLE_SOURCE)
+		src = m;
+	else if (tl_mig_role(m) == TL_ROLE_DEST && p)
+		src = p->src;
+	*dt = src ? tl_mig_downtime(src) : TL_DNONE;
+	*gdt = p ? tl_pair_guest_downtime(tl, p) : TL_DNONE;
+}
+
+static bool grow_to(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return true;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
 int top_snap_take(struct top_snap *s, const struct tl *tl, const struct top_snap *prev,
 		  const struct top_take_opts *o)
 {
-	size_t nm = tl_nmigs(tl), j = 0;
+	size_t nm = tl_nmigs(tl), np = 0, j = 0;
+	struct top_pick *pk;
 	uint64_t now = tl_now(tl);
 
 	if (o && o->now > now)
 		now = o->now;
 	s->now = tl_now(tl);
 	s->nrows = 0;
-	/* one row per process: its latest migration (start order) */
+	/* one row per process: its latest migration (start order); only the
+	 * rows shown are filled, so that the lock is held briefly however
+	 * many migrations the engine remembers */
 	for (size_t i = 0; i < nm; i++) {
 		const struct tl_mig *m = tl_mig_at(tl, i);
-		struct top_row *r = NULL;
-		int64_t old_dt = TL_DNONE, old_gdt = TL_DNONE;
+		struct top_pick *p = NULL;
 
 		if (!pid_wanted(o, m->pid))
 			continue;
-		for (size_t k = 0; k < s->nrows; k++)
-			if (s->rows[k].pid == m->pid)
-				r = &s->rows[k];
-		if (r) {
-			old_dt = r->downtime;
-			old_gdt = r->guest_downtime;
-		} else {
-			if (s->nrows == s->cap) {
-				size_t cap = s->cap ? s->cap * 2 : 16;
-				struct top_row *nr = realloc(s->rows, cap * sizeof(*nr));
+		pk = s->picks;
+		for (size_t k = 0; k < np && !p; k++)
+			if (pk[k].m->pid == m->pid)
+				p = &pk[k];
+		if (p) {
+			int64_t dt, gdt;
 
-				if (!nr)
-					return -ENOMEM;
-				s->rows = nr;
-				s->cap = cap;
+			mig_downtimes(tl, p->m, &dt, &gdt);
+			if (tl_dhas(dt)) {
+				p->dt = dt;
+				p->gdt = gdt;
 			}
-			r = &s->rows[s->nrows++];
+		} else {
+			if (!grow_to(&s->picks, &s->picks_cap, np + 1, sizeof(*pk)))
+				return -ENOMEM;
+			p = &((struct top_pick *)s->picks)[np++];
+			p->dt = p->gdt = TL_DNONE;
 		}
-		fill_row(r, tl, m);
-		if (!tl_dhas(r->downtime) && tl_dhas(old_dt)) {
-			r->downtime = old_dt;
-			r->guest_downtime = old_gdt;
+		p->m = m;
+	}
+	pk = s->picks;
+	/* ended long ago: not recent any more */
+	for (size_t i = 0; i < np; i++) {
+		const struct tl_mig *m = pk[i].m;
+		int64_t total = tl_mig_total(m);
+
+		if (o && o->keep_ns && m->result != TL_RES_ACTIVE && tl_dhas(total) &&
+		    m->start_ts + (uint64_t)total + o->keep_ns < now)
+			continue;
+		pk[j++] = pk[i];
+	}
+	np = j;
+	if (!grow_to((void **)&s->rows, &s->cap, np, sizeof(*s->rows)))
+		return -ENOMEM;
+	for (size_t i = 0; i < np; i++) {
+		struct top_row *r = &s->rows[i];
+
+		fill_row(r, tl, pk[i].m);
+		if (!tl_dhas(r->downtime) && tl_dhas(pk[i].dt)) {
+			r->downtime = pk[i].dt;
+			r->guest_downtime = pk[i].gdt;
 			r->downtime_prev = true;
 		}
 	}
-	/* ended long ago: not recent any more */
-	for (size_t i = 0; i < s->nrows; i++) {
-		struct top_row *r = &s->rows[i];
-		int64_t total = r->result == TL_RES_ACTIVE ? TL_DNONE : r->elapsed;
-
-		if (o && o->keep_ns && tl_dhas(total) &&
-		    r->start_ts + (uint64_t)total + o->keep_ns < now)
-			continue;
-		if (j != i)
-			s->rows[j] = *r;
-		j++;
-	}
-	s->nrows = j;
+	s->nrows = np;
 	for (size_t i = 0; i < s->nrows; i++)
 		carry_history(&s->rows[i], prev_row(prev, &s->rows[i]));
 	return 0;
@@ -326,8 +381,10 @@ int top_snap_take(struct top_snap *s, const struct tl *tl, const struct top_snap
 void top_snap_free(struct top_snap *s)
 {
 	free(s->rows);
+	free(s->picks);
 	s->rows = NULL;
-	s->nrows = s->cap = 0;
+	s->picks = NULL;
+	s->nrows = s->cap = s->picks_cap = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -828,6 +885,8 @@ void top_dev_approval(const struct top_row *r, const struct top_dev *d, char *bu
 				 (unsigned long long)d->approve_remaining);
 		else
 			snprintf(buf, n, "approved %s", t);
+	} else if (r->result != TL_RES_ACTIVE) {
+		snprintf(buf, n, "-");
 	} else if (d->init_sent) {
 		snprintf(buf, n, "init data sent, approval pending");
 	} else if (r->ack_enabled == 0) {
@@ -957,7 +1016,7 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 			h->host, h->source, h->trace_rel / 1e9, h->eof ? " (end of file)" : "");
 	fprintf(f,
 		"QEMU processes %u traced, %u probes attached, %.0f events/s, %llu lost; "
-		"migrations: %d active, %zu shown\n",
+		"migrations: %d active, %zu listed\n",
 		h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
 		s->nrows);
 	if (h->input_error[0])

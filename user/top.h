@@ -125,6 +125,8 @@ struct top_snap {
 	uint64_t now; /* engine time of the snapshot */
 	size_t nrows, cap;
 	struct top_row *rows;
+	void *picks; /* top_snap_take's scratch */
+	size_t picks_cap;
 };
 
 struct top_take_opts {

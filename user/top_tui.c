@@ -360,7 +360,7 @@ static void draw_title(const struct top_ui *ui, const struct top_snap *s)
 		active += s->rows[i].result == TL_RES_ACTIVE;
 	snprintf(left, sizeof(left),
 		 " QEMU processes: %u traced   probes attached: %u   events/s: %.0f   lost: %llu"
-		 "   migrations: %d active, %zu shown",
+		 "   migrations: %d active, %zu listed",
 		 h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
 		 s->nrows);
 	line(1, left, h->lost ? style_attr(TOP_S_WARN) : A_NORMAL);

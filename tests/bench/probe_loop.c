@@ -10,10 +10,11 @@
  *
  * Prints key=value lines: probes, elapsed_ns, ns_per_probe (wall clock),
  * rate, enabled (whether a tracer had set the semaphore when the loop
- * started); with -n also cpu_ns_per_probe (this thread's CPU time, user and
- * kernel: the uprobe and its BPF program run in the thread's context, and
- * time spent preempted by the rest of a busy machine does not count) and
- * cpu_best_ns_per_probe (the same for the best of BATCHES batches).
+ * started), semaphore_start and semaphore_end (the semaphore's value, the
+ * number of tracers attached, before and after the loop); with -n also cpu_ns_per_probe (this
+ * thread's CPU time, user and kernel: the uprobe and its BPF program run in the thread's context,
+ * and time spent preempted by the rest of a busy machine does not count) and cpu_best_ns_per_probe
+ * (the same for the best of BATCHES batches).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +47,12 @@ static __attribute__((noinline)) void fire(const char *name, uint64_t i)
 {
 	if (QEMU_VFIO_STATE_PENDING_EXACT_ENABLED())
 		QEMU_VFIO_STATE_PENDING_EXACT(name, i, 0, i << 12, i & 0xffff, i * 3);
+}
+
+/* the probe's semaphore: how many tracers have the probe enabled */
+static unsigned int semaphore(void)
+{
+	return *(volatile unsigned short *)&qemu_vfio_state_pending_exact_semaphore;
 }
 
 struct gen {
@@ -107,6 +114,7 @@ int main(int argc, char **argv)
 	double rate = 0, duration = 0, wait_s = 0, best = 0;
 	const char *name = "0000:00:05.0";
 	int opt, nthreads = 1;
+	unsigned int sem_start;
 	bool enabled;
 
 	while ((opt = getopt_long(argc, argv, "n:b:r:d:t:w:N:h", opts, NULL)) != -1) {
@@ -133,6 +141,7 @@ int main(int argc, char **argv)
 	     !QEMU_VFIO_STATE_PENDING_EXACT_ENABLED() && now_ns() < until;)
 		usleep(1000);
 	enabled = QEMU_VFIO_STATE_PENDING_EXACT_ENABLED();
+	sem_start = semaphore();
 
 	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	t0 = now_ns();
@@ -174,6 +183,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)fired, (unsigned long long)(t1 - t0),
 	       fired ? (double)(t1 - t0) / (double)fired : 0.0,
 	       (double)fired * 1e9 / (double)(t1 - t0 ? t1 - t0 : 1), enabled);
+	/* the semaphore counts the tracers attached: a change during the loop
+	 * means another tracer came or went, and the figures are not ours */
+	printf("semaphore_start=%u\nsemaphore_end=%u\n", sem_start, semaphore());
 	if (rate <= 0)
 		printf("cpu_ns_per_probe=%.2f\ncpu_best_ns_per_probe=%.2f\n",
 		       (double)(c1 - c0) / (double)fired, best);

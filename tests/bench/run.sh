@@ -8,11 +8,15 @@
 #   BENCH_RUNS=5        rounds of each repeated measurement (medians reported,
 #                       with min, max and spread)
 #   BENCH_QEMU=0        skip the real-QEMU migrations
+#   BENCH_PRINTF_RUNS=3 rounds of bpftrace's printf (tens of seconds each)
 #   BENCH_IDLE_S=60     length of the idle CPU measurement
 #   BENCH_EVENTS=10000000  events of the replay file
 #   BENCH_ONLY="probe syscall rate replay idle qemu serve"  the parts to run
 #   BENCH_OUT=build/bench.json
 #   BENCH_MIGSCOPE=PATH another migscope binary to measure (A/B of a change)
+#   BENCH_WAIT_QUIET=S  wait up to S seconds before each part for the BPF
+#                       tracing programs of other tools (a concurrent migscope)
+#                       to go; default 0
 # Needs root (BPF). Runs in well under 15 minutes on 2 cores.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -110,18 +114,28 @@ rec_events() { sed -n 's/.*: \([0-9]*\) events, [0-9]* lost$/\1/p' "$1.err" | ta
 	echo "bpftrace=$(bpftrace --version 2>/dev/null | awk '{print $2}')"
 	echo "runs=$RUNS"
 } > "$W/machine"
-[ "$(foreign_progs)" -gt 0 ] &&
-	note "$(foreign_progs) BPF tracing programs of other tools are loaded: baselines are disturbed (recorded in the JSON)"
 
 . "$root/tests/bench/parts.sh"
 
-part probe && bench_probe
-part syscall && bench_syscall
-part rate && bench_rate
-part replay && bench_replay
-part idle && bench_idle
-part qemu && bench_qemu
-part serve && bench_serve
+# quiet: wait up to BENCH_WAIT_QUIET seconds for other tools' BPF programs
+# to go (a shared machine); what is left is recorded per part
+quiet() {
+	local i n
+	for i in $(seq 1 "${BENCH_WAIT_QUIET:-0}"); do
+		[ "$(foreign_progs)" -eq 0 ] && break
+		sleep 1
+	done
+	n=$(foreign_progs)
+	echo "foreign_bpf_progs_$1=$n" >> "$W/machine"
+	[ "$n" -eq 0 ] || note "$1: $n BPF tracing programs of other tools are loaded"
+}
+
+for p in probe syscall rate replay idle qemu serve; do
+	part "$p" || continue
+	quiet "$p"
+	echo "load_before_$p=$(cut -d' ' -f1 /proc/loadavg)" >> "$W/machine"
+	"bench_$p"
+done
 
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$W/machine"
 echo "foreign_bpf_progs_end=$(foreign_progs)" >> "$W/machine"

@@ -2,6 +2,7 @@
 #
 # promgen, the exporter tests' helper, included by the top-level Makefile:
 #   promgen render FILE...   what `migscope replay FILE --format prom` prints
+#   promgen families         the metric table (docs/metrics.md is checked against it)
 #   promgen bench FILE       in-process cost of the metrics update, render, gzip
 # It links libmigscope.a like the unit tests.
 

@@ -5,6 +5,7 @@
  *   promgen render FILE...  feed the trace files to the engine in time order,
  *                           tl_finish, prom_render_tl: the exposition that
  *                           `migscope replay FILE --format prom` prints
+ *   promgen families        the metric table: name, type, labels, a line each
  *   promgen bench FILE      the same engine state, then the cost of what
  *                           serve does per tick (update + snapshot, engine
  *                           lock held) and per scrape (render, gzip), as
@@ -151,6 +152,19 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "bench"))
 		return bench(argv[2]);
-	fprintf(stderr, "usage: promgen render FILE... | promgen bench FILE\n");
+	if (argc == 2 && !strcmp(argv[1], "families")) {
+		static const char *const types[] = {"counter", "gauge", "histogram"};
+
+		for (int f = 0; f < PF_COUNT; f++) {
+			const struct prom_def *d = prom_def(f);
+
+			printf("%s %s", d->name, types[d->type]);
+			for (unsigned int i = 0; d->labels[i]; i++)
+				printf("%c%s", i ? ',' : ' ', d->labels[i]);
+			printf("\n");
+		}
+		return 0;
+	}
+	fprintf(stderr, "usage: promgen render FILE... | promgen families | promgen bench FILE\n");
 	return 2;
 }

@@ -52,9 +52,9 @@ class QMP:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def cmd(self, name, **args):
+    def cmd(self, command, /, **args):
         self.next_id += 1
-        msg = {"execute": name, "id": self.next_id}
+        msg = {"execute": command, "id": self.next_id}
         if args:
             msg["arguments"] = args
         self.sock.sendall(json.dumps(msg).encode() + b"\n")
@@ -66,7 +66,7 @@ class QMP:
             if resp.get("id") != self.next_id:
                 continue
             if "error" in resp:
-                raise QMPError(f"{name}: {resp['error'].get('desc', resp['error'])}")
+                raise QMPError(f"{command}: {resp['error'].get('desc', resp['error'])}")
             return resp.get("return")
 
     def close(self):

@@ -79,7 +79,8 @@ static void expo_parse(const char *text, struct expo *e)
 			assert_non_null(sp);
 			assert_true(name_ok(nm, (size_t)(sp - nm)));
 			if (line[2] == 'T')
-				assert_true(!strcmp(sp + 1, "counter") || !strcmp(sp + 1, "gauge") ||
+				assert_true(!strcmp(sp + 1, "counter") ||
+					    !strcmp(sp + 1, "gauge") ||
 					    !strcmp(sp + 1, "histogram"));
 			continue;
 		}
@@ -278,7 +279,8 @@ static void test_escaping(void **state)
 	text = render_reg(r);
 	/* raw: escaped quote, backslash and newline; invalid bytes replaced */
 	assert_non_null(strstr(text, "vm=\"a\\\"b\\\\c\\nd\""));
-	assert_non_null(strstr(text, "uuid=\"bad \xef\xbf\xbd\xef\xbf\xbd utf8 \xc3\xa9 \xef\xbf\xbd"));
+	assert_non_null(
+	    strstr(text, "uuid=\"bad \xef\xbf\xbd\xef\xbf\xbd utf8 \xc3\xa9 \xef\xbf\xbd"));
 	expo_parse(text, &e);
 	assert_int_equal(e.n, 1);
 	assert_true(val(&e, "migscope_migrations_total",
@@ -302,9 +304,9 @@ static void test_histogram(void **state)
 
 	prom_reg_begin(r);
 	s = prom_get(r, PF_DOWNTIME, 1, l);
-	prom_observe_ns(s, 500000);	  /* 0.5 ms: first bucket */
-	prom_observe_ns(s, 1000000);	  /* 1 ms: le is inclusive */
-	prom_observe_ns(s, 30000000);	  /* 30 ms: le 0.05 */
+	prom_observe_ns(s, 500000);	   /* 0.5 ms: first bucket */
+	prom_observe_ns(s, 1000000);	   /* 1 ms: le is inclusive */
+	prom_observe_ns(s, 30000000);	   /* 30 ms: le 0.05 */
 	prom_observe_ns(s, 61000000000LL); /* 61 s: only +Inf */
 	assert_ptr_equal(prom_get(r, PF_DOWNTIME, 1, l), s);
 	text = render_reg(r);
@@ -370,7 +372,8 @@ static void test_sweep_drop_snapshot(void **state)
 	}
 	/* the snapshot did not change */
 	prom_render(&out, &s1, 1);
-	assert_non_null(strstr(out.p, "migscope_migration_active{vm=\"vm999\",uuid=\"\",role=\"source\"} 999\n"));
+	assert_non_null(strstr(
+	    out.p, "migscope_migration_active{vm=\"vm999\",uuid=\"\",role=\"source\"} 999\n"));
 	prom_snap_unref(s1);
 	prom_buf_free(&out);
 	/* drop by owner: owner 2's series go, whatever their family */
@@ -548,11 +551,11 @@ static void pair_part3(struct tl *tl, uint32_t src, uint32_t dst, double t0)
 #undef T
 }
 
-#define VMU     "vm=guest \"one\";uuid=6f1c3b1e-1111"
-#define SRC_L   VMU ";role=source"
-#define DST_L   VMU ";role=destination"
+#define VMU	"vm=guest \"one\";uuid=6f1c3b1e-1111"
+#define SRC_L	VMU ";role=source"
+#define DST_L	VMU ";role=destination"
 #define VM_NAME "guest \"one\""
-#define UUID    "6f1c3b1e-1111"
+#define UUID	"6f1c3b1e-1111"
 
 /* A serve tick at now, the exposition parsed. */
 static void upd(struct prom_tl *p, struct tl *tl, uint64_t now, struct expo *e)
@@ -611,11 +614,11 @@ static void test_live_progression(void **state)
 	assert_true(near(val(&e, "migscope_migration_elapsed_seconds", SRC_L), 0.08195));
 	assert_true(val(&e, "migscope_vfio_stopcopy_bytes", SRC_L ";device=" DEV) == 8888);
 	assert_true(near(val(&e, "migscope_vfio_state_transition_seconds_sum",
-			     SRC_L ";device=" DEV ";from=unknown;to=PRE_COPY"),
+			     "role=source;device=" DEV ";from=unknown;to=PRE_COPY"),
 			 0.00025));
 	/* STOP_COPY's probe came, its ioctl not yet: not taken without its duration */
 	assert_true(isnan(val(&e, "migscope_vfio_state_transition_seconds_count",
-			      SRC_L ";device=" DEV ";from=PRE_COPY;to=STOP_COPY")));
+			      "role=source;device=" DEV ";from=PRE_COPY;to=STOP_COPY")));
 
 	/* the source ends: its figures, once; the pair's wait for the destination */
 	pair_part2(tl, 100, 200, 0);
@@ -631,19 +634,18 @@ static void test_live_progression(void **state)
 	assert_true(val(&e, "migscope_downtime_seconds_bucket", SRC_L ";le=0.01") == 0);
 	assert_true(val(&e, "migscope_downtime_seconds_bucket", SRC_L ";le=0.025") == 1);
 	assert_true(near(val(&e, "migscope_vfio_state_transition_seconds_sum",
-			     SRC_L ";device=" DEV ";from=PRE_COPY;to=STOP_COPY"),
+			     "role=source;device=" DEV ";from=PRE_COPY;to=STOP_COPY"),
 			 0.003));
 	assert_true(near(val(&e, "migscope_device_downtime_seconds_sum",
-			     SRC_L ";device=" DEV ";direction=save"),
+			     "role=source;device=" DEV ";direction=save"),
 			 0.002));
-	assert_true(near(val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=stop"),
-			 0.005));
-	assert_true(near(val(&e, "migscope_downtime_breakdown_seconds_sum",
-			     VMU ";part=iterable_save"),
-			 0.004));
-	assert_true(near(val(&e, "migscope_downtime_breakdown_seconds_sum",
-			     VMU ";part=non_iterable_save"),
-			 0.002));
+	assert_true(
+	    near(val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=stop"), 0.005));
+	assert_true(near(
+	    val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=iterable_save"), 0.004));
+	assert_true(
+	    near(val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=non_iterable_save"),
+		 0.002));
 	assert_true(isnan(val(&e, "migscope_guest_downtime_seconds_count", VMU)));
 	assert_true(val(&e, "migscope_migration_phase", SRC_L ";phase=completed") == 1);
 	assert_true(isnan(val(&e, "migscope_migration_phase", SRC_L ";phase=switchover")));
@@ -657,16 +659,15 @@ static void test_live_progression(void **state)
 	assert_true(val(&e, "migscope_migrations_total", SRC_L ";result=completed") == 1);
 	assert_true(val(&e, "migscope_guest_downtime_seconds_count", VMU) == 1);
 	assert_true(near(val(&e, "migscope_guest_downtime_seconds_sum", VMU), 0.017));
-	assert_true(near(val(&e, "migscope_downtime_breakdown_seconds_sum",
-			     VMU ";part=transfer_load"),
-			 0.008));
-	assert_true(near(val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=dst_start"),
-			 0.003));
-	assert_true(near(val(&e, "migscope_switchover_ack_approval_seconds_sum",
-			     DST_L ";device=" DEV),
-			 0.0005));
+	assert_true(near(
+	    val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=transfer_load"), 0.008));
+	assert_true(
+	    near(val(&e, "migscope_downtime_breakdown_seconds_sum", VMU ";part=dst_start"), 0.003));
+	assert_true(near(
+	    val(&e, "migscope_switchover_ack_approval_seconds_sum", "role=destination;device=" DEV),
+	    0.0005));
 	assert_true(near(val(&e, "migscope_device_downtime_seconds_sum",
-			     DST_L ";device=" DEV ";direction=load"),
+			     "role=destination;device=" DEV ";direction=load"),
 			 0.0015));
 	assert_true(val(&e, "migscope_tracked_migrations", "") == 2);
 	assert_true(val(&e, "migscope_traced_processes", "") == 2);
@@ -689,8 +690,10 @@ static void test_live_progression(void **state)
 	assert_true(val(&e, "migscope_traced_processes", "") == 0);
 	upd(p, tl, AT(30 * SEC + 2), &e);
 	assert_int_equal(prom_tl_ngroups(p), 0);
-	for (size_t i = 0; i < e.n; i++)
+	for (size_t i = 0; i < e.n; i++) {
 		assert_null(strstr(e.s[i].labels, "vm="));
+		assert_null(strstr(e.s[i].labels, "device="));
+	}
 	/* the collector's own metrics stay */
 	assert_true(val(&e, "migscope_events_total", "probe=migrate_set_state") == 6);
 	assert_true(val(&e, "migscope_events_lost_total", "") == 0);
@@ -861,24 +864,37 @@ static void test_web_config_errors(void **state)
 	static const struct {
 		const char *yaml, *want;
 	} cases[] = {
-	    {"basic_auth_users:\n  alice: plaintext\n", "w.yml:2: basic_auth_users.alice: not a bcrypt"},
+	    {"basic_auth_users:\n  alice: plaintext\n",
+	     "w.yml:2: basic_auth_users.alice: not a bcrypt"},
 	    {"tls_server_config:\n  cert_file: a\n", "w.yml:1: tls_server_config needs both"},
-	    {"tls_server_config:\n  client_ca_file: ca.pem\n", "w.yml:2: tls_server_config.client_ca_file is not supported"},
-	    {"tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n", "w.yml:2: tls_server_config.client_auth_type RequireAndVerifyClientCert is not supported"},
-	    {"tls_server_config:\n  cipher_suites:\n    - TLS_AES_128_GCM_SHA256\n", "w.yml:3: sequences are not supported"},
-	    {"tls_server_config:\n  min_version: TLS14\n", "w.yml:2: tls_server_config.min_version: 'TLS14'"},
-	    {"tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS13\n  max_version: TLS12\n", "min_version is above max_version"},
+	    {"tls_server_config:\n  client_ca_file: ca.pem\n",
+	     "w.yml:2: tls_server_config.client_ca_file is not supported"},
+	    {"tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n",
+	     "w.yml:2: tls_server_config.client_auth_type RequireAndVerifyClientCert is not "
+	     "supported"},
+	    {"tls_server_config:\n  cipher_suites:\n    - TLS_AES_128_GCM_SHA256\n",
+	     "w.yml:3: sequences are not supported"},
+	    {"tls_server_config:\n  min_version: TLS14\n",
+	     "w.yml:2: tls_server_config.min_version: 'TLS14'"},
+	    {"tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS13\n  "
+	     "max_version: TLS12\n",
+	     "min_version is above max_version"},
 	    {"foo: 1\n", "w.yml:1: foo must be a mapping"},
 	    {"foo:\n  bar: 1\n", "w.yml:1: unknown key foo"},
 	    {"tls_server_config:\n\tcert_file: x\n", "w.yml:2: tab in indentation"},
-	    {"basic_auth_users:\n  alice: &anchor x\n", "w.yml:2: anchors and aliases are not supported"},
+	    {"basic_auth_users:\n  alice: &anchor x\n",
+	     "w.yml:2: anchors and aliases are not supported"},
 	    {"basic_auth_users:\n  alice: |\n    x\n", "w.yml:2: block scalars are not supported"},
 	    {"basic_auth_users:\n  alice: [a, b]\n", "w.yml:2: flow collections are not supported"},
 	    {"basic_auth_users:\n  a: \"x\n", "w.yml:2: unterminated double-quoted string"},
-	    {"tls_server_config:\n    cert_file: a\n  key_file: b\n", "w.yml:3: indentation does not match"},
-	    {"tls_server_config:\n  cert_file: a\n  cert_file: b\n", "w.yml:3: duplicate key 'cert_file'"},
-	    {"http_server_config:\n  headers:\n    X-Custom: 1\n", "w.yml:3: http_server_config.headers: X-Custom is not one"},
-	    {"http_server_config:\n  http2: maybe\n", "w.yml:2: http_server_config.http2 takes true or false"},
+	    {"tls_server_config:\n    cert_file: a\n  key_file: b\n",
+	     "w.yml:3: indentation does not match"},
+	    {"tls_server_config:\n  cert_file: a\n  cert_file: b\n",
+	     "w.yml:3: duplicate key 'cert_file'"},
+	    {"http_server_config:\n  headers:\n    X-Custom: 1\n",
+	     "w.yml:3: http_server_config.headers: X-Custom is not one"},
+	    {"http_server_config:\n  http2: maybe\n",
+	     "w.yml:2: http_server_config.http2 takes true or false"},
 	    {"basic_auth_users:\n  alice\n", "w.yml:2: expected 'key: value'"},
 	    {"---\na: 1\n---\nb: 2\n", "w.yml:3: more than one YAML document"},
 	    {"tls_server_config: x\n", "w.yml:1: tls_server_config must be a mapping"},

@@ -419,6 +419,51 @@ static void test_open_errors(void **state)
 	free(text);
 }
 
+/* The pid is the main thread's TID (it logs the migrate command's "setup"),
+ * even when the other threads' TIDs wrapped around below it; a destination
+ * killed early, with nothing but its states, is still a destination. */
+static void test_pid_and_role_hints(void **state)
+{
+	char *wrap = write_tmp("350@5.000001:migration_bitmap_sync_end dirty_pages 1\n"
+			       "32700@5.000002:migrate_set_state new state setup\n"
+			       "351@5.000003:migrate_set_state new state active\n"),
+	     *early = write_tmp("400@5.000001:migrate_set_state new state setup\n"
+				"400@5.000002:migrate_set_state new state active\n"),
+	     *nosetup = write_tmp("77@5.000001:runstate_set current_run_state 9 (running) "
+				  "new_state 7 (finish-migrate)\n"
+				  "70@5.000002:migration_bitmap_sync_end dirty_pages 1\n"),
+	     err[256];
+	struct qlog_reader *r;
+	union ms_rec rec;
+
+	r = qlog_open(wrap, NULL, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(qlog_pid(r), 32700);
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_int_equal(rec.proc.pflags & MS_PROC_INCOMING, 0);
+	assert_string_equal(rec.proc.vm, "");
+	qlog_close(r);
+	r = qlog_open(early, NULL, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_true(rec.proc.pflags & MS_PROC_INCOMING);
+	qlog_close(r);
+	r = qlog_open(nosetup, NULL, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(qlog_pid(r), 77); /* the first line's thread */
+	qlog_set_pid(r, 4194305);
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_int_equal(rec.h.pid, 4194305);
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_int_equal(rec.h.pid, 4194305);
+	assert_int_equal(rec.h.tid, 77);
+	qlog_close(r);
+	for (char **p = (char *[]){wrap, early, nosetup, NULL}; *p; p++) {
+		unlink(*p);
+		free(*p);
+	}
+}
+
 /* A source's and a destination's log of one migration, merged in time order
  * as replay does: two migrations, roles from the probes, paired by the VM
  * name given, figures from the log's timestamps. */
@@ -488,6 +533,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_and_untimestamped),
 	    cmocka_unit_test(test_reader),
 	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_pid_and_role_hints),
 	    cmocka_unit_test(test_two_files),
 	};
 

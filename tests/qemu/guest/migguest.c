@@ -20,7 +20,7 @@
 #define MB_FLAGS 0x00000003u /* page-align modules, memory info */
 
 __attribute__((section(".multiboot"), aligned(4), used)) static const uint32_t mb_header[3] = {
-    MB_MAGIC, MB_FLAGS, (uint32_t)-(MB_MAGIC + MB_FLAGS)};
+    MB_MAGIC, MB_FLAGS, 0u - (MB_MAGIC + MB_FLAGS)};
 
 #define STACK_SIZE 16384
 __attribute__((aligned(16), used)) uint8_t stack[STACK_SIZE];
@@ -103,7 +103,7 @@ static uint32_t tsc_per_10ms(void)
 	int spins = 0;
 
 	outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01)); /* gate on, speaker off */
-	outb(0x43, 0xb0);				    /* ch 2, lo/hi, mode 0 */
+	outb(0x43, 0xb0);				   /* ch 2, lo/hi, mode 0 */
 	outb(0x42, latch & 0xff);
 	outb(0x42, latch >> 8);
 	t0 = rdtsc_lo();
@@ -134,8 +134,8 @@ static uint32_t arg_u32(const char *cmd, const char *key, uint32_t def)
 
 void gmain(uint32_t magic, const struct mb_info *mbi)
 {
-	const char *cmd = (magic == 0x2BADB002u && (mbi->flags & 4)) ? (const char *)mbi->cmdline
-								     : "";
+	const char *cmd =
+	    (magic == 0x2BADB002u && (mbi->flags & 4)) ? (const char *)mbi->cmdline : "";
 	uint32_t mib = arg_u32(cmd, "mib=", 32), rate = arg_u32(cmd, "rate=", 0);
 	uint32_t npages, page = 0, gen = 1, acc = 0, ms = 0, tpms, last;
 	volatile uint32_t *mem = (volatile uint32_t *)WSET_BASE;
