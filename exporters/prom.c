@@ -2,6 +2,7 @@
 /* Prometheus exposition: metric table, series registry, snapshots, text format. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,25 +590,29 @@ static void put_sample(struct prom_buf *o, const char *name, const char *suffix,
 	prom_buf_put(o, "\n", 1);
 }
 
-/* le="..." of each bound of a set, made once */
-static const char *le_label(enum prom_bset bs, unsigned int i)
-{
-	static char le[3][16][32];
-	static atomic_bool done[3];
-	unsigned int nb;
-	const int64_t *b = prom_bounds(bs, &nb);
+/* le="..." of each bound of each set, made once for every thread */
+static char le_text[3][16][32];
+static pthread_once_t le_once = PTHREAD_ONCE_INIT;
 
-	if (!atomic_load(&done[bs])) {
-		/* idempotent: concurrent first renders write the same bytes */
+static void le_init(void)
+{
+	for (int bs = PROM_B_DURATION; bs <= PROM_B_SCRAPE; bs++) {
+		unsigned int nb;
+		const int64_t *b = prom_bounds(bs, &nb);
+
 		for (unsigned int k = 0; k < nb && k < 16; k++) {
 			char v[24];
 
 			prom_fmt_value(v, sizeof(v), b[k] / 1e9);
-			snprintf(le[bs][k], sizeof(le[bs][k]), "le=\"%s\"", v);
+			snprintf(le_text[bs][k], sizeof(le_text[bs][k]), "le=\"%s\"", v);
 		}
-		atomic_store(&done[bs], true);
 	}
-	return le[bs][i];
+}
+
+static const char *le_label(enum prom_bset bs, unsigned int i)
+{
+	pthread_once(&le_once, le_init);
+	return le_text[bs][i];
 }
 
 static void render_ent(struct prom_buf *o, const struct prom_def *d, const struct snap_ent *e)

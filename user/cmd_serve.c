@@ -260,11 +260,12 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	pthread_mutex_init(&s.snap_mu, NULL);
-	/* SIGINT and SIGTERM wait for sigtimedwait in this thread; every thread
-	 * started from here on inherits the mask */
+	/* SIGINT, SIGTERM (and SIGHUP) wait for sigtimedwait in this thread;
+	 * every thread started from here on inherits the mask */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -332,6 +333,9 @@ int cmd_serve(int argc, char **argv)
 		sig = sigtimedwait(&mask, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (sig == SIGHUP)
+			ms_err("serve: SIGHUP ignored: the web config is read at start; restart "
+			       "migscope to change it");
 		if (c) {
 			collector_stats(c, &cs);
 			if (cs.error) {

@@ -44,7 +44,8 @@ struct live {
 	size_t nbins;
 	int ret; /* callback's stop value */
 	uint64_t events, lost;
-	unsigned int procs;
+	int *tracked; /* PIDs traced now, as userspace knows them */
+	size_t ntracked, tracked_cap;
 	unsigned int probe_attached[MS_P_COUNT];
 };
 
@@ -60,6 +61,43 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static uint64_t kdev(dev_t d)
 {
 	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+static bool tracked_has(const struct live *l, int pid)
+{
+	for (size_t i = 0; i < l->ntracked; i++)
+		if (l->tracked[i] == pid)
+			return true;
+	return false;
+}
+
+static void tracked_add(struct live *l, int pid)
+{
+	int *v;
+
+	if (tracked_has(l, pid))
+		return;
+	if (l->ntracked == l->tracked_cap) {
+		size_t cap = l->tracked_cap ? 2 * l->tracked_cap : 64;
+
+		v = realloc(l->tracked, cap * sizeof(*v));
+		if (!v)
+			return; /* only the count in the header suffers */
+		l->tracked = v;
+		l->tracked_cap = cap;
+	}
+	l->tracked[l->ntracked++] = pid;
+}
+
+static bool tracked_del(struct live *l, int pid)
+{
+	for (size_t i = 0; i < l->ntracked; i++) {
+		if (l->tracked[i] == pid) {
+			l->tracked[i] = l->tracked[--l->ntracked];
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool pid_wanted(const struct live *l, int pid)
@@ -291,7 +329,7 @@ static int track(struct live *l, int pid, bool explicit)
 	pr.probes_missing = b->missing;
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
 		return -errno;
-	l->procs++;
+	tracked_add(l, pid);
 	emit(l, (union ms_rec *)&pr);
 	return 1;
 }
@@ -355,7 +393,8 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 {
 	__u32 key = e->h.pid;
 	struct bin *b = bin_find(l, e->dev, e->ino);
-	bool was = bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.traced), &key, &(__u8){0}) == 0;
+	/* what userspace knows: the kernel may have traced it at exec already */
+	bool was = tracked_has(l, e->h.pid);
 
 	if (!b)
 		b = classify(l, e->h.pid);
@@ -365,7 +404,7 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 		if (was) {
 			/* a traced process became something else */
 			bpf_map_delete_elem(bpf_map__fd(l->skel->maps.traced), &key);
-			l->procs--;
+			tracked_del(l, e->h.pid);
 			union ms_rec x = {.exit = {.h = e->h}};
 
 			x.h.kind = MS_EV_EXIT;
@@ -378,8 +417,6 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 	if (!pid_wanted(l, e->h.pid))
 		return 0;
 	emit(l, (const union ms_rec *)e);
-	if (was)
-		l->procs--; /* track() counts it again */
 	return track(l, e->h.pid, false) < 0 ? 0 : l->ret;
 }
 
@@ -393,10 +430,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(struct ms_exec))
 			return 0;
 		return on_exec(l, &r->exec);
-	case MS_EV_EXIT:
-		if (l->procs)
-			l->procs--;
-		return emit(l, r);
+	case MS_EV_EXIT: tracked_del(l, r->h.pid); return emit(l, r);
 	default: return emit(l, r);
 	}
 }
@@ -542,7 +576,7 @@ void live_stats(const struct live *l, struct live_stats *s)
 	memset(s, 0, sizeof(*s));
 	s->events = l->events;
 	s->lost = l->lost;
-	s->procs = l->procs;
+	s->procs = l->ntracked;
 	for (size_t i = 0; i < l->nbins; i++) {
 		if (!l->bins[i].qemu)
 			continue;
@@ -570,5 +604,6 @@ void live_close(struct live *l)
 	free(l->bins);
 	migscope_bpf__destroy(l->skel);
 	free(l->pids);
+	free(l->tracked);
 	free(l);
 }

@@ -926,21 +926,33 @@ void top_dev_drain(const struct top_row *r, const struct top_dev *d, int width, 
 /* ------------------------------------------------------------------ */
 /* batch */
 
-static void print_cell(FILE *f, const struct top_layout *l, int i, const char *text)
+/* Append a cell to a line, padded to its column (the last one unpadded). */
+static void put_cell(char *line, size_t n, const struct top_layout *l, int i, const char *text)
 {
 	enum top_col c = l->cols[i];
 	int w = l->width[c];
+	size_t len = strlen(line);
 
-	if (i)
-		fputc(' ', f);
-	if (!w)
-		fputs(text, f);
+	if (i && len + 1 < n) {
+		line[len++] = ' ';
+		line[len] = 0;
+	}
+	if (!w || i == l->ncols - 1)
+		snprintf(line + len, n - len, "%.*s", w ? w : (int)n, text);
 	else if (top_col_right(c))
-		fprintf(f, "%*.*s", w, w, text);
-	else if (i == l->ncols - 1)
-		fprintf(f, "%.*s", w, text);
+		snprintf(line + len, n - len, "%*.*s", w, w, text);
 	else
-		fprintf(f, "%-*.*s", w, w, text);
+		snprintf(line + len, n - len, "%-*.*s", w, w, text);
+}
+
+/* Print a line without its trailing blanks. */
+static void put_line(FILE *f, char *line)
+{
+	size_t len = strlen(line);
+
+	while (len && line[len - 1] == ' ')
+		line[--len] = 0;
+	fprintf(f, "%s\n", line);
 }
 
 static void print_devices(FILE *f, const struct top_row *r)
@@ -997,7 +1009,7 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 	const struct top_head *h = &s->head;
 	struct top_layout l;
 	size_t *idx = NULL, n = 0;
-	char buf[256], when[64] = "";
+	char buf[256], when[64] = "", line[1024];
 	int active = 0;
 
 	if (h->real_ns) {
@@ -1024,9 +1036,10 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 	if (h->capture_error[0])
 		fprintf(f, "capture stopped: %s\n", h->capture_error);
 	top_layout(&l, 0);
+	line[0] = 0;
 	for (int i = 0; i < l.ncols; i++)
-		print_cell(f, &l, i, top_col_title(l.cols[i]));
-	fputc('\n', f);
+		put_cell(line, sizeof(line), &l, i, top_col_title(l.cols[i]));
+	put_line(f, line);
 	if (s->nrows) {
 		idx = calloc(s->nrows, sizeof(*idx));
 		if (!idx)
@@ -1036,13 +1049,14 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 	for (size_t k = 0; k < n; k++) {
 		const struct top_row *r = &s->rows[idx[k]];
 
+		line[0] = 0;
 		for (int i = 0; i < l.ncols; i++) {
 			enum top_col c = l.cols[i];
 
 			top_cell(r, c, l.width[c], buf, sizeof(buf));
-			print_cell(f, &l, i, buf);
+			put_cell(line, sizeof(line), &l, i, buf);
 		}
-		fputc('\n', f);
+		put_line(f, line);
 		if (r->stall.stalled) {
 			top_note(r, buf, sizeof(buf));
 			fprintf(f, "        %s\n", buf);

@@ -249,6 +249,5 @@ void top_ui_free(struct top_ui *ui);
 enum top_act top_ui_key(struct top_ui *ui, int key);
 void top_ui_draw(struct top_ui *ui, const struct top_snap *s);
 bool top_ui_paused(const struct top_ui *ui);
-void top_ui_set_filter(struct top_ui *ui, const char *filter);
 
 #endif /* MIGSCOPE_TOP_H */

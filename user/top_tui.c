@@ -160,11 +160,6 @@ bool top_ui_paused(const struct top_ui *ui)
 	return ui->paused;
 }
 
-void top_ui_set_filter(struct top_ui *ui, const char *filter)
-{
-	snprintf(ui->filter, sizeof(ui->filter), "%s", filter ? filter : "");
-}
-
 enum top_act top_ui_key(struct top_ui *ui, int key)
 {
 	size_t n;

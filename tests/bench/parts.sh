@@ -177,6 +177,8 @@ bench_rate() {
 	for rate in 250000 500000 750000 1000000 1250000 1500000 2000000 3000000; do
 		rate_step "$rate"
 		st=$?
+		# short of the rate with nothing lost: the machine was busy; once more
+		[ $st -eq 3 ] && [ "$RATE_LOST" = 0 ] && { rate_step "$rate"; st=$?; }
 		if [ $st -eq 0 ]; then
 			best=$RATE_GOT best_rate=$rate
 			continue

@@ -8,8 +8,9 @@
 #   serve_rss_anon_kb   the part that is migscope's own memory: the rest is
 #                   mostly the BPF ring buffer's mapping (32 MB for the default 16 MiB)
 #   samples, exposition_bytes, exposition_gzip_bytes, vms_tracked (series groups)
-#   update_ms       what one metrics update holds the engine for (live tick,
-#                   snapshot included)
+#   update_ms       what the latest metrics update held the engine for (live
+#                   tick, snapshot included; one sample)
+#   update_inproc_ms  the same step in-process, median of 51
 #   snapshot_ms, render_ms, gzip_ms   in-process on the same state: the copy the
 #                   tick publishes, and what each scrape does with it
 #
@@ -103,6 +104,7 @@ kv() { sed -n "s/^$1=//p" "$T/inproc.kv"; }
 	echo "exposition_bytes=$(kv exposition_bytes)"
 	echo "exposition_gzip_bytes=$(kv exposition_gzip_bytes)"
 	echo "update_ms=${upd_live:-$(kv update_ms)}"
+	echo "update_inproc_ms=$(kv update_ms)"
 	echo "snapshot_ms=$(kv snapshot_ms)"
 	echo "render_ms=$(kv render_ms)"
 	echo "gzip_ms=$(kv gzip_ms)"

@@ -12,7 +12,7 @@ t_tmpdir
 
 PROMGEN=${PROMGEN:-$MS_BUILD/tests/exporter/promgen}
 CT='text/plain; version=0.0.4; charset=utf-8'
-EXPIRE=20
+EXPIRE=30
 VM="ms-exporter-$$"
 UUID=$(cat /proc/sys/kernel/random/uuid)
 OWN=()
@@ -123,6 +123,8 @@ curl -s -H 'Accept-Encoding: gzip' -D "$T/h2" -o "$T/idle.gz" "$U/metrics"
 check "gzip when asked: Content-Encoding gzip" grep -qix $'Content-Encoding: gzip\r' "$T/h2"
 check "gzip: the body inflates to a valid exposition" sh -c "zcat '$T/idle.gz' | promtool check metrics"
 check "no gzip when not asked" sh -c "! grep -qi '^Content-Encoding' '$T/h1'"
+check "no gzip when refused (gzip;q=0)" \
+	sh -c "! curl -s -D- -o /dev/null -H 'Accept-Encoding: gzip;q=0, identity' '$U/metrics' | grep -qi '^Content-Encoding'"
 check "GET /: landing page links to metrics" sh -c "curl -s '$U/' | grep -q 'href=\"metrics\"'"
 check "GET /-/healthy: 200" test "$(code "$U/-/healthy")" = 200
 check "GET /nope: 404" test "$(code "$U/nope")" = 404
@@ -147,6 +149,75 @@ check "plain HTTP to the TLS port gets no HTTP answer" test "$(code "http://127.
 check "TLS port still serves after those" test "$(code "$S/metrics" "${C[@]}" -u prom:s3cret)" = 200
 check "TLS: an unverified certificate is refused by curl (it is ours, self-signed)" \
 	test "$(code "$S/metrics" -u prom:s3cret)" = 000
+
+# --- HTTP robustness ----------------------------------------------------------
+robust() {
+	$PY - "$plain_port" <<'EOF'
+import socket, sys, threading, urllib.request
+port = int(sys.argv[1])
+
+def raw(data, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        return s.recv(64).split(b"\r\n")[0].decode(errors="replace")
+    except OSError as e:
+        return "no answer (%s)" % type(e).__name__
+    finally:
+        s.close()
+
+def scrape():
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        return r.status
+
+ok = True
+cases = [
+    ("HTTP/1.1 without Host", b"GET /metrics HTTP/1.1\r\n\r\n", "400"),
+    ("malformed header line", b"GET /metrics HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", "400"),
+    ("HTTP/0.9 request line", b"GET /metrics\r\n\r\n", "400"),
+    ("unknown method", b"BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "405"),
+    ("64 KiB URL", b"GET /" + b"a" * 65536 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "414"),
+    ("100 KB header", b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000 + b"\r\n\r\n", "431"),
+    ("1000 headers", b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n", "431"),
+    ("POST with a 100 MB Content-Length", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\nabc", "405"),
+]
+for name, data, want in cases:
+    got = raw(data)
+    good = got.startswith("HTTP/1.1 4") and want in got and scrape() == 200
+    print("# %-36s -> %s%s" % (name, got, "" if good else "   (want %s)" % want))
+    ok = ok and good
+# junk without a request line: dropped, never answered with garbage, server fine
+for junk in (b"GARBAGE\r\n\r\n", b"\x16\x03\x01\x00\xff" + b"\x00" * 64, bytes(range(256)) * 40):
+    got = raw(junk, timeout=1)
+    good = not got.startswith("HTTP/1.1 2") and scrape() == 200
+    print("# junk %-31r -> %s" % (junk[:12], got))
+    ok = ok and good
+# idle connections (a slow client each) do not hold a scrape up
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+for s in idle:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+ok = ok and scrape() == 200
+for s in idle:
+    s.close()
+# a flood of 300 connections from 30 threads: refused beyond the limits, then fine
+res = []
+def flood():
+    for _ in range(10):
+        try:
+            res.append(raw(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10)[:12])
+        except OSError:
+            res.append("refused")
+ts = [threading.Thread(target=flood) for _ in range(30)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+served = sum(1 for r in res if r.startswith("HTTP/1.1 200"))
+print("# flood: %d of %d connections served, then a scrape: %d" % (served, len(res), scrape()))
+ok = ok and served > 0 and scrape() == 200
+sys.exit(0 if ok else 1)
+EOF
+}
+check "malformed and oversized requests get 4xx, junk and floods leave it serving" robust
+check "serve survived all that (process alive)" kill -0 "$plain_pid"
 
 # --- Prometheus scrapes both while migsim runs --------------------------------
 PPORT=$(free_port)
@@ -273,83 +344,11 @@ check "docs/metrics.md lists every metric of the table with its type and labels"
 check "dashboard: datasource, instance, vm and role variables" \
 	test "$(jq -r '[.templating.list[].name] | join(",")' "$MS_ROOT/dashboards/migscope.json")" = "datasource,instance,vm,role"
 
-# --- HTTP robustness ----------------------------------------------------------
-robust() {
-	$PY - "$plain_port" <<'EOF'
-import socket, sys, threading, urllib.request
-port = int(sys.argv[1])
-
-def raw(data, timeout=5):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(data)
-        return s.recv(64).split(b"\r\n")[0].decode(errors="replace")
-    except OSError as e:
-        return "no answer (%s)" % type(e).__name__
-    finally:
-        s.close()
-
-def scrape():
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.status
-
-ok = True
-cases = [
-    ("HTTP/1.1 without Host", b"GET /metrics HTTP/1.1\r\n\r\n", "400"),
-    ("malformed header line", b"GET /metrics HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", "400"),
-    ("HTTP/0.9 request line", b"GET /metrics\r\n\r\n", "400"),
-    ("unknown method", b"BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "405"),
-    ("64 KiB URL", b"GET /" + b"a" * 65536 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "414"),
-    ("100 KB header", b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 100000 + b"\r\n\r\n", "431"),
-    ("1000 headers", b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n", "431"),
-    ("POST with a 100 MB Content-Length", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\nabc", "405"),
-]
-for name, data, want in cases:
-    got = raw(data)
-    good = got.startswith("HTTP/1.1 4") and want in got and scrape() == 200
-    print("# %-36s -> %s%s" % (name, got, "" if good else "   (want %s)" % want))
-    ok = ok and good
-# junk without a request line: dropped, never answered with garbage, server fine
-for junk in (b"GARBAGE\r\n\r\n", b"\x16\x03\x01\x00\xff" + b"\x00" * 64, bytes(range(256)) * 40):
-    got = raw(junk, timeout=1)
-    good = not got.startswith("HTTP/1.1 2") and scrape() == 200
-    print("# junk %-31r -> %s" % (junk[:12], got))
-    ok = ok and good
-# idle connections (a slow client each) do not hold a scrape up
-idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
-for s in idle:
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-ok = ok and scrape() == 200
-for s in idle:
-    s.close()
-# a flood of 300 connections from 30 threads: refused beyond the limits, then fine
-res = []
-def flood():
-    for _ in range(10):
-        try:
-            res.append(raw(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=10)[:12])
-        except OSError:
-            res.append("refused")
-ts = [threading.Thread(target=flood) for _ in range(30)]
-[t.start() for t in ts]
-[t.join() for t in ts]
-served = sum(1 for r in res if r.startswith("HTTP/1.1 200"))
-print("# flood: %d of %d connections served, then a scrape: %d" % (served, len(res), scrape()))
-ok = ok and served > 0 and scrape() == 200
-sys.exit(0 if ok else 1)
-EOF
-}
-check "malformed and oversized requests get 4xx, junk and floods leave it serving" robust
-check "serve survived all that (process alive)" kill -0 "$plain_pid"
-
-# --- the replay report of serve's own recording agrees --------------------------
-# the trace file is complete once serve stops; the expiry check needs it
-# running, so the comparison waits for the end of the file below.
-
 # --- expiry of the finished VM's series ------------------------------------------
 has_vm() { curl -s "$U/metrics" | grep -q "vm=\"$VM\""; }
 now=$(date +%s)
 [ $((SIM_END + EXPIRE - 6 - now)) -gt 0 ] && sleep $((SIM_END + EXPIRE - 6 - now))
+echo "# $(($(date +%s) - SIM_END)) s after migsim ended"
 check "expiry: $VM's series still there $((EXPIRE - 6)) s after its processes exited" has_vm
 if wait_for 15 sh -c "! curl -s '$U/metrics' | grep -q 'vm=\"$VM\"'"; then
 	gone=$(( $(date +%s) - SIM_END ))

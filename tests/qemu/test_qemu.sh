@@ -116,7 +116,8 @@ scenario() {
 		{ t_fail "$name: replay of the QEMU logs"; sed 's/^/#   /' "$T/$name.log.err"; return 1; }
 	"$MIGSCOPE" replay --vm "mstest-$name" "$T/$name.src.log" "$T/$name.dst.log" \
 		> "$T/$name.log.txt" 2>&1
-	$PY "$QDIR/compare.py" "$name" "$T" "$spid" "$dpid" "$expect" "${cmp[@]}"
+	$PY "$QDIR/compare.py" "$name" "$T" "$spid" "$dpid" "$expect" "${cmp[@]}" ||
+		t_fail "$name: compare.py stopped"
 }
 
 IDLE="mib=16 rate=0"
@@ -131,7 +132,6 @@ scenario dirty "$DIRTY" completed --min-passes 3 -- "${LIMITS[@]}"
 scenario dirty-ack "$DIRTY" completed --ack --min-passes 3 -- --ack "${LIMITS[@]}"
 scenario failed "$DIRTY" failed -- --kill-after 0.8 "${LIMITS[@]}"
 scenario cancelled "$DIRTY" cancelled --ack -- --ack --cancel-after 0.8 "${LIMITS[@]}"
-
 
 # --- Debian's own QEMU: built without the dtrace backend ---
 DEBQ=/usr/bin/qemu-system-x86_64
@@ -174,7 +174,7 @@ debian_log() {
 	stop_qemu "$dpid" "$T/$name.dst.qmp"
 	if "$MIGSCOPE" replay --vm "mstest-$name" --format json -o "$T/$name.log.json" \
 		"$T/$name.src.log" "$T/$name.dst.log" 2> "$T/$name.log.err"; then
-		$PY "$QDIR/compare.py" --log-only "$name" "$T"
+		$PY "$QDIR/compare.py" --log-only "$name" "$T" || t_fail "$name: compare.py stopped"
 	else
 		t_fail "$name: replay of Debian QEMU's logs"; sed 's/^/#   /' "$T/$name.log.err"
 	fi

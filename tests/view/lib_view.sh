@@ -20,6 +20,7 @@ tm_start() {
 
 tm_stop() {
 	tm kill-server 2> /dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$TM_SOCK"
 }
 
 # tm_cap [-e]: the visible screen

@@ -76,7 +76,7 @@ for l in open(sys.argv[1]):
 import re, subprocess, sys
 out, vm, dt = sys.argv[1], sys.argv[2], float(sys.argv[3])
 snap = open(out).read().split("migscope top - ")[-1]
-m = re.search(r"^ +[0-9]+ %s +src +completed .* acked \+[0-9.]+s +([0-9.]+)(ms|s) " % re.escape(vm), snap, re.M)
+m = re.search(r"^ +[0-9]+ %s +src +completed .* acked \+[0-9.]+s +([0-9.]+)(ms|s)( |$)" % re.escape(vm), snap, re.M)
 v = m and float(m.group(1)) * (1000 if m.group(2) == "s" else 1)
 print("# top: %s ms, migsim: %s ms" % (v, dt))
 sys.exit(0 if v is not None and abs(v - dt) <= 0.15 else 1)' "$T/live.out" "$VM" "$dt"
@@ -113,8 +113,8 @@ sys.exit(0 if ok else 1)' "$T/rep.out"
 	"$MIGSCOPE" replay --format json -o "$T/b.json" "$T/b.trace"
 	want=$(fmt_dur "$(jq -r --arg vm "$VM" '.migrations[] | select(.vm==$vm and .role=="source") | .downtime_ms' "$T/b.json")")
 	check "replay: the last snapshot is the state at the end of the file (downtime $want, as replay says)" \
-		bash -c "last $T/rep.out | grep -qE '^ +[0-9]+ $VM +src +completed .* acked \+[0-9.]+s +$want ' &&
-			last $T/rep.out | grep -qE '^ +[0-9]+ $VM +dst +completed .* acked \+[0-9.]+s +$want '"
+		bash -c "last $T/rep.out | grep -qE '^ +[0-9]+ $VM +src +completed .* acked \+[0-9.]+s +$want( |\$)' &&
+			last $T/rep.out | grep -qE '^ +[0-9]+ $VM +dst +completed .* acked \+[0-9.]+s +$want( |\$)'"
 	check "replay: the downtime breakdown at the end" \
 		bash -c "last $T/rep.out | grep -qE '^ +downtime $want \(guest [0-9.]+m?s\): stop .*, iterable .*, non-iterable .*, transfer\+load .*, dst start '"
 	check "replay: destination devices approved" \

@@ -14,8 +14,8 @@ cleanup_view() {
 }
 trap cleanup_view EXIT
 
-VM=view-ack-$$
-VM2=view-stall-$$
+VM=view$$-ack
+VM2=view$$-stall
 U1=7a1e0000-0000-4000-8000-$(printf '%012d' $$)
 U2=7a1e0000-0000-4000-8001-$(printf '%012d' $$)
 DEV='0000:00:0[56]\.0'
@@ -33,12 +33,12 @@ tm_check "live: on the alternate screen, cursor hidden" \
 tm_check "live: column header" \
 	tm_has '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +REMAIN +BW EXP DT/LIMIT ACK +LAST DT NOTE'
 
-# only this test's migrations (others may run on the host), sorted by VM:
+# only this run's migrations (others may run on the host), sorted by VM:
 # the ACK migration's source, its destination, then the stalling one's
 tm_keys f
 tm_wait "keys: f opens the filter prompt" 5 'filter \(VM, pid, role, phase, device.*: _$'
-tm_keys "view-" Enter s
-tm_wait "keys: the filter and the sort show in the title" 5 "sort: vm +filter: view- "
+tm_keys "view$$-" Enter s
+tm_wait "keys: the filter and the sort show in the title" 5 "sort: vm +filter: view$$- "
 
 "$MIGSIM" -name "guest=$VM" -uuid "$U1" --approval-delay 5000 --log "$T/ack.log" > "$T/ack.out" 2>&1 &
 SIMS+=($!)
@@ -123,7 +123,7 @@ tm_wait "resize: back to 160x45, every column" 5 '^ +PID VM +ROLE PHASE +ELAPSED
 
 tm_keys f C-u "$VM2" Enter
 tm_wait "keys: a narrower filter" 5 "filter: $VM2 " &&
-	tm_check "keys: only the matching rows" test "$(tm_count '^ +[0-9]+ view-')$(tm_count "^ +[0-9]+ $VM2 ")" = 22
+	tm_check "keys: only the matching rows" test "$(tm_count "^ +[0-9]+ view$$-")$(tm_count "^ +[0-9]+ $VM2 ")" = 22
 tm_keys f C-u Enter
 tm_wait "keys: an empty filter shows every row" 5 'filter: - '
 tm_keys p
