@@ -195,6 +195,8 @@ static struct ynode *yparse(const char *text, struct yerr *e)
 	root->map = true;
 	st[0].indent = -1;
 	st[0].map = root;
+	if (!strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3; /* a UTF-8 byte order mark, as some editors write */
 	while (*p && !e->buf[0]) {
 		const char *eol = strchr(p, '\n'), *q;
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);

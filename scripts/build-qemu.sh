@@ -33,7 +33,7 @@ TARBALL=$TARBALL_DIR/qemu_$VERSION+ds.orig.tar.xz
 # agent, optional devices, external libraries, debug info.
 CONFIGURE_ARGS=(
 	--target-list=x86_64-softmmu
-	--enable-trace-backends=dtrace,log
+	"--enable-trace-backends=dtrace,log"
 	--python=/usr/bin/python3
 	--without-default-features
 	--without-default-devices

@@ -85,13 +85,13 @@ def main():
     fig["probe_ratio_migscope_bpftrace"] = ratio(get("probe_ns_migscope"),
                                                  get("probe_ns_bpftrace"))
     fig["probe_ns_migscope_added"] = diff(get("probe_ns_migscope"), get("probe_ns_floor"))
-    base = get("syscall_ns_other_base")
-    for v in ("migscope", "tpnull", "tp", "btfnull", "btf", "raw"):
+    for v in ("migscope", "tpnull", "tp", "rawnull", "raw", "btfnull", "btf"):
         for c in ("other", "ioctl", "ioctl_vfio", "read", "write", "close", "getppid"):
-            a = get(f"syscall_ns_{c}_{v}")
-            b = get(f"syscall_ns_{c}_base")
-            if a is not None and b is not None:
-                fig[f"syscall_ns_{c}_added_{v}"] = diff(a, b)
+            for m in ("ns", "best_ns"):
+                a = get(f"syscall_{m}_{c}_{v}")
+                b = get(f"syscall_{m}_{c}_base")
+                if a is not None and b is not None:
+                    fig[f"syscall_{m}_{c}_added_{v}"] = diff(a, b)
     fig["syscall_ns_other_added"] = fig.get("syscall_ns_other_added_migscope")
     fig["replay_vs_zcat"] = ratio(get("replay_mb_per_s"), get("zcat_mb_per_s"))
     fig["replay_vs_zlib"] = ratio(get("replay_mb_per_s"), get("zlib_inflate_mb_per_s"))

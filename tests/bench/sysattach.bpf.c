@@ -247,3 +247,15 @@ int BPF_PROG(btfnull_exit, struct pt_regs *regs, long ret)
 {
 	return 0;
 }
+
+SEC("raw_tracepoint/sys_enter")
+int rawnull_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int rawnull_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return 0;
+}

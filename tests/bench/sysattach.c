@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * sysattach: load one variant of sysattach.bpf.c (tp, raw or btf: the attach
- * points considered for migscope's syscall programs; tpnull, btfnull: the
- * same attach points with programs that only return), run a command, detach.
+ * points considered for migscope's syscall programs; tpnull, rawnull,
+ * btfnull: the same attach points with programs that only return), run a
+ * command, detach.
  *
  *   sysattach VARIANT -- COMMAND [ARGS...]
  */
@@ -24,8 +25,9 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	if (argc < 4 || strcmp(argv[2], "--")) {
-		fprintf(stderr,
-			"usage: sysattach tp|raw|btf|tpnull|btfnull -- COMMAND [ARGS...]\n");
+		fprintf(
+		    stderr,
+		    "usage: sysattach tp|raw|btf|tpnull|rawnull|btfnull -- COMMAND [ARGS...]\n");
 		return 2;
 	}
 	plen = strlen(argv[1]);

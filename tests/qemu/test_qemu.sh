@@ -50,17 +50,23 @@ check "the test guest builds" gcc -m32 -march=i686 -O2 -ffreestanding -fno-pic -
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# KVM when /dev/kvm works, else TCG (QEMU tries the -accel options in order);
+# MS_QEMU_ACCEL="tcg" forces one.
+ACCEL=()
+for a in ${MS_QEMU_ACCEL:-kvm tcg}; do ACCEL+=(-accel "$a"); done
+
 # start_qemu NAME SIDE APPEND [ARGS...]: one QEMU, its pid in QPID
 start_qemu() {
 	local name=$1 side=$2 append=$3; shift 3
 	"$QEMU" -name "guest=mstest-$name,debug-threads=on" -uuid "$UUID" \
-		-machine pc -accel kvm -accel tcg -m 128 -nodefaults -display none -no-user-config \
+		-machine pc "${ACCEL[@]}" -m 128 -nodefaults -display none -no-user-config \
 		-L /usr/share/seabios -L /usr/share/qemu -kernel "$GUEST" -append "$append" \
 		-serial "file:$T/$name.$side.serial" -qmp "unix:$T/$name.$side.qmp,server=on,wait=off" \
 		-D "$T/$name.$side.log" -msg timestamp=on -trace "events=$EVENTS" \
 		"$@" > "$T/$name.$side.out" 2>&1 &
 	QPID=$!
 	QPIDS+=("$QPID")
+	disown "$QPID" # no "Killed" notice for the destination the test kills
 }
 
 # stop_qemu PID SOCKET: quit over QMP (a clean exit), else kill
@@ -88,12 +94,11 @@ scenario() {
 		t_fail "$name: the guest did not boot"; sed 's/^/#   /' "$T/$name.src.out" | head -5
 	fi
 	# Only these two processes: other QEMU-like processes of the host (a
-	# migsim storm) must not share the ring buffer. At idle priority, so that
-	# the recorder's wakeups never preempt QEMU between a probe and QEMU's
-	# own clock read (docs/qemu.md); MS_QEMU_REC_NORMAL=1 to see the effect.
+	# migsim storm) must not share the ring buffer. MS_QEMU_REC_IDLE=1 runs
+	# the recorder at SCHED_IDLE (docs/qemu.md, "Probe effect").
 	rec_start "$T/$name.trace" --binary "$QEMU" -p "$spid" -p "$dpid" ||
 		{ t_fail "$name: recorder did not start"; return 1; }
-	[ -n "${MS_QEMU_REC_NORMAL:-}" ] || chrt -a -i -p 0 "$REC_PID" > /dev/null
+	[ -z "${MS_QEMU_REC_IDLE:-}" ] || chrt -a -i -p 0 "$REC_PID" > /dev/null
 	$PY "$QDIR/migrate.py" --src "$T/$name.src.qmp" --dst "$T/$name.dst.qmp" --port "$(free_port)" \
 		"${kill[@]}" "$@" -o "$T/$name.qmp.json" > "$T/$name.migrate.out" 2>&1 ||
 		{ t_fail "$name: migrate.py"; sed 's/^/#   /' "$T/$name.migrate.out" | tail -5; }
