@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "evdump.h"
 #include "qemulog.h"
+#include "prom_tl.h"
 #include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
@@ -24,26 +25,28 @@
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: migscope replay FILE... [--format text|json|events] [-o OUT] [--vm NAME]\n"
-		"Reconstruct every migration of one or more trace files (for instance a source's\n"
-		"and a destination's recorded on one host) and print the timeline report.\n"
-		"  text    milestones, devices and figures per migration (default)\n"
-		"  json    the same as JSON (the contract of docs/figures.md)\n"
-		"  events  every record, one JSON object a line\n"
-		"A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
-		"timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
-		"skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
-		"give the VM of the logs, so that a source's and a destination's log pair.\n"
-		"A damaged or truncated file replays every complete chunk, then names where it\n"
-		"stopped; the exit status is then 1.\n\n"
-		"Examples:\n"
-		"  migscope replay mig.trace\n"
-		"  migscope replay src.trace dst.trace --format json -o report.json\n"
-		"  migscope replay --vm web01 src-qemu.log dst-qemu.log\n");
+	fprintf(
+	    f,
+	    "Usage: migscope replay FILE... [--format text|json|events|prom] [-o OUT] [--vm NAME]\n"
+	    "Reconstruct every migration of one or more trace files (for instance a source's\n"
+	    "and a destination's recorded on one host) and print the timeline report.\n"
+	    "  text    milestones, devices and figures per migration (default)\n"
+	    "  json    the same as JSON (the contract of docs/figures.md)\n"
+	    "  events  every record, one JSON object a line\n"
+	    "  prom    the Prometheus exposition `migscope serve` would give at the end\n"
+	    "A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
+	    "timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
+	    "skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
+	    "give the VM of the logs, so that a source's and a destination's log pair.\n"
+	    "A damaged or truncated file replays every complete chunk, then names where it\n"
+	    "stopped; the exit status is then 1.\n\n"
+	    "Examples:\n"
+	    "  migscope replay mig.trace\n"
+	    "  migscope replay src.trace dst.trace --format json -o report.json\n"
+	    "  migscope replay --vm web01 src-qemu.log dst-qemu.log\n");
 }
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS };
+enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM };
 
 struct input {
 	const char *path;
@@ -162,8 +165,10 @@ int cmd_replay(int argc, char **argv)
 				fmt = FMT_JSON;
 			} else if (!strcmp(optarg, "events")) {
 				fmt = FMT_EVENTS;
+			} else if (!strcmp(optarg, "prom")) {
+				fmt = FMT_PROM;
 			} else {
-				ms_err("replay: unknown format '%s' (text, json or events)",
+				ms_err("replay: unknown format '%s' (text, json, events or prom)",
 				       optarg);
 				return MS_EXIT_USAGE;
 			}
@@ -271,6 +276,8 @@ int cmd_replay(int argc, char **argv)
 		report_text(out, tl, &ro);
 	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, skipped))
 		report_json(out, tl, &ro);
+	else if (fmt == FMT_PROM)
+		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl));
 	if (fflush(out) || ferror(out)) {
 		ms_err("replay: write error: %s", strerror(errno));
 		goto out;

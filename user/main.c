@@ -15,7 +15,7 @@ static const struct cmd {
 } cmds[] = {
     {"probes", cmd_probes, "[--binary PATH | -p PID] [-j]"},
     {"record", cmd_record, "[-p PID ...] -o FILE [--duration S]"},
-    {"replay", cmd_replay, "FILE... [--format text|json|events] [-o OUT]"},
+    {"replay", cmd_replay, "FILE... [--format text|json|events|prom] [-o OUT]"},
     {"top", cmd_top, "[-p PID ...] [--interval S] [--replay FILE [--speed X]] [--batch [-n N]]"},
     {"serve", cmd_serve, "[--listen ADDR:PORT] [--web-config FILE] [--record FILE] [--expire S]"},
 };
