@@ -28,8 +28,7 @@ struct bin {
 	uint64_t ino;
 	bool qemu;
 	bool warned;
-	struct bpf_link **links;
-	size_t nlinks;
+	struct bpf_link **links; /* by catalog id, NULL where not attached */
 	unsigned int attached, missing;
 };
 
@@ -128,8 +127,23 @@ static int emit(struct live *l, const union ms_rec *r)
 
 /* Attach every catalog probe the binary has; a probe that fails is reported,
  * never fatal. */
-static void bin_attach(struct live *l, struct bin *b, const char *path, const char *label,
-		       const struct sdt_list *sl)
+static void bin_detach(struct live *l, struct bin *b)
+{
+	if (!b->links)
+		return;
+	for (unsigned int id = 0; id < MS_P_COUNT; id++) {
+		if (!b->links[id])
+			continue;
+		bpf_link__destroy(b->links[id]);
+		l->probe_attached[id]--;
+	}
+	free(b->links);
+	b->links = NULL;
+}
+
+/* 0, or -ESRCH when PATH (a /proc/PID/exe) vanished while attaching. */
+static int bin_attach(struct live *l, struct bin *b, const char *path, const char *label,
+		      const struct sdt_list *sl)
 {
 	LIBBPF_OPTS(bpf_usdt_opts, uo);
 	char missing[512] = "";
@@ -137,7 +151,7 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const ch
 
 	b->links = calloc(MS_P_COUNT, sizeof(*b->links));
 	if (!b->links)
-		return;
+		return -ENOMEM;
 
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
 		const char *name = cat_name(id), *bad = NULL;
@@ -161,11 +175,16 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const ch
 		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER, name,
 						&uo);
 		if (!link) {
-			ms_err("%s: cannot attach to probe %s: %s", path, name, strerror(errno));
+			int e = errno;
+
+			/* the process that named the binary is gone: not the binary's fault */
+			if (access(path, F_OK))
+				return -ESRCH;
+			ms_err("%s: cannot attach to probe %s: %s", path, name, strerror(e));
 			b->missing++;
 			continue;
 		}
-		b->links[b->nlinks++] = link;
+		b->links[id] = link;
 		b->attached++;
 		l->probe_attached[id]++;
 	}
@@ -175,6 +194,7 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const ch
 			"migscope: note: %s lacks %u of %d catalog probes (%s); the rest are "
 			"traced\n",
 			label, b->missing, MS_P_COUNT - 1, missing);
+	return 0;
 }
 
 /* Classify the executable at PATH (LABEL names it in messages) and remember
@@ -183,6 +203,7 @@ static void bin_attach(struct live *l, struct bin *b, const char *path, const ch
 static struct bin *classify_path(struct live *l, const char *path, const char *label)
 {
 	char err[256];
+	int rd;
 	struct sdt_list sl;
 	struct stat st;
 	struct exe_key k;
@@ -202,12 +223,25 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 	memset(b, 0, sizeof(*b));
 	b->dev = kdev(st.st_dev);
 	b->ino = st.st_ino;
-	if (S_ISREG(st.st_mode) && sdt_read(path, &sl, err, sizeof(err)) == 0) {
+	rd = S_ISREG(st.st_mode) ? sdt_read(path, &sl, err, sizeof(err)) : -ENOEXEC;
+	if (rd && access(path, F_OK)) {
+		/* gone before its notes were read: no verdict to remember */
+		l->nbins--;
+		return NULL;
+	}
+	if (rd == 0) {
 		b->qemu = sdt_has_provider(&sl, MS_PROVIDER);
 		if (b->qemu) {
 			uint64_t t0 = ms_now_mono();
 
-			bin_attach(l, b, path, label, &sl);
+			if (bin_attach(l, b, path, label, &sl) == -ESRCH) {
+				/* forget it: the next process of this binary classifies it anew */
+				ms_dbg("%s exited while being attached", label);
+				bin_detach(l, b);
+				sdt_free(&sl);
+				l->nbins--;
+				return NULL;
+			}
 			ms_dbg("%s has qemu USDT probes: %u attached, %u missing, in %.1f ms",
 			       label, b->attached, b->missing, (ms_now_mono() - t0) / 1e6);
 		}
@@ -597,9 +631,7 @@ void live_close(struct live *l)
 		return;
 	ring_buffer__free(l->rb);
 	for (size_t i = 0; i < l->nbins; i++) {
-		for (size_t j = 0; j < l->bins[i].nlinks; j++)
-			bpf_link__destroy(l->bins[i].links[j]);
-		free(l->bins[i].links);
+		bin_detach(l, &l->bins[i]);
 	}
 	free(l->bins);
 	migscope_bpf__destroy(l->skel);

@@ -118,6 +118,25 @@ for p in pids:
 sys.exit(0 if ok else 1)' "$T/discovery.events" "$T/discovery.log"
 fi
 
+# A QEMU-like process that exits while migscope is still reading its binary
+# must not leave that binary marked as seen-but-unattached: the next process
+# of the same binary is traced in full, and no attach errors are printed.
+cp "$MIGSIM" "$T/qemu-shortlived" # a binary the recorder has never seen
+if rec_start "$T/short.trace"; then
+	for _ in $(seq 20); do "$T/qemu-shortlived" --help > /dev/null 2>&1; done
+	"$T/qemu-shortlived" --vfiofs "$MS_BUILD/migsim-vfiofs" --log "$T/short.log" > "$T/short.out" 2>&1; st=$?
+	sleep 0.3
+	rec_stop
+	check "short-lived: the migration after them completed" test "$st" -eq 0
+	check "short-lived: no attach error printed" bash -c "! grep -q 'cannot attach' '$T/short.trace.err'"
+	"$MIGSCOPE" replay --format json -o "$T/short.all.json" "$T/short.trace" &&
+		"$MIGSCOPE" replay --format events -o "$T/short.events" "$T/short.trace" &&
+		$PY "$MS_ROOT/tests/live/only_pids.py" "$T/short.all.json" "$T/short.log" > "$T/short.json" &&
+		compare short
+else
+	t_fail "short-lived: recorder did not start"
+fi
+
 # A storm of probes overflows a small ring buffer: the loss reaches the file
 # and the report, and the affected migration is incomplete, without invented
 # figures.
