@@ -51,7 +51,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all clean check demo bench vmlinux unit deps install format format-check
 .DEFAULT_GOAL := all
-.SECONDARY: $(BPF_OBJS)
+# nothing built is an intermediate to delete (skeletons, BPF objects, generated headers)
+.SECONDARY:
 
 all: $(BUILD)/migscope
 
