@@ -706,6 +706,8 @@ int cmd_top(int argc, char **argv)
 		co.live.binaries = x->bins;
 		co.live.nbinaries = x->nbins;
 		co.tick_ms = 500;
+		/* what is no longer listed need not be kept */
+		co.expire_ns = (uint64_t)(x->keep * 1e9);
 		if (!uname(&un))
 			ms_strlcpy(x->host, un.nodename, sizeof(x->host));
 		/* signals are the main thread's: the collector runs with them

@@ -57,6 +57,8 @@ static void tick(struct collector *c, uint64_t now)
 	c->last_tick = now;
 	if (c->o.tick)
 		c->o.tick(c->tl, now, c->o.tick_arg);
+	if (c->o.expire_ns && now > c->o.expire_ns)
+		tl_expire(c->tl, now - c->o.expire_ns);
 	pthread_mutex_unlock(&c->lock);
 	if (c->w && tf_writer_flush(c->w) < 0)
 		snprintf(c->error, sizeof(c->error), "%s", tf_writer_error(c->w));

@@ -25,6 +25,10 @@ struct collector_opts {
 	collector_tick_fn tick;
 	void *tick_arg;
 	tl_end_fn on_end; /* the engine's end-of-migration hook, lock held */
+	/* drop migrations and processes that ended longer ago than this, at
+	 * each tick, so that a long-running view's engine stays bounded; 0 =
+	 * keep everything */
+	uint64_t expire_ns;
 	void *on_end_arg;
 };
 
