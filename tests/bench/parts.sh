@@ -217,6 +217,8 @@ bench_rate() {
 	done
 	echo "events_per_s_bound=$bound" >> "$RES"
 	[ "$best_rate" = 0 ] && { put events_per_s_no_loss 0; return; }
+	# the rate asked of the generator; events_per_s_no_loss is what it fired
+	put events_per_s_no_loss_asked "$best_rate"
 	# the best step again, for its spread
 	local r
 	for r in $(seq 1 $((RUNS < 3 ? RUNS : 3))); do
