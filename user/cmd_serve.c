@@ -38,7 +38,37 @@ struct serve {
 	_Atomic(struct collector *) coll;
 	atomic_int caps; /* collector thread: 0 not yet, 1 dropped, <0 -errno */
 	int64_t update_ns;
+	uint64_t last_records; /* the engine's record count at the last update */
+	unsigned int idle_ticks;
+	bool updated; /* a first snapshot is published */
 };
+
+/* With no record since the last update and no migration in flight, nothing
+ * but expiry can change: update then every IDLE_EVERY ticks only, so that an
+ * idle host costs next to nothing. */
+#define IDLE_EVERY 15
+
+static bool engine_idle(struct serve *s, const struct tl *tl, uint64_t now)
+{
+	/* what reaches its expiry by the next tick needs an update */
+	uint64_t due = now + (uint64_t)TICK_MS * 1000000ull;
+
+	if (tl_records(tl) != s->last_records)
+		return false;
+	for (size_t i = 0; i < tl_nprocs(tl); i++) {
+		const struct tl_proc *pr = tl_proc_at(tl, i);
+
+		if (pr->cur || (pr->exited && pr->exit_ts + s->expire_ns <= due))
+			return false;
+	}
+	for (size_t i = 0; i < tl_nmigs(tl); i++) {
+		const struct tl_mig *m = tl_mig_at(tl, i);
+
+		if (tl_has(m->end_ts) && m->end_ts + s->expire_ns <= due)
+			return false;
+	}
+	return true;
+}
 
 static void help(FILE *f)
 {
@@ -101,6 +131,11 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 
 		atomic_store(&s->caps, r ? r : 1);
 	}
+	if (s->updated && engine_idle(s, tl, now) && ++s->idle_ticks < IDLE_EVERY)
+		return;
+	s->updated = true;
+	s->idle_ticks = 0;
+	s->last_records = tl_records(tl);
 	if (c)
 		live.probe_attached = collector_probe_attached(c);
 	/* The tick runs in the engine's only writer thread with its lock held,
