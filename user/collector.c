@@ -71,7 +71,9 @@ static void *run(void *arg)
 
 	c->last_tick = ms_now_mono();
 	while (!atomic_load(&c->stop) && !c->error[0]) {
-		int n = live_poll(c->live, 100);
+		/* records wake the reader in batches (and exec/exit at once), so
+		 * a wait as long as the tick costs no latency that matters */
+		int n = live_poll(c->live, (int)c->o.tick_ms);
 		uint64_t now = ms_now_mono();
 
 		if (n < 0) {
