@@ -271,6 +271,50 @@ int ms_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* The start every syscall-exit record shares (struct ms_ioctl and struct
+ * ms_data_io begin alike). */
+struct sys_rec {
+	struct ms_hdr h;
+	__u64 dur_ns;
+	__s64 ret;
+};
+
+/*
+ * The common part of a syscall exit: take the thread's in-flight entry of kind
+ * OP and reserve a record of SIZE bytes stamped with the syscall's start, its
+ * duration and its return. Returns the record, or NULL when there is nothing
+ * to emit; *inp is the entry (NULL if none), which the caller deletes.
+ */
+static __always_inline void *sys_exit_rec(struct trace_event_raw_sys_exit *ctx, __u64 pid_tgid,
+					  __u32 op, __u64 size, __u16 kind, struct inflight **inp)
+{
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight *in;
+	struct sys_rec *e;
+	__u64 now;
+
+	*inp = NULL;
+	if (!inflight_n)
+		return NULL;
+	in = bpf_map_lookup_elem(&inflight, &tid);
+	if (!in)
+		return NULL;
+	*inp = in;
+	if (in->op != op)
+		return NULL;
+	now = bpf_ktime_get_ns();
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e) {
+		count_lost();
+		return NULL;
+	}
+	fill_hdr(&e->h, pid_tgid, kind);
+	e->h.ts = in->ts; /* a syscall is placed at its start */
+	e->dur_ns = now - in->ts;
+	e->ret = ctx->ret;
+	return e;
+}
+
 SEC("tracepoint/syscalls/sys_exit_ioctl")
 int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 {
@@ -278,25 +322,12 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *in;
 	struct ms_ioctl *e;
-	__u64 now;
 
-	if (!inflight_n)
-		return 0;
-	in = bpf_map_lookup_elem(&inflight, &tid);
+	e = sys_exit_rec(ctx, pid_tgid, INF_IOCTL, sizeof(*e), MS_EV_IOCTL, &in);
 	if (!in)
 		return 0;
-	if (in->op != INF_IOCTL)
+	if (!e)
 		goto out;
-	now = bpf_ktime_get_ns();
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost();
-		goto out;
-	}
-	fill_hdr(&e->h, pid_tgid, MS_EV_IOCTL);
-	e->h.ts = in->ts; /* a syscall is placed at its start */
-	e->dur_ns = now - in->ts;
-	e->ret = ctx->ret;
 	e->fd = in->fd;
 	e->cmd = in->cmd;
 	e->argsz = in->argsz;
@@ -367,25 +398,12 @@ static __always_inline int data_io_exit(struct trace_event_raw_sys_exit *ctx, __
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *in;
 	struct ms_data_io *e;
-	__u64 now;
 
-	if (!inflight_n)
-		return 0;
-	in = bpf_map_lookup_elem(&inflight, &tid);
+	e = sys_exit_rec(ctx, pid_tgid, op, sizeof(*e), MS_EV_DATA_IO, &in);
 	if (!in)
 		return 0;
-	if (in->op != op)
+	if (!e)
 		goto out;
-	now = bpf_ktime_get_ns();
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost();
-		goto out;
-	}
-	fill_hdr(&e->h, pid_tgid, MS_EV_DATA_IO);
-	e->h.ts = in->ts;
-	e->dur_ns = now - in->ts;
-	e->ret = ctx->ret;
 	e->count = in->arg;
 	e->fd = in->fd;
 	e->op = op == INF_READ ? MS_IO_READ : MS_IO_WRITE;
