@@ -18,6 +18,7 @@
 #include "json_writer.h"
 #include "report.h"
 #include "timeline.h"
+#include "feed.h"
 
 /* ------------------------------------------------------------------ */
 /* a strict JSON parser, enough to read the reports back */
@@ -379,46 +380,6 @@ static bool jbool(struct jv *root, const char *path)
 #define DST    200
 #define DEV    "0000:00:05.0"
 #define UUID   "6f1c3b1e-1111-2222-3333-444455556666"
-
-static void usdt(struct tl *tl, uint32_t pid, uint64_t ts, unsigned int probe, ...)
-{
-	union ms_rec r;
-	const char *types = cat_types(probe);
-	va_list ap;
-	int k = 0;
-
-	memset(&r, 0, sizeof(r));
-	r.h.kind = MS_EV_USDT;
-	r.h.pid = r.h.tid = pid;
-	r.h.ts = ts;
-	r.h.probe = (uint16_t)probe;
-	va_start(ap, probe);
-	for (int i = 0; types[i]; i++) {
-		if (types[i] == 's') {
-			snprintf(r.usdt.str[k], MS_STR_LEN, "%s", va_arg(ap, const char *));
-			r.usdt.args[i] = (uint64_t)k++;
-		} else {
-			r.usdt.args[i] = va_arg(ap, uint64_t);
-		}
-	}
-	va_end(ap);
-	tl_feed(tl, &r);
-}
-
-static void proc(struct tl *tl, uint32_t pid, uint64_t ts, const char *vm, const char *uuid,
-		 bool incoming)
-{
-	union ms_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.h.kind = MS_EV_PROC;
-	r.h.pid = r.h.tid = pid;
-	r.h.ts = ts;
-	snprintf(r.proc.vm, sizeof(r.proc.vm), "%s", vm);
-	snprintf(r.proc.uuid, sizeof(r.proc.uuid), "%s", uuid);
-	r.proc.pflags = incoming ? MS_PROC_INCOMING : 0;
-	tl_feed(tl, &r);
-}
 
 static void ioctl_set(struct tl *tl, uint32_t pid, uint64_t ts, int fd, uint32_t state,
 		      uint64_t dur)
