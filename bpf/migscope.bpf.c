@@ -129,7 +129,7 @@ static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kin
 	h->kind = kind;
 	h->probe = 0;
 	h->flags = 0;
-	h->pad = 0;
+	h->input = 0;
 }
 
 /* pt_regs as an array of words: libbpf's USDT argument specs name a register

@@ -39,7 +39,9 @@ struct ms_hdr {
 	__u16 kind;  /* enum ms_kind */
 	__u16 probe; /* catalog id (enum ms_probe) for MS_EV_USDT, else 0 */
 	__u16 flags; /* MS_F_* */
-	__u16 pad;
+	/* Which input the record came from, when several are read together
+	 * (replay, merge): set in userspace, 0 from BPF and in a recording. */
+	__u16 input;
 };
 
 /* ms_hdr.flags */
@@ -188,8 +190,16 @@ enum ms_vfio_state {
 #define MS_VFIO_MIG_FLAG_DEV_DATA_STATE	    0xffffffffef100004ULL
 #define MS_VFIO_MIG_FLAG_DEV_INIT_DATA_SENT 0xffffffffef100005ULL
 
-/* migrate_send_rp_message msg_type */
+/* migrate_send_rp_message msg_type (enum mig_rp_message_type) */
+#define MS_MIG_RP_MSG_SHUT	     1
+#define MS_MIG_RP_MSG_PONG	     2
 #define MS_MIG_RP_MSG_SWITCHOVER_ACK 7
+
+/* savevm_command_send command (enum qemu_vm_cmd); the destination's
+ * loadvm_process_command logs the name instead (cat_vm_cmd_name) */
+#define MS_MIG_CMD_OPEN_RETURN_PATH 1
+#define MS_MIG_CMD_PING		    2
+#define MS_MIG_CMD_SWITCHOVER_START 11
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct ms_hdr) == 24, "ms_hdr layout");

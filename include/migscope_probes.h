@@ -42,6 +42,13 @@
 	X(MIGRATE_SEND_RP_MESSAGE, migrate_send_rp_message, "iw")            \
 	X(SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED,                        \
 	  source_return_path_thread_switchover_acked, "")                    \
+	/* the protocol's messages in both directions (clock alignment) */   \
+	X(SAVEVM_COMMAND_SEND, savevm_command_send, "ww")                    \
+	X(LOADVM_PROCESS_COMMAND, loadvm_process_command, "sw")              \
+	X(SAVEVM_SEND_PING, savevm_send_ping, "x")                           \
+	X(LOADVM_PROCESS_COMMAND_PING, loadvm_process_command_ping, "x")     \
+	X(SOURCE_RETURN_PATH_THREAD_PONG, source_return_path_thread_pong, "x") \
+	X(SOURCE_RETURN_PATH_THREAD_SHUT, source_return_path_thread_shut, "x") \
 	/* downtime checkpoints and per-device downtime (8.2+) */            \
 	X(VMSTATE_DOWNTIME_CHECKPOINT, vmstate_downtime_checkpoint, "s")     \
 	X(VMSTATE_DOWNTIME_SAVE, vmstate_downtime_save, "ssxI")              \

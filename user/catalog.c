@@ -65,6 +65,18 @@ const char *cat_vfio_feature_name(unsigned int feature)
 	}
 }
 
+const char *cat_vm_cmd_name(unsigned int cmd)
+{
+	/* QEMU's mig_cmd_args[] names; the numbers have only been appended to */
+	static const char *const names[] = {
+	    "INVALID",	      "OPEN_RETURN_PATH",     "PING",	  "POSTCOPY_ADVISE",
+	    "POSTCOPY_LISTEN", "POSTCOPY_RUN",	       "POSTCOPY_RAM_DISCARD", "PACKAGED",
+	    "ENABLE_COLO",     "POSTCOPY_RESUME",      "RECV_BITMAP",	  "SWITCHOVER_START",
+	};
+
+	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : NULL;
+}
+
 const char *cat_kind_name(unsigned int kind)
 {
 	switch (kind) {

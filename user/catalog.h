@@ -21,6 +21,9 @@ uint64_t cat_cookie(unsigned int id);
 const char *cat_vfio_state_name(unsigned int state);
 /* Name of a VFIO_DEVICE_FEATURE feature index, "?" if unknown. */
 const char *cat_vfio_feature_name(unsigned int feature);
+/* Name of a migration stream command (enum qemu_vm_cmd, MS_MIG_CMD_*), as
+ * the destination's loadvm_process_command logs it; NULL if unknown. */
+const char *cat_vm_cmd_name(unsigned int cmd);
 /* Name of a record kind (enum ms_kind), "?" if unknown. */
 const char *cat_kind_name(unsigned int kind);
 

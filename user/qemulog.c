@@ -51,6 +51,13 @@ static const struct qfmt formats[] = {
     {"loadvm_approve_switchover", "Switchover ack pending num=%u", NULL},
     {"migrate_send_rp_message", "%d: len %d", NULL},
     {"source_return_path_thread_switchover_acked", "", NULL},
+    /* the protocol's messages */
+    {"savevm_command_send", "com=0x%x len=%d", NULL},
+    {"loadvm_process_command", "com=%s len=%d", NULL},
+    {"savevm_send_ping", "0x%x", NULL},
+    {"loadvm_process_command_ping", "0x%x", NULL},
+    {"source_return_path_thread_pong", "0x%x", NULL},
+    {"source_return_path_thread_shut", "0x%x", NULL},
     /* downtime checkpoints */
     {"vmstate_downtime_checkpoint", "%s", NULL},
     {"vmstate_downtime_save", "type=%s idstr=%s instance_id=%d downtime=%d", NULL},

@@ -86,6 +86,9 @@ enum tl_milestone {
 	TL_M_PRECOPY_COMPLETE, /* migration_precopy_complete */
 	TL_M_RP_END,	       /* source_return_path_thread_end */
 	TL_M_POSTCOPY_START,   /* postcopy_start */
+	TL_M_PING_SENT,	       /* first savevm_command_send PING */
+	TL_M_PONG_RECEIVED,    /* first source_return_path_thread_pong */
+	TL_M_SHUT_RECEIVED,    /* source_return_path_thread_shut */
 	/* destination */
 	TL_M_ACK_NEEDED, /* loadvm_state_switchover_ack_needed */
 	TL_M_ACK_SENT,	 /* migrate_send_rp_message type 7 */
@@ -99,6 +102,10 @@ enum tl_milestone {
 	TL_M_DST_PC_BH_CACHE_INVALIDATED,
 	TL_M_DST_PC_BH_VM_STARTED,
 	TL_M_POSTCOPY_RUN, /* loadvm_postcopy_handle_run */
+	TL_M_PING_RECEIVED,		/* first loadvm_process_command PING */
+	TL_M_PONG_SENT,			/* first migrate_send_rp_message PONG */
+	TL_M_SWITCHOVER_START_RECEIVED, /* loadvm_process_command SWITCHOVER_START */
+	TL_M_SHUT_SENT,			/* migrate_send_rp_message SHUT */
 	/* either side */
 	TL_M_POSTCOPY_ACTIVE, /* migrate_set_state postcopy-active */
 	TL_M_CANCEL,	      /* migration_cancel */

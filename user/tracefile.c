@@ -795,9 +795,9 @@ int tf_write(struct tf_writer *w, const union ms_rec *r)
 		hb |= H_FLAGS;
 		p = put_var(p, r->h.flags);
 	}
-	if (r->h.pad) {
+	if (r->h.input) {
 		hb |= H_PAD;
-		p = put_var(p, r->h.pad);
+		p = put_var(p, r->h.input);
 	}
 	*bits = hb;
 	p = encode_fields(p, (const uint8_t *)r, kd);
@@ -1428,7 +1428,7 @@ static int r_decode(struct tf_reader *r, union ms_rec *out)
 	out->h.kind = kb & R_KIND;
 	out->h.probe = (uint16_t)probe;
 	out->h.flags = (uint16_t)flags;
-	out->h.pad = (uint16_t)pad;
+	out->h.input = (uint16_t)pad;
 	if (out->h.kind == MS_EV_USDT) {
 		uint16_t id = probe < r->map_len ? r->map[probe] : MS_P_NONE;
 

@@ -127,7 +127,7 @@ static void rnd_rec(union ms_rec *r, uint64_t *ts)
 	r->h.pid = 1000 + (uint32_t)(rng() % 3);
 	r->h.tid = rng() % 2 ? r->h.pid : r->h.pid + (uint32_t)(rng() % 20) - 10;
 	r->h.flags = rng() % 8 == 0 ? (uint16_t)rng() : 0;
-	r->h.pad = rng() % 16 == 0 ? (uint16_t)rng() : 0;
+	r->h.input = rng() % 16 == 0 ? (uint16_t)rng() : 0;
 	switch (r->h.kind) {
 	case MS_EV_USDT:
 		r->h.probe = (uint16_t)(1 + rng() % (MS_P_COUNT - 1));
@@ -192,7 +192,7 @@ static size_t extreme_recs(union ms_rec *v)
 #define NEXT(k)                                                                                    \
 	(r = &v[n++], memset(r, 0, sizeof(*r)), r->h.kind = (k), r->h.ts = 1000 * n,               \
 	 r->h.pid = 4242, r->h.tid = 4243, r->h.flags = MS_F_STR_TRUNC | MS_F_ARG_ERR,             \
-	 r->h.pad = 0xbeef)
+	 r->h.input = 0xbeef)
 
 	NEXT(MS_EV_USDT);
 	r->h.ts = UINT64_MAX; /* then a huge backwards step */
