@@ -103,17 +103,19 @@ probe vfio_load_device_config_state_start(const char * name);
 
 probe vfio_load_device_config_state_end(const char * name);
 
-/* not in the migscope catalog: QEMU fires these on the same paths */
-
-probe savevm_send_ping(uint32_t val);
+probe savevm_command_send(uint16_t command,uint16_t len);
 
 probe loadvm_process_command(const char * s,uint16_t len);
+
+probe savevm_send_ping(uint32_t val);
 
 probe loadvm_process_command_ping(uint32_t val);
 
 probe source_return_path_thread_pong(uint32_t val);
 
 probe source_return_path_thread_shut(uint32_t val);
+
+/* not in the migscope catalog: QEMU fires these on the same paths */
 
 probe source_return_path_thread_bad_end();
 

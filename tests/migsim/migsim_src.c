@@ -269,6 +269,7 @@ static int phase(enum ms_phase ph, bool on_main_thread)
 
 static void send_command(uint16_t cmd, uint16_t len, const void *data)
 {
+	trace_savevm_command_send(cmd, len);
 	wr_u8(S.wr, QEMU_VM_COMMAND);
 	wr_be16(S.wr, cmd);
 	wr_be16(S.wr, len);

@@ -288,7 +288,12 @@ static inline uint64_t trace_vfio_load_device_config_state_end(const char *name)
 	MS_TRACE(VFIO_LOAD_DEVICE_CONFIG_STATE_END, vfio_load_device_config_state_end, "s", name);
 }
 
-/* QEMU fires these on the same paths; they are not in migscope's catalog. */
+/* the protocol's messages (clock alignment of two hosts) */
+static inline uint64_t trace_savevm_command_send(uint16_t command, uint16_t len)
+{
+	MS_TRACE(SAVEVM_COMMAND_SEND, savevm_command_send, "ww", command, len);
+}
+
 static inline uint64_t trace_savevm_send_ping(uint32_t val)
 {
 	MS_TRACE(SAVEVM_SEND_PING, savevm_send_ping, "x", val);
@@ -314,6 +319,7 @@ static inline uint64_t trace_source_return_path_thread_shut(uint32_t val)
 	MS_TRACE(SOURCE_RETURN_PATH_THREAD_SHUT, source_return_path_thread_shut, "x", val);
 }
 
+/* QEMU fires these on the same paths; they are not in migscope's catalog. */
 static inline uint64_t trace_source_return_path_thread_bad_end(void)
 {
 	MS_TRACE(SOURCE_RETURN_PATH_THREAD_BAD_END, source_return_path_thread_bad_end, "");
