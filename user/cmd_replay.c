@@ -11,17 +11,13 @@
 #include "catalog.h"
 #include "cmd.h"
 #include "evdump.h"
+#include "input.h"
 #include "qemulog.h"
 #include "prom_tl.h"
 #include "report.h"
 #include "timeline.h"
 #include "tracefile.h"
 #include "util.h"
-
-#define MAX_FILES 16
-/* Pseudo pids for QEMU logs whose own (their smallest TID) collide: above
- * any real pid (pid_max is at most 2^22). */
-#define PSEUDO_PID_BASE 4194304u
 
 static void help(FILE *f)
 {
@@ -47,49 +43,6 @@ static void help(FILE *f)
 }
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM };
-
-struct input {
-	const char *path;
-	struct tf_reader *r;   /* a migscope trace file, or */
-	struct qlog_reader *q; /* a QEMU log-backend trace */
-	union ms_rec rec;
-	bool have; /* rec holds the next record */
-	bool done;
-	bool failed;
-};
-
-static void advance(struct input *in)
-{
-	int r = in->q ? qlog_read(in->q, &in->rec) : tf_read(in->r, &in->rec);
-
-	in->have = r > 0;
-	if (r <= 0)
-		in->done = true;
-	if (r < 0)
-		in->failed = true;
-}
-
-/* Open one input: a trace file by its magic, else a QEMU log if it has a
- * trace line, else the trace reader's own message says what it is not. */
-static int open_input(struct input *in, const struct qlog_opts *qo)
-{
-	char err[512];
-
-	if (!tf_is_trace_file(in->path) && qlog_is_log(in->path)) {
-		in->q = qlog_open(in->path, qo, err, sizeof(err));
-		if (!in->q) {
-			ms_err("replay: %s", err);
-			return -1;
-		}
-		return 0;
-	}
-	in->r = tf_reader_open(in->path, err, sizeof(err));
-	if (!in->r) {
-		ms_err("replay: %s", err);
-		return -1;
-	}
-	return 0;
-}
 
 /* report_json's document with "input_skipped_lines" added as its last key:
  * lines of QEMU logs that were skipped, null when no log was read. */
@@ -135,18 +88,18 @@ int cmd_replay(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},	      {"vm", required_argument, NULL, 'V'},
 	    {"uuid", required_argument, NULL, 'U'},   {},
 	};
-	struct qlog_opts qo = {};
-	uint64_t skipped = 0, unknown = 0, malformed = 0, nots = 0;
-	size_t nlogs = 0, ntraces = 0;
-	struct input in[MAX_FILES] = {};
+	struct in_opts io = {};
+	struct in_log_counts lc;
+	struct in_set *in = NULL;
 	enum fmt fmt = FMT_TEXT;
 	const char *outpath = NULL;
 	struct report_opts ro = {};
-	char note[1024] = "";
-	size_t nin = 0;
+	char err[1024];
 	int opt, ret = MS_EXIT_FAIL;
-	uint64_t last_ts = 0, lost = 0;
+	uint64_t last_ts = 0, lost;
+	size_t nlogs = 0;
 	struct tl *tl = NULL;
+	union ms_rec rec;
 	FILE *out = stdout;
 
 	optind = 1;
@@ -174,8 +127,8 @@ int cmd_replay(int argc, char **argv)
 			}
 			break;
 		case 'o': outpath = optarg; break;
-		case 'V': qo.vm = optarg; break;
-		case 'U': qo.uuid = optarg; break;
+		case 'V': io.vm = optarg; break;
+		case 'U': io.uuid = optarg; break;
 		case 'h': help(stdout); return 0;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
@@ -184,44 +137,23 @@ int cmd_replay(int argc, char **argv)
 		ms_err("replay: no trace file given");
 		return MS_EXIT_USAGE;
 	}
-	if (argc - optind > MAX_FILES) {
-		ms_err("replay: at most %d files", MAX_FILES);
+	if (argc - optind > IN_MAX) {
+		ms_err("replay: at most %d files", IN_MAX);
 		return MS_EXIT_USAGE;
 	}
-	for (int i = optind; i < argc; i++, nin++) {
-		in[nin].path = argv[i];
-		if (open_input(&in[nin], &qo))
-			goto out;
-		if (in[nin].q)
-			nlogs++;
-		else
-			ntraces++;
+	in = in_open(argv + optind, (size_t)(argc - optind), &io, err, sizeof(err));
+	if (!in) {
+		ms_err("replay: %s", err);
+		return MS_EXIT_FAIL;
 	}
-	/* one QEMU process per log: two logs with one pid get pseudo pids */
-	for (size_t i = 0; i < nin; i++)
-		for (size_t j = 0; in[i].q && j < i; j++)
-			if (in[j].q && qlog_pid(in[j].q) == qlog_pid(in[i].q))
-				qlog_set_pid(in[i].q, PSEUDO_PID_BASE + (uint32_t)i);
+	for (size_t k = 0; k < in_files(in); k++)
+		nlogs += in_is_log(in, k);
 	tl = tl_new();
 	if (!tl) {
 		ms_err("replay: out of memory");
 		goto out;
 	}
-	/* Sides recorded on one boot of one host share CLOCK_MONOTONIC; QEMU
-	 * logs are on the wall clock (taken as one clock among themselves:
-	 * one host, or hosts kept in step by NTP), never the traces' clock. */
-	for (size_t i = 0; i < nin; i++) {
-		const struct tf_reader *first = NULL;
-
-		for (size_t j = 0; j < i && !first; j++)
-			if (in[j].r)
-				first = in[j].r;
-		if (in[i].r && first &&
-		    strcmp(tf_reader_meta(in[i].r)->boot_id, tf_reader_meta(first)->boot_id))
-			tl_set_single_clock(tl, false);
-	}
-	if (nlogs && ntraces)
-		tl_set_single_clock(tl, false);
+	in_setup_tl(in, tl);
 	if (outpath) {
 		out = fopen(outpath, "w");
 		if (!out) {
@@ -229,52 +161,22 @@ int cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < nin; i++)
-		advance(&in[i]);
-	/* merge the files in time order */
-	for (;;) {
-		struct input *best = NULL;
-
-		for (size_t i = 0; i < nin; i++)
-			if (in[i].have && (!best || in[i].rec.h.ts < best->rec.h.ts))
-				best = &in[i];
-		if (!best)
-			break;
-		if (best->rec.h.ts > last_ts)
-			last_ts = best->rec.h.ts;
-		if (best->rec.h.kind == MS_EV_LOST)
-			lost += best->rec.lost.count;
+	while (in_next(in, &rec) > 0) {
+		if (rec.h.ts > last_ts)
+			last_ts = rec.h.ts;
 		if (fmt == FMT_EVENTS)
-			evdump_json_line(out, &best->rec);
-		tl_feed(tl, &best->rec);
-		advance(best);
+			evdump_json_line(out, &rec);
+		tl_feed(tl, &rec);
 	}
 	tl_finish(tl, last_ts);
-	for (size_t i = 0; i < nin; i++) {
-		if (!in[i].failed)
-			continue;
-		size_t n = strlen(note);
-
-		snprintf(note + n, sizeof(note) - n, "%s%s", n ? "; " : "",
-			 in[i].q ? qlog_error(in[i].q) : tf_reader_error(in[i].r));
-	}
-	for (size_t i = 0; i < nin; i++) {
-		struct qlog_stats st;
-
-		if (!in[i].q)
-			continue;
-		qlog_stats(in[i].q, &st);
-		skipped += qlog_skipped(&st);
-		unknown += st.unknown_events;
-		malformed += st.malformed;
-		nots += st.no_timestamp;
-	}
+	in_log_counts(in, &lc);
+	lost = in_lost(in);
 	ro.lost = lost;
-	ro.input_error = note[0] ? note : NULL;
+	ro.input_error = in_error(in)[0] ? in_error(in) : NULL;
 	ro.pretty = true;
 	if (fmt == FMT_TEXT)
 		report_text(out, tl, &ro);
-	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, skipped))
+	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, lc.skipped))
 		report_json(out, tl, &ro);
 	else if (fmt == FMT_PROM)
 		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl));
@@ -282,15 +184,15 @@ int cmd_replay(int argc, char **argv)
 		ms_err("replay: write error: %s", strerror(errno));
 		goto out;
 	}
-	if (skipped)
+	if (lc.skipped)
 		fprintf(stderr,
 			"migscope: replay: note: %llu lines of the QEMU log%s skipped (%llu events "
 			"not in the catalog, %llu other lines, %llu without timestamp)\n",
-			(unsigned long long)skipped, nlogs > 1 ? "s" : "",
-			(unsigned long long)unknown, (unsigned long long)malformed,
-			(unsigned long long)nots);
-	if (note[0]) {
-		ms_err("replay: %s", note);
+			(unsigned long long)lc.skipped, nlogs > 1 ? "s" : "",
+			(unsigned long long)lc.unknown, (unsigned long long)lc.malformed,
+			(unsigned long long)lc.no_timestamp);
+	if (ro.input_error) {
+		ms_err("replay: %s", ro.input_error);
 		goto out;
 	}
 	ret = 0;
@@ -298,9 +200,6 @@ out:
 	if (out && out != stdout)
 		fclose(out);
 	tl_free(tl);
-	for (size_t i = 0; i < nin; i++) {
-		tf_reader_close(in[i].r);
-		qlog_close(in[i].q);
-	}
+	in_close(in);
 	return ret;
 }

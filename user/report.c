@@ -38,6 +38,49 @@ static const char *fmt_ms(char *b, int64_t ns)
 	return b;
 }
 
+/* A cross-side figure with its clock bound: "17.005 ±0.015", "17.005 ±?"
+ * when nothing bounds it, plain on one clock. */
+static const char *fmt_pm(char *b, int64_t ns, const struct tl_pair *p)
+{
+	char e[CELL];
+	size_t n;
+
+	fmt_ms(b, ns);
+	if (!tl_dhas(ns) || p->basis == TL_CLOCK_SAME)
+		return b;
+	n = strlen(b);
+	if (tl_dhas(tl_pair_clock_error(p)))
+		snprintf(b + n, CELL - n, " ±%s", fmt_ms(e, tl_pair_clock_error(p)));
+	else
+		snprintf(b + n, CELL - n, " ±?");
+	return b;
+}
+
+/* Why a pair's clock bound is what it is; NULL when it needs no words. */
+static const char *clock_note(const struct tl_pair *p)
+{
+	switch (p->basis) {
+	case TL_CLOCK_SAME:
+	case TL_CLOCK_MESSAGES: return NULL;
+	case TL_CLOCK_STOP_PHASE:
+		return "the messages contradict one offset (a clock stepped or drifted during "
+		       "the migration): bounded by those of the stop phase";
+	case TL_CLOCK_CONFLICT:
+		return "the messages contradict each other even in the stop phase (a clock "
+		       "stepped): offset unbounded";
+	case TL_CLOCK_REALTIME:
+		if (!p->nfwd && !p->nbwd)
+			return "no protocol message matched on both sides: offset from the "
+			       "hosts' realtime clocks, unbounded";
+		if (!p->nbwd)
+			return "no return-path message matched (no return path): offset from the "
+			       "hosts' realtime clocks, bounded on one side only";
+		return "no stream command matched: offset from the hosts' realtime clocks, "
+		       "bounded on one side only";
+	}
+	return NULL;
+}
+
 static const char *fmt_u(char *b, uint64_t v)
 {
 	if (!tl_has(v))
@@ -343,6 +386,9 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	fprintf(f, "migration #%zu  %s  pid %u  vm %s  uuid %s  result %s%s\n", idx,
 		tl_role_name(role), m->pid, m->vm[0] ? m->vm : "-", m->uuid[0] ? m->uuid : "-",
 		tl_result_name(m->result), m->incomplete ? "  INCOMPLETE" : "");
+	if (!tl_single_clock(tl))
+		fprintf(f, "  host %s  clock %u\n",
+			tl_mig_host(tl, m)[0] ? tl_mig_host(tl, m) : "-", m->clock);
 	fprintf(f, "  start %" PRIu64 ".%09" PRIu64 " s (monotonic)  state %s  phase %s\n",
 		m->start_ts / (uint64_t)1000000000, m->start_ts % (uint64_t)1000000000,
 		m->state[0] ? m->state : "-", tl_mig_phase(m));
@@ -427,6 +473,38 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	fputc('\n', f);
 }
 
+/* Sources and destinations that found no other side, when the input holds
+ * both roles: say why, once. */
+static void text_unpaired(FILE *f, const struct tl *tl)
+{
+	size_t nsrc = 0, ndst = 0, n = 0;
+
+	for (size_t i = 0; i < tl_nmigs(tl); i++) {
+		const struct tl_mig *m = tl_mig_at(tl, i);
+
+		nsrc += tl_mig_role(m) == TL_ROLE_SOURCE;
+		ndst += tl_mig_role(m) == TL_ROLE_DEST;
+	}
+	if (!nsrc || !ndst)
+		return;
+	for (size_t i = 0; i < tl_nmigs(tl); i++) {
+		const struct tl_mig *m = tl_mig_at(tl, i);
+
+		if (tl_mig_pair(m) || tl_mig_role(m) == TL_ROLE_UNKNOWN)
+			continue;
+		if (!n++)
+			fprintf(f, "unpaired\n");
+		fprintf(f,
+			"  %s #%zu (pid %u, vm %s): no %s of the same VM in time, and none whose "
+			"protocol messages match%s\n",
+			tl_role_name(tl_mig_role(m)), i, m->pid, m->vm[0] ? m->vm : "unnamed",
+			tl_mig_role(m) == TL_ROLE_SOURCE ? "destination" : "source",
+			m->vm[0] || m->uuid[0] ? "" : " (--vm NAME names the VM of QEMU logs)");
+	}
+	if (n)
+		fputc('\n', f);
+}
+
 int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 {
 	size_t nm = tl_nmigs(tl), np = tl_npairs(tl);
@@ -446,28 +524,49 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 		text_mig(f, tl, tl_mig_at(tl, i), i);
 
 	if (np) {
-		fprintf(f, "pairs%s\n", tl_single_clock(tl) ? "" : " (sides on different clocks)");
+		fprintf(f, "pairs\n");
 		for (size_t i = 0; i < np; i++) {
 			const struct tl_pair *p = tl_pair_at(tl, i);
 			struct tl_breakdown bd;
 			char c[CELL], d[CELL], e[CELL];
+			const char *vm = p->src->vm[0]	   ? p->src->vm
+					 : p->src->uuid[0] ? p->src->uuid
+					 : p->dst->vm[0]   ? p->dst->vm
+							   : "-";
 
-			fprintf(f, "  vm %s: source #%zu (pid %u) -> destination #%zu (pid %u)\n",
-				p->src->vm[0] ? p->src->vm : p->src->uuid, tl_mig_index(tl, p->src),
-				p->src->pid, tl_mig_index(tl, p->dst), p->dst->pid);
+			fprintf(f, "  vm %s: source #%zu (pid %u) -> destination #%zu (pid %u)%s\n",
+				vm, tl_mig_index(tl, p->src), p->src->pid, tl_mig_index(tl, p->dst),
+				p->dst->pid, p->by_messages ? ", paired by their messages" : "");
+			if (p->basis == TL_CLOCK_SAME) {
+				fprintf(f, "    one clock\n");
+			} else {
+				fprintf(
+				    f,
+				    "    clocks aligned by %s: destination offset %s ms, error %s "
+				    "ms (%u stream, %u return-path messages matched)\n",
+				    tl_clock_basis_name(p->basis),
+				    fmt_ms(a, tl_pair_clock_offset(tl, p)),
+				    tl_dhas(tl_pair_clock_error(p))
+					? fmt_ms(b, tl_pair_clock_error(p))
+					: "unknown",
+				    p->nfwd, p->nbwd);
+				if (clock_note(p))
+					fprintf(f, "    note: %s\n", clock_note(p));
+			}
 			fprintf(f, "    guest downtime %s ms  ack transit %s ms\n",
-				fmt_ms(a, tl_pair_guest_downtime(tl, p)),
-				fmt_ms(b, tl_pair_ack_transit(tl, p)));
+				fmt_pm(a, tl_pair_guest_downtime(tl, p), p),
+				fmt_pm(b, tl_pair_ack_transit(tl, p), p));
 			tl_pair_breakdown(tl, p, &bd);
 			fprintf(f,
 				"    breakdown ms: stop %s  iterable %s  non-iterable %s  "
 				"transfer+load %s  dst start %s\n",
 				fmt_ms(a, bd.stop), fmt_ms(b, bd.iterable),
-				fmt_ms(c, bd.non_iterable), fmt_ms(d, bd.transfer_load),
+				fmt_ms(c, bd.non_iterable), fmt_pm(d, bd.transfer_load, p),
 				fmt_ms(e, bd.dst_start));
 		}
 		fputc('\n', f);
 	}
+	text_unpaired(f, tl);
 
 	fprintf(f, "events:");
 	for (unsigned int p = MS_P_NONE + 1; p < MS_P_COUNT; p++)
@@ -624,6 +723,48 @@ static void json_convergence(json_writer_t *w, const struct tl_mig *m)
 	jsonw_end_object(w);
 }
 
+static const char *msg_type_name(const struct tl_msg *g)
+{
+	if (g->stream)
+		return cat_vm_cmd_name(g->type) ? cat_vm_cmd_name(g->type) : "?";
+	switch (g->type) {
+	case MS_MIG_RP_MSG_SHUT: return "SHUT";
+	case MS_MIG_RP_MSG_PONG: return "PONG";
+	case MS_MIG_RP_MSG_SWITCHOVER_ACK: return "SWITCHOVER_ACK";
+	}
+	return "?";
+}
+
+static void json_msg_list(json_writer_t *w, const char *name, const struct tl_mig *m,
+			  const struct tl_msg *g, uint16_t n)
+{
+	jsonw_name(w, name);
+	jsonw_start_array(w);
+	for (uint16_t i = 0; i < n; i++) {
+		jsonw_start_object(w);
+		jsonw_string_field(w, "type", msg_type_name(&g[i]));
+		jsonw_string_field(w, "channel", g[i].stream ? "stream" : "return-path");
+		j_rel(w, "at_ns", m, g[i].ts);
+		if (g[i].has_val)
+			jsonw_uint_field(w, "value", g[i].val);
+		else
+			jsonw_null_field(w, "value");
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+}
+
+/* The protocol's messages this side sent and received (clock alignment). */
+static void json_messages(json_writer_t *w, const struct tl_mig *m)
+{
+	jsonw_name(w, "messages");
+	jsonw_start_object(w);
+	json_msg_list(w, "sent", m, m->sent, m->nsent);
+	json_msg_list(w, "received", m, m->recv, m->nrecv);
+	jsonw_uint_field(w, "dropped", m->msgs_dropped);
+	jsonw_end_object(w);
+}
+
 static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig *m)
 {
 	enum tl_role role = tl_mig_role(m);
@@ -638,6 +779,8 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	else
 		jsonw_string_field(w, "role", tl_role_name(role));
 	jsonw_uint_field(w, "pid", m->pid);
+	j_str(w, "host", tl_mig_host(tl, m));
+	jsonw_uint_field(w, "clock", m->clock);
 	j_str(w, "vm", m->vm);
 	j_str(w, "uuid", m->uuid);
 	jsonw_string_field(w, "result", tl_result_name(m->result));
@@ -759,6 +902,8 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	}
 	jsonw_end_array(w);
 
+	json_messages(w, m);
+
 	jsonw_uint_field(w, "records", m->records);
 	jsonw_uint_field(w, "lost_records", m->lost_records);
 	jsonw_end_object(w);
@@ -794,6 +939,17 @@ int report_json(FILE *f, const struct tl *tl, const struct report_opts *o)
 		j_str(w, "uuid", p->src->uuid[0] ? p->src->uuid : p->dst->uuid);
 		jsonw_uint_field(w, "source", tl_mig_index(tl, p->src));
 		jsonw_uint_field(w, "destination", tl_mig_index(tl, p->dst));
+		jsonw_string_field(w, "paired_by", p->by_messages ? "messages" : "vm");
+		j_ms(w, "clock_offset_ms", tl_pair_clock_offset(tl, p));
+		j_ms(w, "clock_error_ms", tl_pair_clock_error(p));
+		jsonw_string_field(w, "clock_basis", tl_clock_basis_name(p->basis));
+		j_str(w, "clock_note", clock_note(p));
+		jsonw_name(w, "messages_matched");
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "stream", p->nfwd);
+		jsonw_uint_field(w, "return_path", p->nbwd);
+		jsonw_uint_field(w, "mismatched", p->mismatched);
+		jsonw_end_object(w);
 		j_ms(w, "guest_downtime_ms", tl_pair_guest_downtime(tl, p));
 		j_ms(w, "ack_transit_ms", tl_pair_ack_transit(tl, p));
 		tl_pair_breakdown(tl, p, &bd);

@@ -12,14 +12,24 @@
 #include "timeline.h"
 #include "catalog.h"
 
+struct tl_in {
+	uint16_t clock;
+	int64_t shift_ns;
+	uint64_t last_lost_ts;
+	char host[64];
+};
+
 struct tl {
-	bool single_clock;
 	bool finished;
+	uint16_t nclocks; /* highest clock id + 1 */
 	uint64_t stall_window;
 	tl_end_fn on_end;
 	void *on_end_arg;
 	uint64_t now;
-	uint64_t seq; /* last migration seq handed out */
+	uint64_t clock_now[TL_MAX_INPUTS]; /* latest ts per clock */
+	uint16_t cur_input;		   /* input of the record being fed */
+	uint64_t seq;			   /* last migration seq handed out */
+	struct tl_in in[TL_MAX_INPUTS];
 
 	struct tl_proc **procs;
 	size_t nprocs, cap_procs;
@@ -38,7 +48,6 @@ struct tl {
 	uint64_t by_kind[MS_EV_KIND_MAX];
 	uint64_t records;
 	uint64_t lost_total;
-	uint64_t last_lost_ts;
 	uint64_t unattributed;
 	uint64_t nomem; /* records dropped for lack of memory */
 };
@@ -231,6 +240,10 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY] = TL_ROLE_SOURCE,
     [MS_P_SOURCE_RETURN_PATH_THREAD_END] = TL_ROLE_SOURCE,
     [MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED] = TL_ROLE_SOURCE,
+    [MS_P_SAVEVM_COMMAND_SEND] = TL_ROLE_SOURCE,
+    [MS_P_SAVEVM_SEND_PING] = TL_ROLE_SOURCE,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_PONG] = TL_ROLE_SOURCE,
+    [MS_P_SOURCE_RETURN_PATH_THREAD_SHUT] = TL_ROLE_SOURCE,
     [MS_P_VMSTATE_DOWNTIME_SAVE] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_SETUP] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_ITERATE_START] = TL_ROLE_SOURCE,
@@ -246,6 +259,8 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = TL_ROLE_DEST,
     [MS_P_LOADVM_APPROVE_SWITCHOVER] = TL_ROLE_DEST,
     [MS_P_MIGRATE_SEND_RP_MESSAGE] = TL_ROLE_DEST,
+    [MS_P_LOADVM_PROCESS_COMMAND] = TL_ROLE_DEST,
+    [MS_P_LOADVM_PROCESS_COMMAND_PING] = TL_ROLE_DEST,
     [MS_P_VMSTATE_DOWNTIME_LOAD] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_CLEANUP] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_STATE] = TL_ROLE_DEST,
@@ -334,7 +349,7 @@ struct tl *tl_new(void)
 
 	if (!tl)
 		return NULL;
-	tl->single_clock = true;
+	tl->nclocks = 1;
 	tl->stall_window = TL_DEFAULT_STALL_WINDOW_NS;
 	for (unsigned int p = 0; p < MS_P_COUNT; p++)
 		tl->is_vfio[p] = probe_is_vfio(p);
@@ -358,14 +373,48 @@ void tl_free(struct tl *tl)
 	free(tl);
 }
 
-void tl_set_single_clock(struct tl *tl, bool single)
+int tl_set_input(struct tl *tl, uint16_t input, const struct tl_input *in)
 {
-	tl->single_clock = single;
+	struct tl_in *t;
+
+	if (input >= TL_MAX_INPUTS || in->clock >= TL_MAX_INPUTS)
+		return -1;
+	t = &tl->in[input];
+	t->clock = in->clock;
+	t->shift_ns = in->shift_ns;
+	scpy(t->host, sizeof(t->host), in->host ? in->host : "", in->host ? strlen(in->host) : 0);
+	if (in->clock + 1u > tl->nclocks)
+		tl->nclocks = (uint16_t)(in->clock + 1);
+	return 0;
 }
 
 bool tl_single_clock(const struct tl *tl)
 {
-	return tl->single_clock;
+	return tl->nclocks <= 1;
+}
+
+const char *tl_input_host(const struct tl *tl, uint16_t input)
+{
+	return input < TL_MAX_INPUTS ? tl->in[input].host : "";
+}
+
+const char *tl_mig_host(const struct tl *tl, const struct tl_mig *m)
+{
+	for (uint16_t i = 0; i < TL_MAX_INPUTS; i++)
+		if (m->inputs & (1u << i))
+			return tl->in[i].host;
+	return "";
+}
+
+static uint16_t input_clock(const struct tl *tl, uint16_t input)
+{
+	return input < TL_MAX_INPUTS ? tl->in[input].clock : 0;
+}
+
+/* "now" for a migration's live figures: the latest time of its own clock. */
+static uint64_t now_of(const struct tl *tl, const struct tl_mig *m)
+{
+	return tl->nclocks <= 1 ? tl->now : tl->clock_now[m->clock];
 }
 
 void tl_set_stall_window(struct tl *tl, uint64_t ns)
@@ -387,9 +436,14 @@ uint64_t tl_now(const struct tl *tl)
 /* ------------------------------------------------------------------ */
 /* processes */
 
-static size_t pid_hash(uint32_t pid)
+static size_t pid_hash(uint16_t clock, uint32_t pid)
 {
-	return (size_t)(pid * 2654435761u);
+	return (size_t)((pid ^ ((uint32_t)clock << 24)) * 2654435761u);
+}
+
+static bool proc_is(const struct tl_proc *p, uint16_t clock, uint32_t pid)
+{
+	return p->pid == pid && p->clock == clock;
 }
 
 static bool hash_insert(struct tl *tl, struct tl_proc *p)
@@ -407,7 +461,8 @@ static bool hash_insert(struct tl *tl, struct tl_proc *p)
 
 			if (!q)
 				continue;
-			for (i = pid_hash(q->pid) & (ncap - 1); n[i]; i = (i + 1) & (ncap - 1))
+			for (i = pid_hash(q->clock, q->pid) & (ncap - 1); n[i];
+			     i = (i + 1) & (ncap - 1))
 				;
 			n[i] = q;
 		}
@@ -416,8 +471,8 @@ static bool hash_insert(struct tl *tl, struct tl_proc *p)
 		tl->hcap = ncap;
 	}
 	mask = tl->hcap - 1;
-	for (i = pid_hash(p->pid) & mask; tl->hash[i]; i = (i + 1) & mask) {
-		if (tl->hash[i]->pid == p->pid) {
+	for (i = pid_hash(p->clock, p->pid) & mask; tl->hash[i]; i = (i + 1) & mask) {
+		if (proc_is(tl->hash[i], p->clock, p->pid)) {
 			tl->hash[i] = p; /* pid reused: the newer process */
 			return true;
 		}
@@ -439,17 +494,17 @@ static void hash_rebuild(struct tl *tl)
 				    tl->procs[i]); /* shrinking: cannot fail worse than before */
 }
 
-static struct tl_proc *proc_lookup(const struct tl *tl, uint32_t pid)
+static struct tl_proc *proc_lookup(const struct tl *tl, uint16_t clock, uint32_t pid)
 {
 	size_t mask, i;
 
-	if (tl->last_proc && tl->last_proc->pid == pid)
+	if (tl->last_proc && proc_is(tl->last_proc, clock, pid))
 		return tl->last_proc;
 	if (!tl->hcap)
 		return NULL;
 	mask = tl->hcap - 1;
-	for (i = pid_hash(pid) & mask; tl->hash[i]; i = (i + 1) & mask)
-		if (tl->hash[i]->pid == pid)
+	for (i = pid_hash(clock, pid) & mask; tl->hash[i]; i = (i + 1) & mask)
+		if (proc_is(tl->hash[i], clock, pid))
 			return tl->hash[i];
 	return NULL;
 }
@@ -461,9 +516,9 @@ static void tid_reset(struct tl_tid *t, uint32_t tid)
 	t->pre_dev = t->tr_pdev = t->tr_idx = t->last_vfio = -1;
 }
 
-static struct tl_proc *proc_get(struct tl *tl, uint32_t pid, uint64_t ts)
+static struct tl_proc *proc_get(struct tl *tl, uint16_t clock, uint32_t pid, uint64_t ts)
 {
-	struct tl_proc *p = proc_lookup(tl, pid);
+	struct tl_proc *p = proc_lookup(tl, clock, pid);
 
 	if (p && !p->exited) {
 		tl->last_proc = p;
@@ -476,6 +531,7 @@ static struct tl_proc *proc_get(struct tl *tl, uint32_t pid, uint64_t ts)
 	if (!n)
 		return NULL;
 	n->pid = pid;
+	n->clock = clock;
 	n->first_ts = n->last_ts = ts;
 	n->exit_ts = TL_NONE;
 	n->start_ns = TL_NONE;
@@ -653,20 +709,178 @@ enum tl_role tl_mig_role(const struct tl_mig *m)
 
 static bool overlap(const struct tl *tl, const struct tl_mig *a, const struct tl_mig *b)
 {
-	uint64_t ae = tl_has(a->end_ts) ? a->end_ts : tl->now;
-	uint64_t be = tl_has(b->end_ts) ? b->end_ts : tl->now;
+	uint64_t ae = tl_has(a->end_ts) ? a->end_ts : now_of(tl, a);
+	uint64_t be = tl_has(b->end_ts) ? b->end_ts : now_of(tl, b);
 
 	return a->start_ts <= be && b->start_ts <= ae;
 }
 
-/* Pair m with the other side of the same VM. While feeding only roles proven
- * by probes count (a -incoming process may later migrate out); at the end
- * and at tl_finish the MS_PROC_INCOMING fallback counts too. */
+/* ------------------------------------------------------------------ */
+/* clock alignment of a pair (docs/figures.md "Two clocks") */
+
+struct bounds {
+	int64_t lo, hi; /* skew > lo (return path), skew < hi (stream); INT64_MIN/MAX when none */
+	uint16_t nf, nb, mism;
+};
+
+/* The k-th message of a type at one end is the k-th of that type at the
+ * other: each direction is one ordered channel. Pairs whose source-side time
+ * is before from are left out. */
+static void match_dir(const struct tl_msg *snd, uint16_t ns, const struct tl_msg *rcv, uint16_t nr,
+		      bool src_sends, uint64_t from, struct bounds *b)
+{
+	for (uint16_t i = 0; i < ns; i++) {
+		uint16_t k = 0, j;
+		int64_t d;
+
+		for (j = 0; j < i; j++)
+			k += snd[j].type == snd[i].type;
+		for (j = 0; j < nr; j++) {
+			if (rcv[j].type != snd[i].type)
+				continue;
+			if (!k)
+				break;
+			k--;
+		}
+		if (j == nr)
+			continue;
+		if ((src_sends ? snd[i].ts : rcv[j].ts) < from)
+			continue;
+		if (snd[i].has_val && rcv[j].has_val && snd[i].val != rcv[j].val) {
+			b->mism++;
+			continue;
+		}
+		/* the receive is after the send, in true time */
+		d = (int64_t)(rcv[j].ts - snd[i].ts);
+		if (src_sends) {
+			if (d < b->hi)
+				b->hi = d; /* dst clock - src clock < recv - send */
+			b->nf++;
+		} else {
+			if (-d > b->lo)
+				b->lo = -d; /* dst clock - src clock > send - recv */
+			b->nb++;
+		}
+	}
+}
+
+static void msg_bounds(const struct tl_mig *src, const struct tl_mig *dst, uint64_t from,
+		       struct bounds *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->lo = INT64_MIN;
+	b->hi = INT64_MAX;
+	match_dir(src->sent, src->nsent, dst->recv, dst->nrecv, true, from, b);
+	match_dir(dst->sent, dst->nsent, src->recv, src->nrecv, false, from, b);
+}
+
+static bool bounds_closed(const struct bounds *b)
+{
+	return b->nf && b->nb && b->lo <= b->hi;
+}
+
+/* Whether the messages tie src and dst together: matched in both
+ * directions, values agreeing, one offset satisfying all of them (or at
+ * least those of the stop phase: a clock may have stepped), and on one clock
+ * that offset may be 0. */
+static bool msgs_tie(const struct tl_mig *src, const struct tl_mig *dst, int64_t *skew)
+{
+	struct bounds b;
+
+	msg_bounds(src, dst, 0, &b);
+	if (b.mism)
+		return false;
+	if (!bounds_closed(&b)) {
+		if (!b.nf || !b.nb || !tl_has(src->ms[TL_M_SRC_DOWNTIME_START]))
+			return false;
+		msg_bounds(src, dst, src->ms[TL_M_SRC_DOWNTIME_START], &b);
+		if (b.mism || !bounds_closed(&b))
+			return false;
+	}
+	if (src->clock == dst->clock && (b.lo > 0 || b.hi < 0))
+		return false;
+	*skew = b.lo / 2 + b.hi / 2;
+	return true;
+}
+
+static void pair_align(struct tl_pair *pr)
+{
+	const struct tl_mig *src = pr->src, *dst = pr->dst;
+	struct bounds b;
+
+	msg_bounds(src, dst, 0, &b);
+	pr->nfwd = b.nf;
+	pr->nbwd = b.nb;
+	pr->mismatched = b.mism;
+	pr->lo_ns = b.nb ? b.lo : TL_DNONE;
+	pr->hi_ns = b.nf ? b.hi : TL_DNONE;
+	if (src->clock == dst->clock) {
+		pr->basis = TL_CLOCK_SAME;
+		pr->skew_ns = pr->error_ns = 0;
+		return;
+	}
+	if (!b.nf || !b.nb) {
+		/* one side of the interval at most: the realtime estimate (0),
+		 * moved to the bound it would break */
+		pr->basis = TL_CLOCK_REALTIME;
+		pr->skew_ns = 0;
+		if (b.nf && b.hi < 0)
+			pr->skew_ns = b.hi;
+		if (b.nb && b.lo > 0)
+			pr->skew_ns = b.lo;
+		pr->error_ns = TL_DNONE;
+		return;
+	}
+	pr->basis = TL_CLOCK_MESSAGES;
+	if (!bounds_closed(&b)) {
+		struct bounds sb;
+
+		msg_bounds(src, dst,
+			   tl_has(src->ms[TL_M_SRC_DOWNTIME_START])
+			       ? src->ms[TL_M_SRC_DOWNTIME_START]
+			       : UINT64_MAX,
+			   &sb);
+		if (bounds_closed(&sb)) {
+			pr->basis = TL_CLOCK_STOP_PHASE;
+			b = sb;
+		} else {
+			/* no single offset fits, not even at the stop phase: the
+			 * middle, unbounded; the report says why */
+			pr->basis = TL_CLOCK_CONFLICT;
+			pr->skew_ns = b.lo / 2 + b.hi / 2;
+			pr->error_ns = TL_DNONE;
+			return;
+		}
+	}
+	pr->skew_ns = b.lo / 2 + b.hi / 2;
+	/* round the half-width up so that the interval still holds both ends */
+	pr->error_ns = (int64_t)(((uint64_t)(b.hi - b.lo) + 1) / 2);
+}
+
+static bool named(const struct tl_mig *m)
+{
+	return m->vm[0] || m->uuid[0];
+}
+
+static uint64_t absdiff(int64_t a, int64_t b)
+{
+	return a > b ? (uint64_t)(a - b) : (uint64_t)(b - a);
+}
+
+/* Pair m with the other side of the same migration. While feeding only roles
+ * proven by probes count (a -incoming process may later migrate out); at the
+ * end and at tl_finish the MS_PROC_INCOMING fallback counts too.
+ * Candidates, best first: the same VM whose messages tie it to m (the offset
+ * nearest the realtime estimate); the same VM overlapping in time (the
+ * nearest start); an unnamed one whose messages tie it to m (nearest offset).
+ * Two named sides of different VMs never pair. */
 static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 {
 	enum tl_role r = role_of(m, fallback), want;
 	struct tl_mig *best = NULL;
 	uint64_t bestd = 0;
+	int bestc = 0;
+	bool best_tie = false;
 	struct tl_pair *pr;
 
 	if (m->pair || r == TL_ROLE_UNKNOWN || !m->has_ident)
@@ -674,23 +888,38 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 	want = r == TL_ROLE_SOURCE ? TL_ROLE_DEST : TL_ROLE_SOURCE;
 	for (size_t i = 0; i < tl->nmigs; i++) {
 		struct tl_mig *o = tl->migs[i];
+		const struct tl_mig *src = r == TL_ROLE_SOURCE ? m : o;
+		const struct tl_mig *dst = r == TL_ROLE_SOURCE ? o : m;
+		bool vm, tie;
+		int64_t skew = 0;
 		uint64_t d;
+		int c;
 
-		if (o == m || o->pair || o->pid == m->pid || !o->has_ident)
+		if (o == m || o->pair || o->proc == m->proc || !o->has_ident)
 			continue;
-		if (role_of(o, fallback) != want || !same_vm(m, o))
+		if (role_of(o, fallback) != want)
 			continue;
-		if (tl->single_clock) {
-			if (!overlap(tl, m, o))
-				continue;
-			d = o->start_ts > m->start_ts ? o->start_ts - m->start_ts
-						      : m->start_ts - o->start_ts;
+		vm = same_vm(m, o);
+		if (!vm && named(m) && named(o))
+			continue;
+		tie = msgs_tie(src, dst, &skew);
+		if (vm && tie) {
+			c = 0;
+			d = absdiff(skew, 0);
+		} else if (vm && overlap(tl, m, o)) {
+			c = 1;
+			d = absdiff((int64_t)o->start_ts, (int64_t)m->start_ts);
+		} else if (tie) {
+			c = 2;
+			d = absdiff(skew, 0);
 		} else {
-			d = o->seq; /* different clocks: the oldest unpaired one */
+			continue;
 		}
-		if (!best || d < bestd) {
+		if (!best || c < bestc || (c == bestc && d < bestd)) {
 			best = o;
+			bestc = c;
 			bestd = d;
+			best_tie = c == 2;
 		}
 	}
 	if (!best)
@@ -702,8 +931,10 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 		return;
 	pr->src = r == TL_ROLE_SOURCE ? m : best;
 	pr->dst = r == TL_ROLE_SOURCE ? best : m;
+	pr->by_messages = best_tie;
 	m->pair = best->pair = pr;
 	tl->pairs[tl->npairs++] = pr;
+	pair_align(pr);
 }
 
 static void decide_role(struct tl *tl, struct tl_mig *m, enum tl_role r)
@@ -732,6 +963,8 @@ static struct tl_mig *mig_start(struct tl *tl, struct tl_proc *p, uint64_t ts, b
 	if (!m)
 		return NULL;
 	m->pid = p->pid;
+	m->clock = p->clock;
+	m->inputs = 1u << tl->cur_input;
 	m->start_ts = ts;
 	m->seq = ++tl->seq;
 	m->proc = p;
@@ -1289,6 +1522,139 @@ static int32_t awaiting_approval(const struct tl_mig *m)
 /* ------------------------------------------------------------------ */
 /* feeding */
 
+/* ------------------------------------------------------------------ */
+/* protocol messages */
+
+/* Commands that carry no timing worth keeping and may come by the hundred
+ * (postcopy's discard lists; a package re-sends its contents). */
+static bool msg_skip_cmd(uint16_t cmd)
+{
+	return cmd == 6 /* POSTCOPY_RAM_DISCARD */ || cmd == 7 /* PACKAGED */ ||
+	       !cat_vm_cmd_name(cmd);
+}
+
+static bool msg_rp_kept(int32_t type)
+{
+	return type == MS_MIG_RP_MSG_SHUT || type == MS_MIG_RP_MSG_PONG ||
+	       type == MS_MIG_RP_MSG_SWITCHOVER_ACK;
+}
+
+static struct tl_msg *msg_add(struct tl_mig *m, bool sent, bool stream, uint16_t type, uint64_t ts)
+{
+	uint16_t *n = sent ? &m->nsent : &m->nrecv;
+	struct tl_msg *g;
+
+	if (*n >= TL_MAX_MSGS) {
+		m->msgs_dropped++;
+		return NULL;
+	}
+	g = &(sent ? m->sent : m->recv)[(*n)++];
+	memset(g, 0, sizeof(*g));
+	g->ts = ts;
+	g->type = type;
+	g->stream = stream;
+	if (m->pair)
+		pair_align(m->pair);
+	return g;
+}
+
+static int vm_cmd_of(const char *s, size_t n)
+{
+	for (unsigned int c = 0; cat_vm_cmd_name(c); c++)
+		if (seq_lit(s, n, cat_vm_cmd_name(c)))
+			return (int)c;
+	return -1;
+}
+
+static void on_message(struct tl_mig *m, const struct ms_usdt *u)
+{
+	uint64_t ts = u->h.ts;
+	struct tl_msg *g;
+
+	switch (u->h.probe) {
+	case MS_P_SAVEVM_SEND_PING:
+		m->ping_val = (uint32_t)u->args[0];
+		m->has_ping_val = true;
+		break;
+	case MS_P_SAVEVM_COMMAND_SEND: {
+		uint16_t cmd = (uint16_t)u->args[0];
+
+		if (msg_skip_cmd(cmd))
+			break;
+		g = msg_add(m, true, true, cmd, ts);
+		if (cmd == MS_MIG_CMD_PING) {
+			mark(m, TL_M_PING_SENT, ts);
+			if (g && m->has_ping_val) {
+				g->val = m->ping_val;
+				g->has_val = true;
+			}
+			m->has_ping_val = false;
+		}
+		break;
+	}
+	case MS_P_LOADVM_PROCESS_COMMAND: {
+		size_t n;
+		const char *s = sarg(u, 0, &n);
+		int cmd = vm_cmd_of(s, n);
+
+		if (cmd < 0 || msg_skip_cmd((uint16_t)cmd))
+			break;
+		msg_add(m, false, true, (uint16_t)cmd, ts);
+		if (cmd == MS_MIG_CMD_PING)
+			mark(m, TL_M_PING_RECEIVED, ts);
+		else if (cmd == MS_MIG_CMD_SWITCHOVER_START)
+			mark(m, TL_M_SWITCHOVER_START_RECEIVED, ts);
+		break;
+	}
+	case MS_P_LOADVM_PROCESS_COMMAND_PING:
+		/* the value of the PING just read; the PONG will carry it back */
+		m->ping_val = (uint32_t)u->args[0];
+		m->has_ping_val = true;
+		if (m->nrecv && m->recv[m->nrecv - 1].type == MS_MIG_CMD_PING &&
+		    !m->recv[m->nrecv - 1].has_val) {
+			m->recv[m->nrecv - 1].val = m->ping_val;
+			m->recv[m->nrecv - 1].has_val = true;
+			if (m->pair)
+				pair_align(m->pair);
+		}
+		break;
+	case MS_P_MIGRATE_SEND_RP_MESSAGE: {
+		int32_t type = (int32_t)u->args[0];
+
+		if (!msg_rp_kept(type))
+			break;
+		g = msg_add(m, true, false, (uint16_t)type, ts);
+		if (type == MS_MIG_RP_MSG_PONG) {
+			mark(m, TL_M_PONG_SENT, ts);
+			if (g && m->has_ping_val) {
+				g->val = m->ping_val;
+				g->has_val = true;
+			}
+			m->has_ping_val = false;
+		} else if (type == MS_MIG_RP_MSG_SHUT) {
+			mark(m, TL_M_SHUT_SENT, ts);
+		}
+		break;
+	}
+	case MS_P_SOURCE_RETURN_PATH_THREAD_PONG:
+		g = msg_add(m, false, false, MS_MIG_RP_MSG_PONG, ts);
+		mark(m, TL_M_PONG_RECEIVED, ts);
+		if (g) {
+			g->val = (uint32_t)u->args[0];
+			g->has_val = true;
+		}
+		break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SHUT:
+		msg_add(m, false, false, MS_MIG_RP_MSG_SHUT, ts);
+		mark(m, TL_M_SHUT_RECEIVED, ts);
+		break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
+		msg_add(m, false, false, MS_MIG_RP_MSG_SWITCHOVER_ACK, ts);
+		break;
+	default: break;
+	}
+}
+
 static void on_set_state(struct tl *tl, struct tl_proc *p, const struct ms_usdt *u)
 {
 	size_t n;
@@ -1466,8 +1832,18 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	case MS_P_MIGRATE_SEND_RP_MESSAGE:
 		if ((int32_t)u->args[0] == MS_MIG_RP_MSG_SWITCHOVER_ACK)
 			mark(m, TL_M_ACK_SENT, ts);
+		on_message(m, u);
 		break;
-	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED: mark(m, TL_M_ACK_RECEIVED, ts); break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
+		mark(m, TL_M_ACK_RECEIVED, ts);
+		on_message(m, u);
+		break;
+	case MS_P_SAVEVM_SEND_PING:
+	case MS_P_SAVEVM_COMMAND_SEND:
+	case MS_P_LOADVM_PROCESS_COMMAND:
+	case MS_P_LOADVM_PROCESS_COMMAND_PING:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_PONG:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SHUT: on_message(m, u); break;
 	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: {
 		size_t n;
 		const char *s = sarg(u, 0, &n);
@@ -1509,17 +1885,21 @@ static void on_proc(struct tl *tl, struct tl_proc *p, const struct ms_proc *pr)
 
 static void on_lost(struct tl *tl, const struct ms_lost *l)
 {
-	uint64_t from = tl->last_lost_ts, to = l->h.ts;
+	uint16_t in = l->h.input < TL_MAX_INPUTS ? l->h.input : 0;
+	uint64_t from = tl->in[in].last_lost_ts, to = l->h.ts;
 
 	tl->lost_total += l->count;
-	tl->last_lost_ts = to;
+	tl->in[in].last_lost_ts = to;
 	if (!l->count)
 		return;
-	/* The ring buffer is shared: every migration alive in (from, to] may
-	 * have lost records. */
+	/* One recorder's ring buffer is shared by what it traced: every
+	 * migration of that input alive in (from, to] may have lost records.
+	 * Another input (another recorder, another host) lost nothing of it. */
 	for (size_t i = 0; i < tl->nmigs; i++) {
 		struct tl_mig *m = tl->migs[i];
 
+		if (!(m->inputs & (1u << in)))
+			continue;
 		if (m->start_ts <= to && (!tl_has(m->end_ts) || m->end_ts > from)) {
 			m->incomplete = true;
 			m->lost_records++;
@@ -1540,19 +1920,23 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 	unsigned int kind = r->h.kind;
 	uint64_t ts = r->h.ts;
 	struct tl_proc *p;
+	uint16_t clk;
 
 	tl->records++;
 	if (kind < MS_EV_KIND_MAX)
 		tl->by_kind[kind]++;
 	if (ts > tl->now)
 		tl->now = ts;
+	clk = input_clock(tl, r->h.input);
+	if (ts > tl->clock_now[clk])
+		tl->clock_now[clk] = ts;
 
 	switch (kind) {
 	case MS_EV_LOST: on_lost(tl, &r->lost); return;
 	case MS_EV_EXEC:
 	case MS_EV_EXIT:
 		/* discovery noise for processes never seen: no state for them */
-		p = proc_lookup(tl, r->h.pid);
+		p = proc_lookup(tl, input_clock(tl, r->h.input), r->h.pid);
 		if (!p || p->exited) {
 			tl->unattributed++;
 			return;
@@ -1584,13 +1968,16 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 	default: tl->unattributed++; return;
 	}
 
-	p = proc_get(tl, r->h.pid, ts);
+	p = proc_get(tl, input_clock(tl, r->h.input), r->h.pid, ts);
 	if (!p) {
 		tl->nomem++;
 		return;
 	}
 	p->records++;
 	p->last_ts = ts;
+	tl->cur_input = r->h.input < TL_MAX_INPUTS ? r->h.input : 0;
+	if (p->cur)
+		p->cur->inputs |= 1u << tl->cur_input;
 
 	switch (kind) {
 	case MS_EV_USDT:
@@ -1695,7 +2082,7 @@ const struct tl_proc *tl_proc_at(const struct tl *tl, size_t i)
 
 const struct tl_proc *tl_proc_find(const struct tl *tl, uint32_t pid)
 {
-	return proc_lookup(tl, pid);
+	return proc_lookup(tl, 0, pid);
 }
 
 size_t tl_nmigs(const struct tl *tl)
@@ -1771,7 +2158,7 @@ int64_t tl_mig_total(const struct tl_mig *m)
 
 int64_t tl_mig_elapsed(const struct tl *tl, const struct tl_mig *m)
 {
-	return dur(m->start_ts, tl_has(m->end_ts) ? m->end_ts : tl->now);
+	return dur(m->start_ts, tl_has(m->end_ts) ? m->end_ts : now_of(tl, m));
 }
 
 int64_t tl_mig_precopy(const struct tl_mig *m)
@@ -1815,7 +2202,7 @@ int64_t tl_mig_ack_wait(const struct tl *tl, const struct tl_mig *m)
 		return TL_DNONE; /* not waiting for an ACK */
 	end = tl_has(m->ms[TL_M_LOW_PENDING]) ? m->ms[TL_M_LOW_PENDING]
 	      : tl_has(m->end_ts)	      ? m->end_ts
-					      : tl->now;
+					      : now_of(tl, m);
 	return end > ready ? (int64_t)(end - ready) : 0;
 }
 
@@ -1934,9 +2321,10 @@ static void breakdown(const struct tl *tl, const struct tl_mig *src, const struc
 	if (dst)
 		b->dst_start =
 		    dur(dst->ms[TL_M_DST_LOADVM_COMPLETED], dst->ms[TL_M_DST_BH_VM_STARTED]);
-	if (src && dst && tl->single_clock)
+	if (src && dst && src->pair && src->pair == dst->pair)
 		b->transfer_load =
-		    dur(src->ms[TL_M_SRC_NON_ITERABLE_SAVED], dst->ms[TL_M_DST_LOADVM_COMPLETED]);
+		    dur(src->ms[TL_M_SRC_NON_ITERABLE_SAVED],
+			tl_pair_dst_ts(src->pair, dst->ms[TL_M_DST_LOADVM_COMPLETED]));
 }
 
 void tl_mig_breakdown(const struct tl *tl, const struct tl_mig *m, struct tl_breakdown *b)
@@ -1968,7 +2356,7 @@ void tl_mig_stall(const struct tl *tl, const struct tl_mig *m, struct tl_stall *
 	s->since = TL_NONE;
 	if (tl_mig_role(m) != TL_ROLE_SOURCE || !in_precopy(m) || !tl_has(m->best_ts))
 		return;
-	if (tl->now < m->best_ts || tl->now - m->best_ts < tl->stall_window)
+	if (now_of(tl, m) < m->best_ts || now_of(tl, m) - m->best_ts < tl->stall_window)
 		return;
 	s->stalled = true;
 	s->since = m->best_ts;
@@ -2071,21 +2459,55 @@ uint64_t tl_dev_bytes_written(const struct tl_mig *m, const struct tl_dev *d)
 	return m->incomplete ? TL_NONE : d->bytes_written;
 }
 
+const char *tl_clock_basis_name(enum tl_clock_basis b)
+{
+	switch (b) {
+	case TL_CLOCK_SAME: return "same-clock";
+	case TL_CLOCK_MESSAGES: return "messages";
+	case TL_CLOCK_STOP_PHASE: return "stop-phase-messages";
+	case TL_CLOCK_CONFLICT: return "conflicting-messages";
+	case TL_CLOCK_REALTIME: return "realtime";
+	}
+	return "?";
+}
+
+int64_t tl_pair_clock_offset(const struct tl *tl, const struct tl_pair *p)
+{
+	const struct tl_in *si = NULL, *di = NULL;
+
+	if (p->src->clock == p->dst->clock)
+		return 0;
+	for (uint16_t i = 0; i < TL_MAX_INPUTS && (!si || !di); i++) {
+		if (!si && (p->src->inputs & (1u << i)))
+			si = &tl->in[i];
+		if (!di && (p->dst->inputs & (1u << i)))
+			di = &tl->in[i];
+	}
+	return (di ? di->shift_ns : 0) - (si ? si->shift_ns : 0) - p->skew_ns;
+}
+
+int64_t tl_pair_clock_error(const struct tl_pair *p)
+{
+	return p->error_ns;
+}
+
+uint64_t tl_pair_dst_ts(const struct tl_pair *p, uint64_t dst_ts)
+{
+	if (!tl_has(dst_ts))
+		return TL_NONE;
+	return (uint64_t)((int64_t)dst_ts - p->skew_ns);
+}
+
 int64_t tl_pair_guest_downtime(const struct tl *tl, const struct tl_pair *p)
 {
-	uint64_t started;
+	uint64_t started = p->dst->ms[TL_M_DST_BH_VM_STARTED];
 
-	if (!tl->single_clock)
-		return TL_DNONE;
-	started = p->dst->ms[TL_M_DST_BH_VM_STARTED];
 	if (!tl_has(started))
 		started = p->dst->ms[TL_M_DST_PC_BH_VM_STARTED];
-	return dur(p->src->ms[TL_M_SRC_VM_STOPPED], started);
+	return dur(p->src->ms[TL_M_SRC_VM_STOPPED], tl_pair_dst_ts(p, started));
 }
 
 int64_t tl_pair_ack_transit(const struct tl *tl, const struct tl_pair *p)
 {
-	if (!tl->single_clock)
-		return TL_DNONE;
-	return dur(p->dst->ms[TL_M_ACK_SENT], p->src->ms[TL_M_ACK_RECEIVED]);
+	return dur(tl_pair_dst_ts(p, p->dst->ms[TL_M_ACK_SENT]), p->src->ms[TL_M_ACK_RECEIVED]);
 }

@@ -101,7 +101,7 @@ enum tl_milestone {
 	TL_M_DST_PC_BH_ANNOUNCED,
 	TL_M_DST_PC_BH_CACHE_INVALIDATED,
 	TL_M_DST_PC_BH_VM_STARTED,
-	TL_M_POSTCOPY_RUN, /* loadvm_postcopy_handle_run */
+	TL_M_POSTCOPY_RUN,		/* loadvm_postcopy_handle_run */
 	TL_M_PING_RECEIVED,		/* first loadvm_process_command PING */
 	TL_M_PONG_SENT,			/* first migrate_send_rp_message PONG */
 	TL_M_SWITCHOVER_START_RECEIVED, /* loadvm_process_command SWITCHOVER_START */
@@ -195,6 +195,18 @@ struct tl_section {
 	int64_t us;
 };
 
+/* A protocol message at one end: a stream command (source sent, destination
+ * received) or a return-path message (destination sent, source received).
+ * The two ends of one message bound the clock offset between the sides. */
+#define TL_MAX_MSGS 24 /* kept per direction per migration */
+struct tl_msg {
+	uint64_t ts;
+	uint32_t val;  /* PING / PONG value when has_val */
+	uint16_t type; /* MS_MIG_CMD_* (stream) or MS_MIG_RP_MSG_* (return path) */
+	bool has_val;
+	bool stream; /* a stream command (else a return-path message) */
+};
+
 struct tl_proc;
 struct tl_pair;
 
@@ -256,16 +268,46 @@ struct tl_mig {
 	uint32_t nsections;
 	struct tl_section sections[TL_MAX_SECTIONS];
 
+	/* where it was seen */
+	uint16_t clock;	 /* clock domain (tl_set_input), 0 for one clock */
+	uint32_t inputs; /* bit i: a record came from input i */
+	uint16_t nsent, nrecv;
+	uint16_t msgs_dropped;
+	struct tl_msg sent[TL_MAX_MSGS]; /* messages this side sent, in order */
+	struct tl_msg recv[TL_MAX_MSGS]; /* and received */
+
 	/* engine scratch, not for callers */
+	uint32_t ping_val; /* source: the savevm_send_ping value for the next PING */
+	bool has_ping_val;
 	struct tl_proc *proc;
 	struct tl_pair *pair;
 	bool below_thr; /* last iteration's exact was under the threshold */
 	bool ended_cb;
 };
 
+/* How a pair's two clocks were put on one time line (docs/figures.md). */
+enum tl_clock_basis {
+	TL_CLOCK_SAME = 0,   /* both sides on one clock: exact */
+	TL_CLOCK_MESSAGES,   /* bounded by messages in both directions */
+	TL_CLOCK_STOP_PHASE, /* all messages contradict one offset (a clock stepped or
+				drifted): bounded by those of the stop phase */
+	TL_CLOCK_CONFLICT,   /* even those contradict each other: widened to hold both */
+	TL_CLOCK_REALTIME,   /* no message pair in one direction: the hosts' realtime */
+};
+
 struct tl_pair {
 	const struct tl_mig *src;
 	const struct tl_mig *dst;
+	/* Alignment, kept up to date as messages arrive. The destination's
+	 * timestamps (as fed) minus skew are on the source's (as fed). */
+	enum tl_clock_basis basis;
+	int64_t skew_ns;
+	int64_t error_ns;     /* half-width of the interval that holds the truth,
+				 TL_DNONE when nothing bounds it */
+	int64_t lo_ns, hi_ns; /* the bounds, TL_DNONE when absent */
+	uint16_t nfwd, nbwd;  /* message pairs matched per direction */
+	uint16_t mismatched;  /* pairs whose values differ (ignored) */
+	bool by_messages;     /* paired by the messages alone (no name) */
 };
 
 /* Per-process state: identity, device fds and per-thread correlation. */
@@ -303,6 +345,7 @@ struct tl_fd {
 
 struct tl_proc {
 	uint32_t pid;
+	uint16_t clock; /* processes are told apart by (clock, pid) */
 	bool has_ident;
 	char vm[MS_NAME_LEN];
 	char uuid[40];
@@ -343,9 +386,27 @@ void tl_feed(struct tl *tl, const union ms_rec *r);
  * afterwards (a live source calls it for snapshots). */
 void tl_finish(struct tl *tl, uint64_t end_ts);
 
-/* Both sides on one clock (default true): cross-side figures are computed. */
-void tl_set_single_clock(struct tl *tl, bool single);
+/*
+ * Inputs and clocks. A record's h.input names the input it came from (0 for
+ * one live source or one file). Inputs recorded on one boot of one host share
+ * a clock; each QEMU log file is a clock of its own. Processes are told apart
+ * by (clock, pid), lost-event records count against their own input only, and
+ * a pair on two clocks is aligned by its messages (docs/figures.md).
+ * shift_ns: what the caller added to the input's timestamps to put them on
+ * the common time line (the realtime estimate), reported in clock offsets.
+ */
+#define TL_MAX_INPUTS 16
+struct tl_input {
+	uint16_t clock; /* < TL_MAX_INPUTS */
+	int64_t shift_ns;
+	const char *host; /* "" unknown; copied */
+};
+int tl_set_input(struct tl *tl, uint16_t input, const struct tl_input *in);
+/* Whether every input is on one clock (the default). */
 bool tl_single_clock(const struct tl *tl);
+/* The host an input (or a migration's first input) was recorded on, "" unknown. */
+const char *tl_input_host(const struct tl *tl, uint16_t input);
+const char *tl_mig_host(const struct tl *tl, const struct tl_mig *m);
 void tl_set_stall_window(struct tl *tl, uint64_t ns);
 /* Called once per migration when it ends (terminal state, exit), after pairing. */
 void tl_set_on_end(struct tl *tl, tl_end_fn fn, void *arg);
@@ -442,7 +503,17 @@ int64_t tl_dev_complete_precopy(const struct tl_dev *d);
 uint64_t tl_dev_bytes_read(const struct tl_mig *m, const struct tl_dev *d);
 uint64_t tl_dev_bytes_written(const struct tl_mig *m, const struct tl_dev *d);
 
-/* Pair figures (absent unless single clock) */
+/* Pair figures, on the aligned clock: the destination's times minus the
+ * pair's skew. Their error is tl_pair_clock_error. */
+const char *tl_clock_basis_name(enum tl_clock_basis b);
+/* The offset applied to the destination's own clock to put it on the
+ * source's own clock, ns (0 on one clock). */
+int64_t tl_pair_clock_offset(const struct tl *tl, const struct tl_pair *p);
+/* Half-width of the interval holding the true offset, ns; TL_DNONE when
+ * nothing bounds it (basis TL_CLOCK_REALTIME). */
+int64_t tl_pair_clock_error(const struct tl_pair *p);
+/* A destination timestamp on the source's time line (TL_NONE stays). */
+uint64_t tl_pair_dst_ts(const struct tl_pair *p, uint64_t dst_ts);
 int64_t tl_pair_guest_downtime(const struct tl *tl, const struct tl_pair *p);
 int64_t tl_pair_ack_transit(const struct tl *tl, const struct tl_pair *p);
 void tl_pair_breakdown(const struct tl *tl, const struct tl_pair *p, struct tl_breakdown *b);

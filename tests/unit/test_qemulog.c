@@ -139,6 +139,16 @@ static const struct {
      "vfio_load_device_config_state_start", "0000:3b:00.1"},
     {"4300@1764460800.000047:vfio_load_device_config_state_end  (0000:3b:00.1)",
      "vfio_load_device_config_state_end", "0000:3b:00.1"},
+    /* the protocol's messages, as QEMU 10.0.2 logs them */
+    {"4242@1764460800.000048:savevm_command_send com=0xb len=0", "savevm_command_send", "11|0"},
+    {"4300@1764460800.000049:loadvm_process_command com=SWITCHOVER_START len=0",
+     "loadvm_process_command", "SWITCHOVER_START|0"},
+    {"4242@1764460800.000050:savevm_send_ping 0x1", "savevm_send_ping", "1"},
+    {"4300@1764460800.000051:loadvm_process_command_ping 0x1", "loadvm_process_command_ping", "1"},
+    {"4245@1764460800.000052:source_return_path_thread_pong 0x1", "source_return_path_thread_pong",
+     "1"},
+    {"4245@1764460800.000053:source_return_path_thread_shut 0x0", "source_return_path_thread_shut",
+     "0"},
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))

@@ -594,17 +594,21 @@ static void test_role_detection(void **state)
 /* ------------------------------------------------------------------ */
 /* pairing and cross-side figures */
 
+static void other_clock(struct tl *tl, struct rb *b, uint32_t pid, int64_t shift, uint64_t jump_at,
+			int64_t jump);
+
 static struct tl *run_pair(const char *src_vm, const char *src_uuid, const char *dst_vm,
 			   const char *dst_uuid, bool single)
 {
 	struct tl *tl = tl_new();
 	struct rb b = {0};
 
-	tl_set_single_clock(tl, single);
 	proc_rec(&b, SRC, AT(-10), src_vm, src_uuid, false);
 	proc_rec(&b, DST, AT(-5), dst_vm, dst_uuid, true);
 	src_standard(&b, SRC, ACK_AFTER_READY);
 	dst_standard(&b, DST, 60.6);
+	if (!single)
+		other_clock(tl, &b, DST, 0, UINT64_MAX, 0);
 	rb_feed(tl, &b);
 	tl_finish(tl, AT(200));
 	return tl;
@@ -690,6 +694,7 @@ static void test_pair_needs_overlap(void **state)
 
 static void test_two_clocks(void **state)
 {
+	/* two clocks and no protocol message: the realtime estimate, unbounded */
 	struct tl *tl = run_pair("guest1", UUID, "guest1", UUID, false);
 	const struct tl_pair *p;
 	struct tl_breakdown bd;
@@ -697,13 +702,279 @@ static void test_two_clocks(void **state)
 	assert_false(tl_single_clock(tl));
 	assert_int_equal(tl_npairs(tl), 1);
 	p = tl_pair_at(tl, 0);
-	assert_false(tl_dhas(tl_pair_guest_downtime(tl, p)));
-	assert_false(tl_dhas(tl_pair_ack_transit(tl, p)));
+	assert_int_equal(p->basis, TL_CLOCK_REALTIME);
+	assert_false(tl_dhas(tl_pair_clock_error(p)));
+	assert_int_equal(tl_pair_clock_offset(tl, p), 0);
+	assert_int_equal(tl_pair_guest_downtime(tl, p), NS_MS(17));
+	assert_int_equal(tl_pair_ack_transit(tl, p), NS_MS(9.4));
 	tl_pair_breakdown(tl, p, &bd);
-	assert_false(tl_dhas(bd.transfer_load));
-	/* each side's own parts are on its own clock: still there */
+	assert_int_equal(bd.transfer_load, NS_MS(8));
 	assert_int_equal(bd.stop, NS_MS(5));
 	assert_int_equal(bd.dst_start, NS_MS(3));
+	tl_free(tl);
+}
+
+/*
+ * The protocol's messages of the standard pair, in true time (ms):
+ * OPEN_RETURN_PATH sent 2.1 received 2.15; PING(1) sent 2.2 received 2.25,
+ * PONG sent 2.26 received 2.3; the ACK 60.6 -> 70; SWITCHOVER_START sent
+ * 86.2 received 86.21; SHUT sent 104.5 received 104.52. Bounds of the
+ * destination-minus-source offset: below by the SHUT (-0.02), above by
+ * SWITCHOVER_START (+0.01): the offset is -0.005 +- 0.015 ms.
+ */
+static void msgs_standard(struct rb *b, bool rp)
+{
+	EV(b, SRC, AT(2.1), MS_P_SAVEVM_COMMAND_SEND, U(MS_MIG_CMD_OPEN_RETURN_PATH), U(0));
+	EV(b, DST, AT(2.15), MS_P_LOADVM_PROCESS_COMMAND, S("OPEN_RETURN_PATH"), U(0));
+	EV(b, SRC, AT(2.19), MS_P_SAVEVM_SEND_PING, U(1));
+	EV(b, SRC, AT(2.2), MS_P_SAVEVM_COMMAND_SEND, U(MS_MIG_CMD_PING), U(4));
+	EV(b, DST, AT(2.25), MS_P_LOADVM_PROCESS_COMMAND, S("PING"), U(4));
+	EV(b, DST, AT(2.255), MS_P_LOADVM_PROCESS_COMMAND_PING, U(1));
+	EV(b, SRC, AT(86.2), MS_P_SAVEVM_COMMAND_SEND, U(MS_MIG_CMD_SWITCHOVER_START), U(0));
+	EV(b, DST, AT(86.21), MS_P_LOADVM_PROCESS_COMMAND, S("SWITCHOVER_START"), U(0));
+	if (!rp)
+		return;
+	EV(b, DST, AT(2.26), MS_P_MIGRATE_SEND_RP_MESSAGE, U(MS_MIG_RP_MSG_PONG), U(4));
+	EV(b, SRC, AT(2.3), MS_P_SOURCE_RETURN_PATH_THREAD_PONG, U(1));
+	EV(b, DST, AT(104.5), MS_P_MIGRATE_SEND_RP_MESSAGE, U(MS_MIG_RP_MSG_SHUT), U(4));
+	EV(b, SRC, AT(104.52), MS_P_SOURCE_RETURN_PATH_THREAD_SHUT, U(0));
+}
+
+/* Put pid's records on input 1, a clock of its own that runs shift ns ahead
+ * (jump more from jump_at on, true time). */
+static void other_clock(struct tl *tl, struct rb *b, uint32_t pid, int64_t shift, uint64_t jump_at,
+			int64_t jump)
+{
+	struct tl_input in = {.clock = 1, .host = "dst-host"};
+
+	assert_int_equal(tl_set_input(tl, 1, &in), 0);
+	for (size_t i = 0; i < b->n; i++) {
+		union ms_rec *r = &b->e[i].r;
+
+		if (r->h.pid != pid)
+			continue;
+		r->h.input = 1;
+		r->h.ts = (uint64_t)((int64_t)r->h.ts + shift + (r->h.ts >= jump_at ? jump : 0));
+	}
+}
+
+/* rp false: no PONG, SHUT; rp_ack false: no ACK either (no return path) */
+static struct tl *run_aligned_(const char *vm, int64_t shift, uint64_t jump_at, int64_t jump,
+			       bool rp, bool rp_ack)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+
+	proc_rec(&b, SRC, AT(-10), vm, "", false);
+	proc_rec(&b, DST, AT(-5), vm, "", true);
+	src_standard(&b, SRC, ACK_AFTER_READY);
+	dst_standard(&b, DST, 60.6);
+	msgs_standard(&b, rp);
+	for (size_t i = 0; !rp_ack && i < b.n; i++) {
+		union ms_rec *r = &b.e[i].r;
+
+		if (r->h.kind == MS_EV_USDT &&
+		    (r->h.probe == MS_P_MIGRATE_SEND_RP_MESSAGE ||
+		     r->h.probe == MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED))
+			r->h.probe = MS_P_MIGRATION_PRECOPY_COMPLETE; /* a no-op here */
+	}
+	other_clock(tl, &b, DST, shift, jump_at, jump);
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200) + (uint64_t)(shift > 0 ? shift : 0));
+	return tl;
+}
+
+static struct tl *run_aligned(const char *vm, int64_t shift, uint64_t jump_at, int64_t jump,
+			      bool rp)
+{
+	return run_aligned_(vm, shift, jump_at, jump, rp, true);
+}
+
+/* |got - want| <= err */
+#define assert_within(got, want, err)                                                              \
+	do {                                                                                       \
+		int64_t d_ = (int64_t)(got) - (int64_t)(want);                                     \
+		if (d_ < 0)                                                                        \
+			d_ = -d_;                                                                  \
+		if (d_ > (int64_t)(err))                                                           \
+			fail_msg("%s = %lld, %lld from %lld (bound %lld)", #got, (long long)(got), \
+				 (long long)d_, (long long)(want), (long long)(err));              \
+	} while (0)
+
+static void test_align_messages(void **state)
+{
+	static const int64_t shifts[] = {42000, -MSI(41), MSI(2500), MSI(7200000), 0};
+
+	for (size_t i = 0; i < sizeof(shifts) / sizeof(shifts[0]); i++) {
+		struct tl *tl = run_aligned("guest1", shifts[i], UINT64_MAX, 0, true);
+		const struct tl_pair *p;
+		struct tl_breakdown bd;
+		int64_t err;
+
+		assert_int_equal(tl_npairs(tl), 1);
+		p = tl_pair_at(tl, 0);
+		assert_int_equal(p->basis, TL_CLOCK_MESSAGES);
+		assert_int_equal(p->nfwd, 3);
+		assert_int_equal(p->nbwd, 3);
+		err = tl_pair_clock_error(p);
+		assert_int_equal(err, 15000);
+		/* the offset applied to the destination's clock undoes the shift */
+		assert_within(tl_pair_clock_offset(tl, p), -shifts[i], err);
+		assert_int_equal(tl_pair_clock_offset(tl, p), -shifts[i] + 5000);
+		/* every cross-side figure within the bound of the one-clock value */
+		assert_within(tl_pair_guest_downtime(tl, p), NS_MS(17), err);
+		assert_within(tl_pair_ack_transit(tl, p), NS_MS(9.4), err);
+		tl_pair_breakdown(tl, p, &bd);
+		assert_within(bd.transfer_load, NS_MS(8), err);
+		assert_string_equal(tl_mig_host(tl, p->dst), "dst-host");
+		assert_int_equal(tl_mig_milestone(p->src, TL_M_PING_SENT), AT(2.2));
+		assert_int_equal(tl_mig_milestone(p->dst, TL_M_PONG_SENT), AT(2.26) + shifts[i]);
+		assert_int_equal(tl_mig_milestone(p->dst, TL_M_SWITCHOVER_START_RECEIVED),
+				 AT(86.21) + shifts[i]);
+		assert_int_equal(tl_mig_milestone(p->src, TL_M_SHUT_RECEIVED), AT(104.52));
+		tl_free(tl);
+	}
+}
+
+static void test_pair_unnamed_by_messages(void **state)
+{
+	/* logs name no VM; two hours apart on the realtime estimate: no
+	 * overlap, the messages alone tie the two sides */
+	struct tl *tl = run_aligned("", MSI(7200000), UINT64_MAX, 0, true);
+	const struct tl_pair *p;
+
+	assert_int_equal(tl_npairs(tl), 1);
+	p = tl_pair_at(tl, 0);
+	assert_true(p->by_messages);
+	assert_int_equal(p->src->pid, SRC);
+	assert_within(tl_pair_guest_downtime(tl, p), NS_MS(17), tl_pair_clock_error(p));
+	tl_free(tl);
+
+	/* without PONG and SHUT the ACK alone closes the interval, wide */
+	tl = run_aligned("", MSI(7200000), UINT64_MAX, 0, false);
+	assert_int_equal(tl_npairs(tl), 1);
+	p = tl_pair_at(tl, 0);
+	assert_int_equal(p->nbwd, 1);
+	assert_int_equal(tl_pair_clock_error(p), MSI(4.705));
+	assert_within(tl_pair_guest_downtime(tl, p), NS_MS(17), tl_pair_clock_error(p));
+	tl_free(tl);
+}
+
+static void test_unrelated_not_paired(void **state)
+{
+	/* the destination answered the PING 30 ms after it came, the source
+	 * heard the PONG 0.1 ms after it asked: not one exchange */
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+
+	proc_rec(&b, SRC, AT(-10), "", "", false);
+	proc_rec(&b, DST, AT(-5), "", "", true);
+	st(&b, SRC, AT(0), "setup");
+	EV(&b, SRC, AT(2.2), MS_P_SAVEVM_COMMAND_SEND, U(MS_MIG_CMD_PING), U(4));
+	EV(&b, SRC, AT(2.3), MS_P_SOURCE_RETURN_PATH_THREAD_PONG, U(1));
+	st(&b, SRC, AT(5), "completed");
+	st(&b, DST, AT(0), "setup");
+	EV(&b, DST, AT(2.25), MS_P_LOADVM_PROCESS_COMMAND, S("PING"), U(4));
+	EV(&b, DST, AT(32.25), MS_P_MIGRATE_SEND_RP_MESSAGE, U(MS_MIG_RP_MSG_PONG), U(4));
+	st(&b, DST, AT(40), "completed");
+	other_clock(tl, &b, DST, MSI(1000), UINT64_MAX, 0);
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(2000));
+	assert_int_equal(tl_nmigs(tl), 2);
+	assert_int_equal(tl_npairs(tl), 0);
+	tl_free(tl);
+}
+
+static void test_clock_step(void **state)
+{
+	/* the destination's clock steps 30 ms forward at 50 ms (true time):
+	 * no single offset fits, those of the stop phase do */
+	struct tl *tl = run_aligned("guest1", MSI(41), AT(50), MSI(30), true);
+	const struct tl_pair *p;
+
+	assert_int_equal(tl_npairs(tl), 1);
+	p = tl_pair_at(tl, 0);
+	assert_int_equal(p->basis, TL_CLOCK_STOP_PHASE);
+	assert_int_equal(tl_pair_clock_error(p), 15000);
+	assert_within(tl_pair_clock_offset(tl, p), -MSI(71), tl_pair_clock_error(p));
+	assert_within(tl_pair_guest_downtime(tl, p), NS_MS(17), tl_pair_clock_error(p));
+	tl_free(tl);
+}
+
+static void test_no_return_path(void **state)
+{
+	/* stream messages only: one side of the interval, realtime kept */
+	struct tl *tl = run_aligned_("guest1", 0, UINT64_MAX, 0, false, false);
+	const struct tl_pair *p;
+
+	assert_int_equal(tl_npairs(tl), 1);
+	p = tl_pair_at(tl, 0);
+	assert_int_equal(p->basis, TL_CLOCK_REALTIME);
+	assert_false(tl_dhas(tl_pair_clock_error(p)));
+	assert_int_equal(tl_pair_guest_downtime(tl, p), NS_MS(17));
+	tl_free(tl);
+
+	/* a realtime estimate that breaks the stream's bound is moved to it */
+	tl = run_aligned_("guest1", MSI(-3), UINT64_MAX, 0, false, false);
+	p = tl_pair_at(tl, 0);
+	assert_int_equal(p->skew_ns, -MSI(3) + MSI(0.01));
+	tl_free(tl);
+}
+
+static void test_lost_stays_in_its_input(void **state)
+{
+	/* two recorders of one host: a loss in the destination's file does
+	 * not touch the source's migration */
+	struct tl *tl = tl_new();
+	struct tl_input in = {.clock = 0};
+	struct rb b = {0};
+	union ms_rec *r;
+
+	assert_int_equal(tl_set_input(tl, 1, &in), 0);
+	proc_rec(&b, SRC, AT(-10), "g", "", false);
+	proc_rec(&b, DST, AT(-5), "g", "", true);
+	src_standard(&b, SRC, ACK_AFTER_READY);
+	dst_standard(&b, DST, 60.6);
+	lost_rec(&b, AT(50), 7);
+	r = &b.e[b.n - 1].r;
+	r->h.input = 1;
+	lost_rec(&b, AT(-20), 3); /* the source's recorder, before it started */
+	for (size_t i = 0; i < b.n; i++)
+		if (b.e[i].r.h.pid == DST)
+			b.e[i].r.h.input = 1;
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200));
+	assert_true(tl_single_clock(tl));
+	assert_int_equal(tl_lost_total(tl), 10);
+	assert_false(mig_of(tl, SRC)->incomplete);
+	assert_int_equal(mig_of(tl, SRC)->lost_records, 0);
+	assert_true(mig_of(tl, DST)->incomplete);
+	assert_int_equal(mig_of(tl, DST)->lost_records, 1);
+	tl_free(tl);
+}
+
+static void test_same_pid_two_clocks(void **state)
+{
+	/* two hosts may give the two sides one pid */
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+
+	proc_rec(&b, SRC, AT(-10), "g", "", false);
+	src_standard(&b, SRC, ACK_AFTER_READY);
+	proc_rec(&b, DST, AT(-5), "g", "", true);
+	dst_standard(&b, DST, 60.6);
+	msgs_standard(&b, true);
+	other_clock(tl, &b, DST, MSI(5), UINT64_MAX, 0);
+	for (size_t i = 0; i < b.n; i++)
+		if (b.e[i].r.h.pid == DST)
+			b.e[i].r.h.pid = b.e[i].r.h.tid = SRC;
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(300));
+	assert_int_equal(tl_nprocs(tl), 2);
+	assert_int_equal(tl_npairs(tl), 1);
+	assert_int_equal(tl_pair_at(tl, 0)->basis, TL_CLOCK_MESSAGES);
+	assert_within(tl_pair_guest_downtime(tl, tl_pair_at(tl, 0)), NS_MS(17),
+		      tl_pair_clock_error(tl_pair_at(tl, 0)));
 	tl_free(tl);
 }
 
@@ -1582,6 +1853,13 @@ int main(void)
 	    cmocka_unit_test(test_pair_by_name),
 	    cmocka_unit_test(test_pair_needs_overlap),
 	    cmocka_unit_test(test_two_clocks),
+	    cmocka_unit_test(test_align_messages),
+	    cmocka_unit_test(test_pair_unnamed_by_messages),
+	    cmocka_unit_test(test_unrelated_not_paired),
+	    cmocka_unit_test(test_clock_step),
+	    cmocka_unit_test(test_no_return_path),
+	    cmocka_unit_test(test_lost_stays_in_its_input),
+	    cmocka_unit_test(test_same_pid_two_clocks),
 	    cmocka_unit_test(test_downtime_breakdown),
 	    cmocka_unit_test(test_ack_wait_positive),
 	    cmocka_unit_test(test_ack_before_ready),
