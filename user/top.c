@@ -92,7 +92,8 @@ static void fill_milestones(struct top_row *r, const struct tl_mig *m)
 static void fill_devices(struct top_row *r, const struct tl *tl, const struct tl_mig *m,
 			 const struct tl_mig *dst)
 {
-	bool one_clock = tl_single_clock(tl);
+	/* the destination's times on this side's clock (aligned when two) */
+	const struct tl_pair *pair = tl_mig_pair(m);
 
 	r->ndevs = m->ndevs;
 	for (uint32_t i = 0; i < m->ndevs; i++) {
@@ -117,9 +118,14 @@ static void fill_devices(struct top_row *r, const struct tl *tl, const struct tl
 			o->init_sent = tl_has(dd->init_sent_ts);
 			o->approved = tl_has(dd->approve_ts);
 			o->approve_remaining = dd->approve_remaining;
-			if (dd == d || one_clock) {
+			if (dd == d) {
 				o->init_sent_rel = rel_ns(dd->init_sent_ts, m->start_ts);
 				o->approved_rel = rel_ns(dd->approve_ts, m->start_ts);
+			} else if (pair) {
+				o->init_sent_rel =
+				    rel_ns(tl_pair_dst_ts(pair, dd->init_sent_ts), m->start_ts);
+				o->approved_rel =
+				    rel_ns(tl_pair_dst_ts(pair, dd->approve_ts), m->start_ts);
 			}
 		}
 	}
@@ -145,6 +151,21 @@ static void fill_row(struct top_row *r, const struct tl *tl, const struct tl_mig
 	if (pair)
 		peer = pair->src == m ? pair->dst : pair->src;
 	r->peer_pid = peer ? peer->pid : 0;
+	if (!peer && r->role != TL_ROLE_UNKNOWN) {
+		/* a live view sees one host: the other side is elsewhere */
+		snprintf(r->peer, sizeof(r->peer), "other host");
+	} else if (peer && peer->clock != m->clock) {
+		char e[32];
+
+		if (tl_dhas(tl_pair_clock_error(pair)))
+			top_fmt_dur(e, sizeof(e), tl_pair_clock_error(pair));
+		else
+			snprintf(e, sizeof(e), "?");
+		copy_clean(r->peer, sizeof(r->peer),
+			   tl_mig_host(tl, peer)[0] ? tl_mig_host(tl, peer) : "other host");
+		snprintf(r->peer + strlen(r->peer), sizeof(r->peer) - strlen(r->peer),
+			 " pid %u, clocks aligned +/-%s", peer->pid, e);
+	}
 	if (r->role == TL_ROLE_DEST) {
 		dst = m;
 		src = peer;
@@ -1057,6 +1078,8 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 			put_cell(line, sizeof(line), &l, i, buf);
 		}
 		put_line(f, line);
+		if (r->peer[0])
+			fprintf(f, "        peer: %s\n", r->peer);
 		if (r->stall.stalled) {
 			top_note(r, buf, sizeof(buf));
 			fprintf(f, "        %s\n", buf);

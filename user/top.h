@@ -66,6 +66,9 @@ struct top_row {
 	int64_t elapsed;
 	char error[MS_STR_LEN];
 	uint32_t peer_pid; /* the paired migration's pid, 0 if unpaired */
+	/* the other side, said in words when it is not a process of this clock:
+	 * "other host" (unpaired), "HOST pid N, clocks +-E ms" (aligned), "" */
+	char peer[96];
 
 	/* precopy (source) */
 	uint64_t transferred; /* TL_NONE when incomplete */

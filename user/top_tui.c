@@ -480,11 +480,13 @@ static int detail_need(const struct top_row *r)
 
 static void draw_detail(int y, int h, const struct top_row *r)
 {
-	char buf[512], a[32], b[32], c[32], d[32], spark[TOP_HIST_LEN * 4 + 1];
+	char buf[512], a[112], b[32], c[32], d[32], spark[TOP_HIST_LEN * 4 + 1];
 	int end = y + h, wdev = 14, whist, x, wappr;
 	bool dst = r->role == TL_ROLE_DEST;
 
-	if (r->peer_pid)
+	if (r->peer[0])
+		snprintf(a, sizeof(a), "  peer: %.*s", (int)sizeof(a) - 10, r->peer);
+	else if (r->peer_pid)
 		snprintf(a, sizeof(a), " %s pid %u", dst ? "<- source" : "-> destination",
 			 r->peer_pid);
 	else
