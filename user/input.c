@@ -113,17 +113,29 @@ static void setup_inputs(struct in_set *s)
 	s->n = 0;
 	for (size_t k = 0; k < s->nfiles; k++) {
 		struct in_file *f = &s->f[k];
-		struct in_one *o = &s->in[s->n];
+		const struct tf_input *ti = NULL;
+		size_t nt = f->r ? tf_reader_inputs(f->r, &ti) : 0;
 
 		f->base = s->n;
-		f->ninputs = 1;
-		memset(o, 0, sizeof(*o));
-		o->file = k;
-		if (f->r) {
-			ms_strlcpy(o->host, tf_reader_meta(f->r)->host, sizeof(o->host));
-			ms_strlcpy(o->boot_id, tf_reader_meta(f->r)->boot_id, sizeof(o->boot_id));
+		f->ninputs = nt ? nt : 1;
+		for (size_t j = 0; j < f->ninputs && s->n < IN_MAX; j++) {
+			struct in_one *o = &s->in[s->n++];
+
+			memset(o, 0, sizeof(*o));
+			o->file = k;
+			if (nt) {
+				/* a merged file: its inputs, with the offset merge applied */
+				ms_strlcpy(o->host, ti[j].host, sizeof(o->host));
+				ms_strlcpy(o->boot_id, ti[j].boot_id, sizeof(o->boot_id));
+				o->prior = ti[j].offset_ns;
+			} else if (f->r) {
+				ms_strlcpy(o->host, tf_reader_meta(f->r)->host, sizeof(o->host));
+				ms_strlcpy(o->boot_id, tf_reader_meta(f->r)->boot_id,
+					   sizeof(o->boot_id));
+			}
 		}
-		s->n++;
+		if (f->base + f->ninputs > s->n)
+			f->ninputs = s->n - f->base;
 	}
 	for (size_t i = 0; i < s->n; i++)
 		s->in[i].clock = clock_for(s, i);

@@ -16,6 +16,7 @@ static const struct cmd {
     {"probes", cmd_probes, "[--binary PATH | -p PID] [-j]"},
     {"record", cmd_record, "[-p PID ...] -o FILE [--duration S]"},
     {"replay", cmd_replay, "FILE... [--format text|json|events|prom] [-o OUT]"},
+    {"merge", cmd_merge, "SRC DST -o FILE [--vm NAME] [--uuid UUID]"},
     {"top", cmd_top, "[-p PID ...] [--interval S] [--replay FILE [--speed X]] [--batch [-n N]]"},
     {"serve", cmd_serve, "[--listen ADDR:PORT] [--web-config FILE] [--record FILE] [--expire S]"},
 };
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 		   "  migscope probes --binary /usr/libexec/qemu-kvm\n"
 		   "  migscope record -o /var/tmp/mig.trace          # every QEMU process\n"
 		   "  migscope replay /var/tmp/mig.trace --format json\n"
+		   "  migscope merge src-host.trace dst-host.trace -o mig.trace   # two hosts\n"
 		   "  migscope top                                   # live view\n"
 		   "  migscope serve                                 # Prometheus exporter\n");
 }

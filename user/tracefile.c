@@ -49,6 +49,18 @@ enum {
 	SEC_CHUNK = 3,
 	SEC_CLOCK = 4,
 	SEC_TRAILER = 5,
+	SEC_INPUTS = 6,
+};
+
+/* INPUTS entry fields */
+enum {
+	IN_END = 0,
+	IN_HOST = 1,
+	IN_BOOT_ID = 2,
+	IN_PATH = 3,
+	IN_BASIS = 4,
+	IN_OFFSET_NS = 5,
+	IN_ERROR_NS = 6,
 };
 
 enum {
@@ -453,6 +465,7 @@ struct tf_writer {
 	uint32_t prev_pid;
 	uint64_t records, chunks;
 	uint64_t last_clock; /* CLOCK_MONOTONIC of the last clock pair written */
+	bool manual_clock;   /* pairs only from tf_writer_clock_pair */
 	int err;	     /* sticky I/O error */
 	char msg[320];
 };
@@ -535,16 +548,62 @@ static int w_section(struct tf_writer *w, uint16_t type, uint16_t flags, const v
 	return w_put(w, (const uint8_t *)payload + (k - SEC_HDR_LEN), total - (size_t)k);
 }
 
-static int w_clock(struct tf_writer *w)
+static uint8_t *meta_str(uint8_t *p, uint16_t tag, const char *s, size_t size);
+static uint8_t *meta_u64(uint8_t *p, uint16_t tag, uint64_t v);
+static int w_chunk(struct tf_writer *w);
+
+static int w_clock_pair(struct tf_writer *w, uint64_t mono, uint64_t real)
 {
 	uint8_t p[CLOCK_LEN];
-	uint64_t mono, real;
 
-	clock_pair(&mono, &real);
 	put64(p, mono);
 	put64(p + 8, real);
 	w->last_clock = mono;
 	return w_section(w, SEC_CLOCK, 0, p, sizeof(p));
+}
+
+static int w_clock(struct tf_writer *w)
+{
+	uint64_t mono, real;
+
+	if (w->manual_clock)
+		return 0;
+	clock_pair(&mono, &real);
+	return w_clock_pair(w, mono, real);
+}
+
+void tf_writer_set_manual_clock(struct tf_writer *w)
+{
+	w->manual_clock = true;
+}
+
+int tf_writer_clock_pair(struct tf_writer *w, uint64_t mono_ns, uint64_t real_ns)
+{
+	int rc = w_chunk(w);
+
+	return rc ? rc : w_clock_pair(w, mono_ns, real_ns);
+}
+
+int tf_writer_inputs(struct tf_writer *w, const struct tf_input *in, size_t n)
+{
+	/* per entry: 4 strings of at most 128 bytes, 2 integers, an end mark */
+	uint8_t buf[4 + TF_MAX_INPUTS * (4 * (4 + 128) + 2 * 12 + 4)], *p = buf + 4;
+
+	if (w->records || w->nrec || n > TF_MAX_INPUTS)
+		return -EINVAL;
+	put32(buf, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		p = meta_str(p, IN_HOST, in[i].host, sizeof(in[i].host));
+		p = meta_str(p, IN_BOOT_ID, in[i].boot_id, sizeof(in[i].boot_id));
+		p = meta_str(p, IN_PATH, in[i].path, sizeof(in[i].path));
+		p = meta_str(p, IN_BASIS, in[i].basis, sizeof(in[i].basis));
+		p = meta_u64(p, IN_OFFSET_NS, (uint64_t)in[i].offset_ns);
+		p = meta_u64(p, IN_ERROR_NS, (uint64_t)in[i].error_ns);
+		put16(p, IN_END);
+		put16(p + 2, 0);
+		p += 4;
+	}
+	return w_section(w, SEC_INPUTS, 0, buf, (size_t)(p - buf));
 }
 
 static uint8_t *meta_str(uint8_t *p, uint16_t tag, const char *s, size_t size)
@@ -821,7 +880,7 @@ int tf_write(struct tf_writer *w, const union ms_rec *r)
 		uint64_t mono, real;
 
 		clock_pair(&mono, &real);
-		if (mono - w->last_clock >= CLOCK_PERIOD_NS)
+		if (!w->manual_clock && mono - w->last_clock >= CLOCK_PERIOD_NS)
 			return w_clock(w);
 	}
 	return 0;
@@ -898,6 +957,9 @@ struct tf_reader {
 	uint64_t *mono, *real;
 	size_t nclock, clock_cap;
 
+	struct tf_input inputs[TF_MAX_INPUTS];
+	size_t ninputs;
+
 	uint64_t decoded; /* records decoded, skipped ones included */
 	uint64_t lost_sum, trailer_lost;
 	struct tf_stats st;
@@ -926,6 +988,7 @@ static const char *sec_name(unsigned int type)
 	case SEC_CHUNK: return "chunk";
 	case SEC_CLOCK: return "clock";
 	case SEC_TRAILER: return "trailer";
+	case SEC_INPUTS: return "inputs";
 	default: return NULL;
 	}
 }
@@ -1130,6 +1193,61 @@ static int r_meta(struct tf_reader *r, const struct sec *s)
 		return r_bad_payload(r, s, "metadata ends inside a field header");
 	r->have_meta = true;
 	return r_push_clock(r, m->mono_ns, m->real_ns);
+}
+
+static int r_inputs(struct tf_reader *r, const struct sec *s)
+{
+	const uint8_t *p = r->sec + 4, *end = r->sec + s->len;
+	uint32_t n;
+
+	if (s->len < 4)
+		return r_bad_payload(r, s, "inputs section shorter than its count");
+	n = get32(r->sec);
+	if (n > TF_MAX_INPUTS)
+		return r_bad_payload(r, s, "more inputs than a file may hold");
+	for (uint32_t i = 0; i < n; i++) {
+		struct tf_input *in = &r->inputs[i];
+
+		memset(in, 0, sizeof(*in));
+		in->error_ns = TF_ERROR_NONE;
+		for (;;) {
+			uint16_t tag, len;
+
+			if (end - p < 4)
+				return r_bad_payload(r, s, "inputs section ends inside an entry");
+			tag = get16(p);
+			len = get16(p + 2);
+			p += 4;
+			if (tag == IN_END)
+				break;
+			if (len > end - p)
+				return r_bad_payload(r, s, "input field runs past the section");
+			switch (tag) {
+			case IN_HOST: copy_str(in->host, sizeof(in->host), p, len); break;
+			case IN_BOOT_ID: copy_str(in->boot_id, sizeof(in->boot_id), p, len); break;
+			case IN_PATH: copy_str(in->path, sizeof(in->path), p, len); break;
+			case IN_BASIS: copy_str(in->basis, sizeof(in->basis), p, len); break;
+			case IN_OFFSET_NS:
+			case IN_ERROR_NS:
+				if (len != 8)
+					return r_bad_payload(r, s,
+							     "input offset field is not 8 bytes");
+				*(tag == IN_OFFSET_NS ? &in->offset_ns : &in->error_ns) =
+				    (int64_t)get64(p);
+				break;
+			default: break;
+			}
+			p += len;
+		}
+	}
+	r->ninputs = n;
+	return 0;
+}
+
+size_t tf_reader_inputs(const struct tf_reader *r, const struct tf_input **in)
+{
+	*in = r->inputs;
+	return r->ninputs;
 }
 
 static int r_probes(struct tf_reader *r, const struct sec *s)
@@ -1601,6 +1719,18 @@ static int r_open(struct tf_reader *r)
 			if ((rc = r_sec_skip(r, &s)))
 				return rc;
 		}
+	}
+	/* a merged file says what its inputs are before the first chunk; peek
+	 * without failing: any damage is reported where tf_read meets it */
+	{
+		uint8_t h[SEC_HDR_LEN];
+		struct sec s;
+
+		if (pread_full(r->fd, h, SEC_HDR_LEN, r->off) == SEC_HDR_LEN &&
+		    !CRC_BAD(get32(h + 12), (uint32_t)crc32(0, h, 12)) && get16(h) == SEC_INPUTS &&
+		    r_sec_header(r, &s) > 0 &&
+		    ((rc = r_sec_payload(r, &s)) || (rc = r_inputs(r, &s))))
+			return rc;
 	}
 	r->state = RS_OK;
 	return 0;

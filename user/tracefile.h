@@ -59,6 +59,28 @@ int tf_writer_flush(struct tf_writer *w);
  * close, free. Returns 0 or the first error met during the writer's life. */
 int tf_writer_close(struct tf_writer *w, uint64_t lost_total);
 const char *tf_writer_error(const struct tf_writer *w);
+/* From now on the writer reads no clock itself: no CLOCK pair at flush,
+ * close or after a chunk; only tf_writer_clock_pair writes them (tools that
+ * rewrite a recording keep its pairs). */
+void tf_writer_set_manual_clock(struct tf_writer *w);
+/* End the current chunk and write a CLOCK section with this pair. */
+int tf_writer_clock_pair(struct tf_writer *w, uint64_t mono_ns, uint64_t real_ns);
+
+/* The inputs a merged file's records came from (h.input indexes them). */
+#define TF_MAX_INPUTS 16
+#define TF_ERROR_NONE INT64_MIN /* nothing bounds the offset */
+struct tf_input {
+	char host[64];	   /* nodename of the recording host, "" unknown */
+	char boot_id[40];  /* "" unknown (a QEMU log) */
+	char path[128];	   /* the file it came from, as given */
+	char basis[32];	   /* how the offset was found: "reference", "messages", ... */
+	int64_t offset_ns; /* added to the input's timestamps to put them on this file's clock */
+	int64_t error_ns;  /* half-width of the interval that holds the true offset,
+			      TF_ERROR_NONE when nothing bounds it */
+};
+/* Write the INPUTS section: before the first record (-EINVAL otherwise, or
+ * when n > TF_MAX_INPUTS). */
+int tf_writer_inputs(struct tf_writer *w, const struct tf_input *in, size_t n);
 
 /* Whether path starts with the trace file magic (format detection). */
 bool tf_is_trace_file(const char *path);
@@ -97,6 +119,9 @@ struct tf_stats {
 };
 void tf_reader_stats(const struct tf_reader *r, struct tf_stats *s);
 void tf_reader_close(struct tf_reader *r);
+/* The INPUTS section's entries (0 when the file has none): read at open when
+ * it comes before the first chunk, as merge writes it. */
+size_t tf_reader_inputs(const struct tf_reader *r, const struct tf_input **in);
 /* Clock pairs seen so far, the open pair (tf_meta) first: *mono[i] and
  * *real[i] were read together. The arrays stay valid until the next
  * tf_read or tf_reader_close. */
