@@ -909,7 +909,9 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 		} else if (vm && overlap(tl, m, o)) {
 			c = 1;
 			d = absdiff((int64_t)o->start_ts, (int64_t)m->start_ts);
-		} else if (tie) {
+		} else if (tie && m->ndevs == o->ndevs) {
+			/* no name to go by: one VM has as many VFIO devices on both
+			 * sides, which also tells apart runs of similar timing */
 			c = 2;
 			d = absdiff(skew, 0);
 		} else {

@@ -5,7 +5,7 @@
  *
  *   mssplit IN -s SRC.trace -d DST.trace [--dst-pid PID ...] [--mono-shift NS]
  *           [--real-shift NS] [--real-drift PPM] [--jump-at NS --jump NS]
- *           [--boot-id ID] [--host NAME] [--lost src|dst|both]
+ *           [--boot-id ID] [--host NAME] [--lost src|dst|both] [--anon]
  *
  * The destination is every pid given with --dst-pid, else every pid whose
  * MS_EV_PROC record has MS_PROC_INCOMING. SRC keeps the other records, IN's
@@ -14,10 +14,12 @@
  * boot id and host, and IN's clock pairs moved likewise: mono + mono-shift,
  * real + real-shift + real-drift ppm of the time since the first pair. The
  * unsplit file's figures are then the truth that the replay of the two must
- * find within its bound.
+ * find within its bound. --anon blanks the VM name and UUID of every
+ * process, as in QEMU logs, which name none.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: mssplit IN -s SRC -d DST [--dst-pid PID ...] [--mono-shift NS]\n"
 		   "       [--real-shift NS] [--real-drift PPM] [--jump-at NS --jump NS]\n"
-		   "       [--boot-id ID] [--host NAME] [--lost src|dst|both]\n");
+		   "       [--boot-id ID] [--host NAME] [--lost src|dst|both] [--anon]\n");
 }
 
 static int fail(const char *fmt, const char *a)
@@ -43,12 +45,19 @@ static int fail(const char *fmt, const char *a)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"src", required_argument, NULL, 's'},	  {"dst", required_argument, NULL, 'd'},
-	    {"dst-pid", required_argument, NULL, 'p'},	  {"mono-shift", required_argument, NULL, 'm'},
-	    {"real-shift", required_argument, NULL, 'r'}, {"real-drift", required_argument, NULL, 'D'},
-	    {"jump-at", required_argument, NULL, 'a'},	  {"jump", required_argument, NULL, 'j'},
-	    {"boot-id", required_argument, NULL, 'b'},	  {"host", required_argument, NULL, 'H'},
-	    {"lost", required_argument, NULL, 'l'},	  {"help", no_argument, NULL, 'h'},
+	    {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"dst-pid", required_argument, NULL, 'p'},
+	    {"mono-shift", required_argument, NULL, 'm'},
+	    {"real-shift", required_argument, NULL, 'r'},
+	    {"real-drift", required_argument, NULL, 'D'},
+	    {"jump-at", required_argument, NULL, 'a'},
+	    {"jump", required_argument, NULL, 'j'},
+	    {"boot-id", required_argument, NULL, 'b'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"lost", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"anon", no_argument, NULL, 'A'},
 	    {},
 	};
 	const char *in_path, *src_path = NULL, *dst_path = NULL, *boot = NULL, *host = NULL;
@@ -56,6 +65,7 @@ int main(int argc, char **argv)
 	unsigned long long jump_at = ~0ULL;
 	double drift = 0;
 	int lost_to = 3; /* bit 0 src, bit 1 dst */
+	bool anon = false;
 	uint32_t dpids[MAX_PIDS];
 	size_t ndp = 0, given = 0;
 	struct tf_reader *r;
@@ -85,6 +95,7 @@ int main(int argc, char **argv)
 		case 'l':
 			lost_to = !strcmp(optarg, "src") ? 1 : !strcmp(optarg, "dst") ? 2 : 3;
 			break;
+		case 'A': anon = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -144,6 +155,10 @@ int main(int argc, char **argv)
 		union ms_rec *x = &recs[i];
 		bool dst = false;
 
+		if (anon && x->h.kind == MS_EV_PROC) {
+			memset(x->proc.vm, 0, sizeof(x->proc.vm));
+			memset(x->proc.uuid, 0, sizeof(x->proc.uuid));
+		}
 		for (size_t k = 0; k < ndp; k++)
 			dst |= x->h.pid == dpids[k];
 		if (x->h.kind == MS_EV_LOST) {
