@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "collector.h"
+#include "input.h"
 #include "top.h"
 #include "tracefile.h"
 #include "util.h"
@@ -127,7 +128,7 @@ static void stop_self(void)
 
 struct replay {
 	const char *path;
-	struct tf_reader *r;
+	struct in_set *in;
 	struct tl *tl;
 	union ms_rec rec;
 	bool have; /* rec holds the next record */
@@ -163,34 +164,41 @@ struct top_ctx {
 
 static void replay_next(struct replay *rp)
 {
-	int r = tf_read(rp->r, &rp->rec);
-
-	rp->have = r > 0;
-	if (r < 0)
+	rp->have = in_next(rp->in, &rp->rec) > 0;
+	if (!rp->have && in_error(rp->in)[0])
 		rp->failed = true;
+}
+
+/* The recording's clock pair (a QEMU log: on the wall clock itself). */
+static void replay_pair(const struct replay *rp, uint64_t *mono, uint64_t *real)
+{
+	if (!in_clock_pair(rp->in, 0, mono, real))
+		*mono = *real = 0;
 }
 
 static int replay_open(struct replay *rp, const char *path, char *err, size_t errlen)
 {
-	const struct tf_meta *meta;
+	char *paths[1] = {(char *)path};
+	uint64_t mono, real;
 
 	rp->path = path;
-	rp->r = tf_reader_open(path, err, errlen);
-	if (!rp->r)
+	rp->in = in_open(paths, 1, NULL, err, errlen);
+	if (!rp->in)
 		return -1;
 	rp->tl = tl_new();
 	if (!rp->tl) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	meta = tf_reader_meta(rp->r);
+	/* a merged file holds two hosts' inputs */
+	in_setup_tl(rp->in, rp->tl);
+	replay_pair(rp, &mono, &real);
 	replay_next(rp);
-	rp->origin = rp->have ? rp->rec.h.ts : meta->mono_ns;
+	rp->origin = rp->have ? rp->rec.h.ts : mono;
 	/* the recorder's clock pair at open is the start, when it is before
 	 * the first record and not far from it */
-	if (rp->have && meta->mono_ns && meta->mono_ns <= rp->origin &&
-	    rp->origin - meta->mono_ns < 86400ULL * 1000000000ULL)
-		rp->origin = meta->mono_ns;
+	if (rp->have && mono && mono <= rp->origin && rp->origin - mono < 86400ULL * 1000000000ULL)
+		rp->origin = mono;
 	rp->last_ts = rp->clock = rp->prev_clock = rp->origin;
 	if (!rp->have)
 		rp->eof = true;
@@ -230,7 +238,7 @@ static bool replay_to(struct replay *rp, uint64_t t, size_t budget)
 static void replay_close(struct replay *rp)
 {
 	tl_free(rp->tl);
-	tf_reader_close(rp->r);
+	in_close(rp->in);
 }
 
 /* QEMU processes the engine knows and that have not exited, and the catalog
@@ -261,23 +269,20 @@ static void replay_head(struct top_ctx *x, struct top_head *h)
 {
 	struct replay *rp = &x->rp;
 	const struct tl *tl = rp->tl;
-	const struct tf_meta *meta;
-	uint64_t rec = tl_records(tl);
+	uint64_t rec = tl_records(tl), mono, real;
 
-	snprintf(h->host, sizeof(h->host), "%s", tf_reader_meta(rp->r)->host);
+	snprintf(h->host, sizeof(h->host), "%s", in_host(rp->in, 0)[0] ? in_host(rp->in, 0) : "-");
 	if (x->batch || x->speed == 1)
 		snprintf(h->source, sizeof(h->source), "replay %s", rp->path);
 	else
 		snprintf(h->source, sizeof(h->source), "replay %s x%g", rp->path, x->speed);
 	h->eof = rp->eof;
 	if (rp->failed)
-		snprintf(h->input_error, sizeof(h->input_error), "%s", tf_reader_error(rp->r));
+		snprintf(h->input_error, sizeof(h->input_error), "%s", in_error(rp->in));
 	h->trace_rel = rp->clock - rp->origin;
 	/* the wall-clock time of that moment, from the recorder's clock pair */
-	meta = tf_reader_meta(rp->r);
-	h->real_ns = meta->real_ns && meta->mono_ns && rp->clock >= meta->mono_ns
-			 ? meta->real_ns + (rp->clock - meta->mono_ns)
-			 : 0;
+	replay_pair(rp, &mono, &real);
+	h->real_ns = real && mono && rp->clock >= mono ? real + (rp->clock - mono) : 0;
 	count_procs(tl, &h->procs, &h->probes);
 	if (rp->clock > rp->prev_clock)
 		h->events_per_s =
@@ -459,7 +464,7 @@ static int run_batch(struct top_ctx *x)
 				break;
 		}
 		if (x->rp.failed) {
-			ms_err("top: %s", tf_reader_error(x->rp.r));
+			ms_err("top: %s", in_error(x->rp.in));
 			return MS_EXIT_FAIL;
 		}
 		return 0;
@@ -580,7 +585,7 @@ static int run_tui(struct top_ctx *x)
 	stderr_release();
 	top_ui_free(ui);
 	if (!x->col && x->rp.failed) {
-		ms_err("top: %s", tf_reader_error(x->rp.r));
+		ms_err("top: %s", in_error(x->rp.in));
 		return MS_EXIT_FAIL;
 	}
 	return 0;

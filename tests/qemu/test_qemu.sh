@@ -128,25 +128,30 @@ scenario() {
 
 # two_hosts NAME: the same migration as two hosts would have recorded it. With
 # a return path (the messages bound the clocks): the live recording split into
-# a source's and a destination's file (another boot, clocks +2.5 s, realtime
-# 41 ms off), and the destination's log stamped 41 ms later, replayed without
-# --vm; every cross-side figure within clock_error_ms (<= 0.25 ms on
-# loopback) of the one-host figure.
+# a source's and a destination's file (another boot, clocks +2.5 s, -41 ms,
+# +42 us, realtime 41 ms off), and the destination's log stamped +41 ms,
+# -2.5 s, +2 h, replayed without --vm; every cross-side figure within
+# clock_error_ms (<= 0.25 ms on loopback) of the one-host figure.
 two_hosts() {
 	local name=$1 chk="$PY $MS_ROOT/tests/twohost/check_pair.py"
 	jq -e '.pairs[0].messages_matched.return_path > 0' "$T/$name.live.json" > /dev/null || return 0
-	"$MS_BUILD/mssplit" "$T/$name.trace" -s "$T/$name.s.trace" -d "$T/$name.d.trace" \
-		--dst-pid "$(jq '.migrations[] | select(.role=="destination") | .pid' "$T/$name.live.json")" \
-		--mono-shift 2500000000 --real-shift 41000000 &&
-	"$MIGSCOPE" replay -j "$T/$name.s.trace" "$T/$name.d.trace" > "$T/$name.two.json" &&
-		$chk "$T/$name.live.json" "$T/$name.two.json" "$name: live, two hosts (+2.5 s)" \
-			--offset -2500000000 --max-error 0.25 ||
-		t_fail "$name: live, two hosts: split and replay"
-	$PY "$MS_ROOT/tests/tools/shiftlog.py" "$T/$name.dst.log" "$T/$name.dst41.log" --shift-us 41000 &&
-	"$MIGSCOPE" replay -j "$T/$name.src.log" "$T/$name.dst41.log" > "$T/$name.log41.json" 2> /dev/null &&
-		$chk "$T/$name.live.json" "$T/$name.log41.json" "$name: logs 41 ms apart, no --vm" \
-			--by messages --offset -41000000 --max-error 0.25 ||
-		t_fail "$name: logs 41 ms apart: shift and replay"
+	local dpid sh
+	dpid=$(jq '.migrations[] | select(.role=="destination") | .pid' "$T/$name.live.json")
+	for sh in 2500000000 -41000000 42000; do
+		"$MS_BUILD/mssplit" "$T/$name.trace" -s "$T/$name.s.trace" -d "$T/$name.d.trace" \
+			--dst-pid "$dpid" --mono-shift "$sh" --real-shift 41000000 &&
+		"$MIGSCOPE" replay -j "$T/$name.s.trace" "$T/$name.d.trace" > "$T/$name.two.json" &&
+			$chk "$T/$name.live.json" "$T/$name.two.json" "$name: live, two hosts ($sh ns)" \
+				--offset "$((-sh))" --max-error 0.25 ||
+			t_fail "$name: live, two hosts ($sh ns): split and replay"
+	done
+	for sh in 41000 -2500000 7200000000; do
+		$PY "$MS_ROOT/tests/tools/shiftlog.py" "$T/$name.dst.log" "$T/$name.dsts.log" --shift-us "$sh" &&
+		"$MIGSCOPE" replay -j "$T/$name.src.log" "$T/$name.dsts.log" > "$T/$name.logs.json" 2> /dev/null &&
+			$chk "$T/$name.live.json" "$T/$name.logs.json" "$name: logs $sh us apart, no --vm" \
+				--by messages --offset "$((-sh * 1000))" --max-error 0.25 ||
+			t_fail "$name: logs $sh us apart: shift and replay"
+	done
 }
 
 IDLE="mib=16 rate=0"

@@ -125,6 +125,22 @@ sys.exit(0 if ok else 1)' "$T/rep.out"
 		bash -c "test \$(grep -c '^migscope top - ' $T/rep3.out) = 3 && tail -n +1 $T/rep3.out | grep '^migscope top - ' | tail -1 | grep -q 'at +1.500s$'"
 	check "replay: same snapshots whatever the run" \
 		bash -c "head -n \$(wc -l < $T/rep3.out) $T/rep.out | cmp -s - $T/rep3.out"
+	# two hosts: each side's own recording, and the two merged
+	dpid=$(jq --arg vm "$VM" '.migrations[] | select(.vm==$vm and .role=="destination") | .pid' "$T/b.json")
+	if "$MS_BUILD/mssplit" "$T/b.trace" -s "$T/bs.trace" -d "$T/bd.trace" --dst-pid "$dpid" \
+		--mono-shift 2500000000 --host dsthost &&
+	   "$MIGSCOPE" merge "$T/bs.trace" "$T/bd.trace" -o "$T/bm.trace" 2> /dev/null; then
+		"$MIGSCOPE" top --replay "$T/bs.trace" --batch --interval 1000 > "$T/reps.out"
+		check "two hosts: the source's own recording shows its figures and 'peer: other host'" \
+			bash -c "grep -A1 -E '^ +[0-9]+ $VM +src +completed .* acked \+[0-9.]+s +$want( |\$)' $T/reps.out |
+				grep -q '^ *peer: other host$'"
+		"$MIGSCOPE" top --replay "$T/bm.trace" --batch --interval 1000 > "$T/repm.out"
+		check "two hosts: the merged file shows the peer's host and the clock bound" \
+			bash -c "grep -A1 -E '^ +[0-9]+ $VM +src +completed ' $T/repm.out |
+				grep -qE '^ *peer: dsthost pid $dpid, clocks aligned \+/-[0-9.]+(us|ms)$'"
+	else
+		t_fail "two hosts: split and merge the recording"
+	fi
 	"$MIGSCOPE" top --replay "$T/b.trace" --batch --interval 1000 > "$T/rep1.out"
 	check "replay: an interval longer than the file gives its end state once" \
 		bash -c "test \$(grep -c '^migscope top - ' $T/rep1.out) = 1 && grep -q '(end of file)' $T/rep1.out"
