@@ -799,7 +799,7 @@ static bool msgs_tie(const struct tl_mig *src, const struct tl_mig *dst, int64_t
 	}
 	if (src->clock == dst->clock && (b.lo > 0 || b.hi < 0))
 		return false;
-	*skew = b.lo / 2 + b.hi / 2;
+	*skew = b.lo + (int64_t)((uint64_t)(b.hi - b.lo) / 2);
 	return true;
 }
 
@@ -847,12 +847,12 @@ static void pair_align(struct tl_pair *pr)
 			/* no single offset fits, not even at the stop phase: the
 			 * middle, unbounded; the report says why */
 			pr->basis = TL_CLOCK_CONFLICT;
-			pr->skew_ns = b.lo / 2 + b.hi / 2;
+			pr->skew_ns = b.hi + (int64_t)((uint64_t)(b.lo - b.hi) / 2);
 			pr->error_ns = TL_DNONE;
 			return;
 		}
 	}
-	pr->skew_ns = b.lo / 2 + b.hi / 2;
+	pr->skew_ns = b.lo + (int64_t)((uint64_t)(b.hi - b.lo) / 2);
 	/* round the half-width up so that the interval still holds both ends */
 	pr->error_ns = (int64_t)(((uint64_t)(b.hi - b.lo) + 1) / 2);
 }
