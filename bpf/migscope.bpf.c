@@ -202,6 +202,7 @@ int ms_usdt(struct pt_regs *ctx)
 	}
 	fill_hdr(&e->h, pid_tgid, MS_EV_USDT);
 	e->h.probe = MS_COOKIE_ID(spec->usdt_cookie);
+	e->h.flags = (__u16)(MS_COOKIE_SHAPE(spec->usdt_cookie) << MS_F_SHAPE_SHIFT);
 	/* constant offsets: plain loads of the context, no helper */
 #pragma unroll
 	for (int i = 0; i < USDT_NREGS; i++)

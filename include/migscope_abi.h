@@ -47,6 +47,10 @@ struct ms_hdr {
 /* ms_hdr.flags */
 #define MS_F_STR_TRUNC 0x1 /* a string argument was longer than MS_STR_LEN - 1 */
 #define MS_F_ARG_ERR   0x2 /* an argument could not be read */
+/* bits 8-11: which shape of the probe's arguments (MS_SHAPES), 0 the catalog's */
+#define MS_F_SHAPE_SHIFT 8
+#define MS_F_SHAPE_MASK	 0x0f00
+#define MS_F_SHAPE(f)	 (((f)&MS_F_SHAPE_MASK) >> MS_F_SHAPE_SHIFT)
 
 struct ms_usdt {
 	struct ms_hdr h;
@@ -149,11 +153,12 @@ union ms_rec {
  * USDT attach cookie: the catalog id and the shape of the arguments, so that
  * one BPF program serves every probe without a table lookup.
  */
-#define MS_COOKIE(id, nargs, strmask)                                                              \
-	((__u64)(id) | ((__u64)(nargs) << 16) | ((__u64)(strmask) << 24))
+#define MS_COOKIE(id, nargs, strmask, shape)                                                       \
+	((__u64)(id) | ((__u64)(nargs) << 16) | ((__u64)(strmask) << 24) | ((__u64)(shape) << 32))
 #define MS_COOKIE_ID(c)	     ((__u32)((c)&0xffff))
 #define MS_COOKIE_NARGS(c)   ((__u32)(((c) >> 16) & 0xff))
 #define MS_COOKIE_STRMASK(c) ((__u32)(((c) >> 24) & 0xff))
+#define MS_COOKIE_SHAPE(c)   ((__u32)(((c) >> 32) & 0xf))
 
 /* VFIO uapi numbers (linux/vfio.h); Debian 12's headers lack the newest. */
 #define MS_VFIO_TYPE		     0x3b /* ';' */

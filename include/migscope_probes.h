@@ -32,6 +32,9 @@
 	X(LOADVM_POSTCOPY_HANDLE_RUN, loadvm_postcopy_handle_run, "")        \
 	X(VM_STATE_NOTIFY, vm_state_notify, "iis")                           \
 	X(RUNSTATE_SET, runstate_set, "isis")                                \
+	/* the names of migrate_error and migration_cancel before 9.1 / 10.0 */ \
+	X(MIGRATE_FD_ERROR, migrate_fd_error, "s")                           \
+	X(MIGRATE_FD_CANCEL, migrate_fd_cancel, "")                          \
 	/* switchover-ack handshake */                                       \
 	X(SAVEVM_SEND_OPEN_RETURN_PATH, savevm_send_open_return_path, "")    \
 	X(OPEN_RETURN_PATH_ON_SOURCE, open_return_path_on_source, "")        \
@@ -74,7 +77,24 @@
 	X(VFIO_LOAD_STATE, vfio_load_state, "su")                            \
 	X(VFIO_LOAD_STATE_DEVICE_DATA, vfio_load_state_device_data, "sui")   \
 	X(VFIO_LOAD_DEVICE_CONFIG_STATE_START, vfio_load_device_config_state_start, "s") \
-	X(VFIO_LOAD_DEVICE_CONFIG_STATE_END, vfio_load_device_config_state_end, "s")
+	X(VFIO_LOAD_DEVICE_CONFIG_STATE_END, vfio_load_device_config_state_end, "s") \
+	X(VFIO_LOAD_DEVICE_CONFIG_STATE, vfio_load_device_config_state, "s") /* to 9.2 */
+
+/*
+ * Other shapes of catalog probes: the argument lists older (or newer) QEMUs
+ * give the same event (../shared/qemu-trace-events, docs/qemu.md). A binary's
+ * USDT note says how many arguments each probe has; the attach picks the shape
+ * with that count and the record says which one it is (MS_F_SHAPE). Shape 0 is
+ * the catalog's own types above.
+ *
+ * S(ID, shape, types, versions)
+ */
+#define MS_SHAPES(S)                                                           \
+	S(MIGRATE_TRANSFERRED, 1, "uuuu", "8.1")  /* no avail_bw */          \
+	/* (name, state) after the ioctl: 9.1's set_device_state */            \
+	S(VFIO_MIGRATION_SET_STATE, 1, "ss", "8.1-9.0")                        \
+	S(VFIO_MIGRATION_STATE_NOTIFIER, 1, "ss", "8.1-8.2") /* state name */
+#define MS_MAX_SHAPES 2 /* per probe, shape 0 included */
 
 /* clang-format on */
 

@@ -8,12 +8,17 @@
 # Cache: /var/cache/migscope/qemu-$VERSION/ (src/, build/, stamp, build.log).
 # The directory is keyed by the QEMU version and the stamp holds the configure
 # arguments: a new version or different arguments rebuild, anything else reuses.
-# The orig tarball is taken from /var/cache/migscope/src/ if there, else
-# downloaded with `apt-get source --download-only -t bookworm-backports qemu`.
+# The source: 10.0.x from Debian's bookworm-backports source package, 10.2.x from
+# unstable's (a deb-src line for unstable is added: sources only, no binary
+# package comes from it), 8.2.0 from the upstream archive in ../shared/qemu-src
+# (QEMU_SRC_DIR), which Debian's archive does not have. Tarballs are kept in
+# /var/cache/migscope/src/.
 # Only the last line on stdout is the path; progress goes to stderr.
 #
-# Environment: QEMU_VERSION (default 10.0.2), MIGSCOPE_CACHE (default
-# /var/cache/migscope), JOBS (default: number of CPUs).
+# Environment: QEMU_VERSION (10.0.2 by default; 10.2.2, 8.2.0), MIGSCOPE_CACHE
+# (default /var/cache/migscope), QEMU_SRC_DIR (default ../shared/qemu-src beside
+# the repository), JOBS (default: number of CPUs). Exit status 3 when the source
+# of that version cannot be had here (the caller skips, with the message).
 set -euo pipefail
 
 VERSION=${QEMU_VERSION:-10.0.2}
@@ -27,6 +32,14 @@ STAMP=$DIR/stamp
 LOG=$DIR/build.log
 TARBALL_DIR=$CACHE/src
 TARBALL=$TARBALL_DIR/qemu_$VERSION+ds.orig.tar.xz
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+QEMU_SRC_DIR=${QEMU_SRC_DIR:-$HERE/../shared/qemu-src}
+case "$VERSION" in
+10.0.*) SUITE=bookworm-backports ;;
+10.2.*) SUITE=unstable ;;
+8.2.0) SUITE= TARBALL=$QEMU_SRC_DIR/qemu-$VERSION.tar.xz ;;
+*) SUITE=unknown ;;
+esac
 
 # Everything not needed to run x86_64 guests under KVM (TCG kept as the
 # fallback when /dev/kvm does not work) is left out: no docs, tools, guest
@@ -51,6 +64,14 @@ CONFIGURE_ARGS=(
 	--disable-rust
 	--disable-plugins
 )
+# 8.2 predates --disable-rust; 8.2 and 10.2 want libfdt for x86_64
+case "$VERSION" in
+8.2.0) CONFIGURE_ARGS=("${CONFIGURE_ARGS[@]/--disable-rust/}") ;;
+esac
+case "$VERSION" in
+10.0.*) ;;
+*) CONFIGURE_ARGS=("${CONFIGURE_ARGS[@]/--disable-fdt/--enable-fdt=system}") ;;
+esac
 
 say() { echo "build-qemu.sh: $*" >&2; }
 die() {
@@ -115,6 +136,8 @@ fi
 
 pkgs=(gcc make pkg-config ninja-build libglib2.0-dev libpixman-1-dev systemtap-sdt-dev
 	python3 python3-venv flex bison bzip2 xz-utils dpkg-dev)
+# 10.2 and 8.2 build their dtb files (device-tree-compiler) even without fdt
+case "$VERSION" in 10.0.*) ;; *) pkgs+=(device-tree-compiler libfdt-dev) ;; esac
 missing=()
 for p in "${pkgs[@]}"; do is_installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -131,13 +154,25 @@ if [ -z "$meson_ver" ] || dpkg --compare-versions "$meson_ver" lt 1.5 || ! is_in
 		>/dev/null || die "could not install meson and python3-pycotap from bookworm-backports"
 fi
 
-if [ ! -f "$TARBALL" ]; then
+[ "$SUITE" = unknown ] && { say "no recipe for QEMU $VERSION (10.0.x, 10.2.x, 8.2.0)"; exit 3; }
+if [ -z "$SUITE" ] && [ ! -f "$TARBALL" ]; then
+	say "QEMU $VERSION's source is not here ($TARBALL): skipped"
+	exit 3
+fi
+if [ "$SUITE" = unstable ] &&
+	! grep -rqsE '^[^#]*deb-src +[^ ]+ +(unstable|sid)( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	echo "deb-src http://deb.debian.org/debian unstable main" >/etc/apt/sources.list.d/migscope-unstable-src.list
+	say "added unstable's sources (source packages only) to /etc/apt/sources.list.d/migscope-unstable-src.list"
+	apt_updated=0
+fi
+if [ -n "$SUITE" ] && [ ! -f "$TARBALL" ]; then
 	apt_update
 	mkdir -p "$TARBALL_DIR"
-	say "downloading the qemu source package (bookworm-backports)"
-	(cd "$TARBALL_DIR" && apt-get source -qq --download-only -t bookworm-backports qemu >&2) ||
+	say "downloading the qemu source package ($SUITE)"
+	(cd "$TARBALL_DIR" && apt-get source -qq --download-only -t "$SUITE" "qemu=1:$VERSION+ds-*" >&2 ||
+		apt-get source -qq --download-only -t "$SUITE" qemu >&2) ||
 		say "apt-get source reported an error (the .dsc may be missing; the tarball is what is needed)"
-	[ -f "$TARBALL" ] || die "apt-get source did not give $TARBALL (QEMU_VERSION=$VERSION; available: $(ls "$TARBALL_DIR"/qemu_*.orig.tar.* 2>/dev/null | tr '\n' ' '))"
+	[ -f "$TARBALL" ] || { say "apt-get source did not give $TARBALL (QEMU_VERSION=$VERSION; available: $(ls "$TARBALL_DIR"/qemu_*.orig.tar.* 2>/dev/null | tr '\n' ' '))"; exit 3; }
 fi
 
 say "building QEMU $VERSION in $DIR (log: $LOG); the first build takes several minutes"

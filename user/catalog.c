@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
 #include <string.h>
 #include "catalog.h"
 
@@ -29,9 +30,89 @@ unsigned int cat_lookup(const char *name)
 	return MS_P_NONE;
 }
 
-uint64_t cat_cookie(unsigned int id)
+static const struct {
+	unsigned int id, shape;
+	const char *types, *versions;
+} shapes[] = {
+#define MS_X_SHAPE(id, sh, t, v) {MS_P_##id, sh, t, v},
+    MS_SHAPES(MS_X_SHAPE)
+#undef MS_X_SHAPE
+};
+
+const char *cat_shape_types(unsigned int id, unsigned int shape)
 {
-	const char *t = cat_types(id);
+	if (!shape)
+		return cat_types(id);
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if (shapes[i].id == id && shapes[i].shape == shape)
+			return shapes[i].types;
+	return NULL;
+}
+
+const char *cat_shape_versions(unsigned int id, unsigned int shape)
+{
+	for (size_t i = 0; shape && i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if (shapes[i].id == id && shapes[i].shape == shape)
+			return shapes[i].versions;
+	return "";
+}
+
+static int type_size(char t)
+{
+	switch (t) {
+	case 's': /* a pointer */
+	case 'u': return 8;
+	case 'I': return -8;
+	case 'x': return 4;
+	case 'w': return 2;
+	case 'i': return -4;
+	default: return 0;
+	}
+}
+
+int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n)
+{
+	/* exact sizes and signs first; then sizes alone (a compiler may give an
+	 * unsigned argument as signed) */
+	for (int exact = 1; exact >= 0; exact--) {
+		for (unsigned int sh = 0; sh < MS_MAX_SHAPES; sh++) {
+			const char *t = cat_shape_types(id, sh);
+			unsigned int i;
+
+			if (!t || strlen(t) != n)
+				continue;
+			for (i = 0; i < n; i++) {
+				int want = type_size(t[i]);
+
+				if (exact ? sizes[i] != want : abs(sizes[i]) != abs(want))
+					break;
+			}
+			if (i == n)
+				return (int)sh;
+		}
+	}
+	return -1;
+}
+
+int cat_shape_for_types(unsigned int id, const char *types)
+{
+	for (unsigned int sh = 0; sh < MS_MAX_SHAPES; sh++) {
+		const char *t = cat_shape_types(id, sh);
+
+		if (t && !strcmp(t, types))
+			return (int)sh;
+	}
+	return -1;
+}
+
+const char *cat_rec_types(const struct ms_usdt *e)
+{
+	return cat_shape_types(e->h.probe, MS_F_SHAPE(e->h.flags));
+}
+
+uint64_t cat_cookie(unsigned int id, unsigned int shape)
+{
+	const char *t = cat_shape_types(id, shape);
 	unsigned int strmask = 0, n;
 
 	if (!t)
@@ -39,7 +120,7 @@ uint64_t cat_cookie(unsigned int id)
 	for (n = 0; t[n]; n++)
 		if (t[n] == 's')
 			strmask |= 1u << n;
-	return MS_COOKIE(id, n, strmask);
+	return MS_COOKIE(id, n, strmask, shape);
 }
 
 const char *cat_vfio_state_name(unsigned int state)
@@ -84,6 +165,47 @@ const char *cat_vm_cmd_name(unsigned int cmd)
 	};
 
 	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : NULL;
+}
+
+static const struct cat_figure figures[] = {
+    {"downtime_ms, downtime_breakdown, guest_downtime_ms",
+     "8.2",
+     {MS_P_VMSTATE_DOWNTIME_CHECKPOINT}},
+    {"devices[].save_us, devices[].load_us, sections",
+     "8.2",
+     {MS_P_VMSTATE_DOWNTIME_SAVE, MS_P_VMSTATE_DOWNTIME_LOAD}},
+    {"switchover_ack.ack_latency_ms, ack_wait_ms",
+     "8.1",
+     {MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED}},
+    {"switchover_ack.ack_sent_ms, approvals",
+     "8.1",
+     {MS_P_LOADVM_APPROVE_SWITCHOVER, MS_P_MIGRATE_SEND_RP_MESSAGE}},
+    {"convergence, ready, precopy_passes",
+     "8.1",
+     {MS_P_MIGRATE_PENDING_ESTIMATE, MS_P_MIGRATE_PENDING_EXACT}},
+    {"error", "9.1", {MS_P_MIGRATE_ERROR, MS_P_MIGRATE_FD_ERROR}},
+    {"milestones.cancel", "10.0", {MS_P_MIGRATION_CANCEL, MS_P_MIGRATE_FD_CANCEL}},
+    {"milestones.switchover-start, precopy-complete",
+     "10.0",
+     {MS_P_SAVEVM_SEND_SWITCHOVER_START, MS_P_MIGRATION_PRECOPY_COMPLETE}},
+    {"clock_offset_ms, clock_error_ms (two hosts)",
+     "8.1",
+     {MS_P_SAVEVM_COMMAND_SEND, MS_P_LOADVM_PROCESS_COMMAND}},
+    {"devices[].initial_bytes, init_drain_ms",
+     "8.1",
+     {MS_P_VFIO_SAVE_ITERATE, MS_P_VFIO_STATE_PENDING_ESTIMATE}},
+    {"devices[].complete_precopy_ms", "9.2", {MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START}},
+    {"transitions (without ioctl tracing)", "9.1", {MS_P_VFIO_MIGRATION_SET_DEVICE_STATE}},
+};
+
+size_t cat_nfigures(void)
+{
+	return sizeof(figures) / sizeof(figures[0]);
+}
+
+const struct cat_figure *cat_figure_at(size_t i)
+{
+	return i < cat_nfigures() ? &figures[i] : NULL;
 }
 
 const char *cat_kind_name(unsigned int kind)

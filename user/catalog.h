@@ -3,6 +3,7 @@
 #ifndef MIGSCOPE_CATALOG_H
 #define MIGSCOPE_CATALOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "migscope_abi.h"
 #include "migscope_probes.h"
@@ -15,8 +16,19 @@ const char *cat_name(unsigned int id);
 const char *cat_types(unsigned int id);
 /* Catalog id of a probe name, MS_P_NONE if it is not in the catalog. */
 unsigned int cat_lookup(const char *name);
-/* The attach cookie of a catalog probe (MS_COOKIE). */
-uint64_t cat_cookie(unsigned int id);
+/* The attach cookie of a catalog probe in one of its shapes (MS_COOKIE). */
+uint64_t cat_cookie(unsigned int id, unsigned int shape);
+/* Argument types of shape SHAPE of a probe (0: cat_types), NULL if none. */
+const char *cat_shape_types(unsigned int id, unsigned int shape);
+/* The QEMU versions that give a shape ("8.1-9.0"); "" for shape 0. */
+const char *cat_shape_versions(unsigned int id, unsigned int shape);
+/* The shape of a probe whose USDT note gives these argument sizes (bytes,
+ * negative when signed: "-4@..." is an int), -1 if the catalog knows none. */
+int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n);
+/* The shape whose types are exactly these, -1 if none. */
+int cat_shape_for_types(unsigned int id, const char *types);
+/* Argument types of a USDT record, by its probe and shape (NULL if unknown). */
+const char *cat_rec_types(const struct ms_usdt *e);
 /* Name of a VFIO device state (enum ms_vfio_state), "?" if out of range. */
 const char *cat_vfio_state_name(unsigned int state);
 /* Name of a VFIO_DEVICE_FEATURE feature index, "?" if unknown. */
@@ -24,6 +36,16 @@ const char *cat_vfio_feature_name(unsigned int feature);
 /* Name of a migration stream command (enum qemu_vm_cmd, MS_MIG_CMD_*), as
  * the destination's loadvm_process_command logs it; NULL if unknown. */
 const char *cat_vm_cmd_name(unsigned int cmd);
+/* Figures and the probes they need: a figure is unavailable from a binary
+ * that has none of its probes. */
+struct cat_figure {
+	const char *figures; /* the JSON keys, comma-separated */
+	const char *since;   /* the QEMU version that brought the probes */
+	unsigned int probes[3];
+};
+size_t cat_nfigures(void);
+const struct cat_figure *cat_figure_at(size_t i);
+
 /* Name of a record kind (enum ms_kind), "?" if unknown. */
 const char *cat_kind_name(unsigned int kind);
 

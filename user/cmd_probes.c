@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* migscope probes: which catalog probes a QEMU binary has. No root needed. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,34 @@ static int default_binary(char *out, size_t size)
 	return -1;
 }
 
+/* The shape of a probe in the binary: >= 0, -1 a shape the catalog does not
+ * know, -2 absent. */
+static int probe_shape(const struct sdt_list *sl, unsigned int id, int *nargs)
+{
+	int sizes[MS_MAX_ARGS + 1];
+
+	*nargs = sdt_arg_sizes(sl, MS_PROVIDER, cat_name(id), sizes, MS_MAX_ARGS + 1);
+	if (*nargs == -1)
+		return -2;
+	if (*nargs < 0 || *nargs > MS_MAX_ARGS)
+		return -1;
+	return cat_shape_for_sizes(id, sizes, (unsigned int)*nargs);
+}
+
+/* Whether the binary has none of a figure's probes. */
+static bool figure_missing(const struct sdt_list *sl, const struct cat_figure *f)
+{
+	for (int i = 0; i < 3 && f->probes[i]; i++)
+		if (sdt_count(sl, MS_PROVIDER, cat_name(f->probes[i])))
+			return false;
+	return true;
+}
+
 static void print_text(const char *bin, const struct sdt_list *sl, unsigned int present,
 		       size_t sites)
 {
+	size_t nmiss = 0;
+
 	printf("binary   %s\n", bin);
 	printf("qemu     %s\n", sl->version[0] ? sl->version : "version unknown");
 	printf("probes   %u of %d catalog probes present (%zu qemu probe sites in the binary)\n",
@@ -64,12 +90,30 @@ static void print_text(const char *bin, const struct sdt_list *sl, unsigned int 
 		size_t n = sdt_count(sl, MS_PROVIDER, cat_name(id));
 		const char *bad = NULL;
 
+		int nargs, shape = probe_shape(sl, id, &nargs);
+
 		if (!n)
 			printf("  missing  %s\n", cat_name(id));
 		else if (!sdt_args_supported(sl, MS_PROVIDER, cat_name(id), &bad))
 			printf("  unusable %-44s argument spec \"%s\"\n", cat_name(id), bad);
+		else if (shape < 0)
+			printf("  unknown  %-44s %d arguments: a shape this migscope does not "
+			       "decode (not traced)\n",
+			       cat_name(id), nargs);
+		else if (shape > 0)
+			printf("  present  %-44s %zu site%s, the arguments of QEMU %s\n",
+			       cat_name(id), n, n > 1 ? "s" : "", cat_shape_versions(id, shape));
 		else
 			printf("  present  %-44s %zu site%s\n", cat_name(id), n, n > 1 ? "s" : "");
+	}
+	for (size_t i = 0; i < cat_nfigures(); i++) {
+		const struct cat_figure *f = cat_figure_at(i);
+
+		if (!figure_missing(sl, f))
+			continue;
+		if (!nmiss++)
+			printf("figures this binary cannot give (null in reports):\n");
+		printf("  %-52s (its probes came with QEMU %s)\n", f->figures, f->since);
 	}
 }
 
@@ -97,11 +141,35 @@ static void print_json(const char *bin, const struct sdt_list *sl, unsigned int 
 		jsonw_start_object(w);
 		jsonw_string_field(w, "name", cat_name(id));
 		jsonw_uint_field(w, "sites", n);
+		int nargs, shape = probe_shape(sl, id, &nargs);
+
 		jsonw_bool_field(w, "usable",
-				 n && sdt_args_supported(sl, MS_PROVIDER, cat_name(id), &bad));
+				 n && shape >= 0 &&
+				     sdt_args_supported(sl, MS_PROVIDER, cat_name(id), &bad));
+		if (shape >= 0) {
+			jsonw_uint_field(w, "shape", (unsigned int)shape);
+			jsonw_string_field(w, "types", cat_shape_types(id, (unsigned int)shape));
+		} else {
+			jsonw_null_field(w, "shape");
+			if (n)
+				jsonw_int_field(w, "arguments", nargs);
+		}
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
+	jsonw_name(w, "unavailable");
+	jsonw_start_object(w);
+	for (size_t i = 0; i < cat_nfigures(); i++) {
+		const struct cat_figure *f = cat_figure_at(i);
+		char why[160];
+
+		if (!figure_missing(sl, f))
+			continue;
+		snprintf(why, sizeof(why), "no %s probe in this binary (QEMU %s has it)",
+			 cat_name(f->probes[0]), f->since);
+		jsonw_string_field(w, f->figures, why);
+	}
+	jsonw_end_object(w);
 	jsonw_end_object(w);
 	jsonw_destroy(&w);
 	putchar('\n');

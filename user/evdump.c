@@ -5,9 +5,11 @@
 
 static void dump_usdt(json_writer_t *w, const struct ms_usdt *e)
 {
-	const char *types = cat_types(e->h.probe);
+	const char *types = cat_rec_types(e);
 
 	jsonw_string_field(w, "probe", cat_name(e->h.probe) ? cat_name(e->h.probe) : "?");
+	if (MS_F_SHAPE(e->h.flags))
+		jsonw_uint_field(w, "shape", MS_F_SHAPE(e->h.flags));
 	jsonw_name(w, "args");
 	jsonw_start_array(w);
 	for (int i = 0; types && types[i] && i < MS_MAX_ARGS; i++) {

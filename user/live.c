@@ -156,6 +156,7 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
 		const char *name = cat_name(id), *bad = NULL;
 		struct bpf_link *link;
+		int nargs, shape, sizes[MS_MAX_ARGS + 1];
 
 		if (!sdt_count(sl, MS_PROVIDER, name)) {
 			b->missing++;
@@ -171,7 +172,19 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 			b->missing++;
 			continue;
 		}
-		uo.usdt_cookie = cat_cookie(id);
+		nargs = sdt_arg_sizes(sl, MS_PROVIDER, name, sizes, MS_MAX_ARGS + 1);
+		shape = nargs >= 0 && nargs <= MS_MAX_ARGS
+			    ? cat_shape_for_sizes(id, sizes, (unsigned int)nargs)
+			    : -1;
+		if (shape < 0) {
+			/* a shape the catalog does not know: never decoded wrong */
+			ms_err("%s: probe %s has %d arguments, a shape this migscope does not "
+			       "know; it is not traced",
+			       path, name, nargs);
+			b->missing++;
+			continue;
+		}
+		uo.usdt_cookie = cat_cookie(id, (unsigned int)shape);
 		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER, name,
 						&uo);
 		if (!link) {

@@ -11,83 +11,98 @@
 /*
  * The format strings of the catalog probes, from QEMU 10.0.2's trace-events
  * files (migration/, hw/vfio/, system/), with PRIu64 written %u, PRId64 and
- * PRIi64 %d, PRIx64 %x. Conversions fill the probe's arguments in order, or
- * in the order `slots` gives (digits: argument index). An event may have
- * several entries (older QEMU versions); the first that matches wins.
+ * PRIi64 %d, PRIx64 %x. Conversions fill the probe's arguments in order. An
+ * event may have several entries (older QEMU versions: other formats, or
+ * another shape of its arguments, MS_SHAPES); the first that matches wins.
  */
 struct qfmt {
 	const char *name;
 	const char *fmt;
-	const char *slots; /* NULL: in order */
+	unsigned int shape; /* of the catalog probe (MS_SHAPES), 0 its own */
 };
 
 static const struct qfmt formats[] = {
     /* migration core (migration/trace-events) */
-    {"migrate_set_state", "new state %s", NULL},
-    {"migrate_error", "error=%s", NULL},
-    {"migration_cancel", "", NULL},
-    {"migrate_pending_estimate", "estimate pending size %u (pre = %u post=%u)", NULL},
-    {"migrate_pending_exact", "exact pending size %u (pre = %u post=%u)", NULL},
+    {"migrate_set_state", "new state %s", 0},
+    {"migrate_error", "error=%s", 0},
+    {"migration_cancel", "", 0},
+    {"migrate_fd_error", "error=%s", 0},
+    {"migrate_fd_cancel", "", 0},
+    {"migrate_pending_estimate", "estimate pending size %u (pre = %u post=%u)", 0},
+    {"migrate_pending_exact", "exact pending size %u (pre = %u post=%u)", 0},
     {"migrate_transferred",
-     "transferred %u time_spent %u bandwidth %u switchover_bw %u max_size %d", NULL},
-    /* before 8.2 (no switchover bandwidth): the 4th argument stays 0 */
-    {"migrate_transferred", "transferred %u time_spent %u bandwidth %u max_size %d", "0124"},
-    {"migration_thread_low_pending", "%u", NULL},
-    {"migration_bitmap_sync_end", "dirty_pages %u", NULL},
-    {"migration_completion_vm_stop", "ret %d", NULL},
-    {"savevm_send_switchover_start", "", NULL},
-    {"migration_precopy_complete", "", NULL},
-    {"postcopy_start", "", NULL},
-    {"loadvm_postcopy_handle_run", "", NULL},
+     "transferred %u time_spent %u bandwidth %u switchover_bw %u max_size %d", 0},
+    /* 8.1 (no switchover bandwidth) */
+    {"migrate_transferred", "transferred %u time_spent %u bandwidth %u max_size %d", 1},
+    {"migration_thread_low_pending", "%u", 0},
+    {"migration_bitmap_sync_end", "dirty_pages %u", 0},
+    {"migration_completion_vm_stop", "ret %d", 0},
+    {"savevm_send_switchover_start", "", 0},
+    {"migration_precopy_complete", "", 0},
+    {"postcopy_start", "", 0},
+    {"loadvm_postcopy_handle_run", "", 0},
     /* system/trace-events */
-    {"vm_state_notify", "running %d reason %d (%s)", NULL},
-    {"runstate_set", "current_run_state %d (%s) new_state %d (%s)", NULL},
+    {"vm_state_notify", "running %d reason %d (%s)", 0},
+    {"runstate_set", "current_run_state %d (%s) new_state %d (%s)", 0},
     /* switchover-ack handshake */
-    {"savevm_send_open_return_path", "", NULL},
-    {"open_return_path_on_source", "", NULL},
-    {"source_return_path_thread_entry", "", NULL},
-    {"source_return_path_thread_end", "", NULL},
-    {"loadvm_state_switchover_ack_needed", "Switchover ack pending num=%u", NULL},
-    {"loadvm_approve_switchover", "Switchover ack pending num=%u", NULL},
-    {"migrate_send_rp_message", "%d: len %d", NULL},
-    {"source_return_path_thread_switchover_acked", "", NULL},
+    {"savevm_send_open_return_path", "", 0},
+    {"open_return_path_on_source", "", 0},
+    {"source_return_path_thread_entry", "", 0},
+    {"source_return_path_thread_end", "", 0},
+    {"loadvm_state_switchover_ack_needed", "Switchover ack pending num=%u", 0},
+    {"loadvm_approve_switchover", "Switchover ack pending num=%u", 0},
+    {"migrate_send_rp_message", "%d: len %d", 0},
+    {"source_return_path_thread_switchover_acked", "", 0},
     /* the protocol's messages */
-    {"savevm_command_send", "com=0x%x len=%d", NULL},
-    {"loadvm_process_command", "com=%s len=%d", NULL},
-    {"savevm_send_ping", "0x%x", NULL},
-    {"loadvm_process_command_ping", "0x%x", NULL},
-    {"source_return_path_thread_pong", "0x%x", NULL},
-    {"source_return_path_thread_shut", "0x%x", NULL},
+    {"savevm_command_send", "com=0x%x len=%d", 0},
+    {"loadvm_process_command", "com=%s len=%d", 0},
+    {"savevm_send_ping", "0x%x", 0},
+    {"loadvm_process_command_ping", "0x%x", 0},
+    {"source_return_path_thread_pong", "0x%x", 0},
+    {"source_return_path_thread_shut", "0x%x", 0},
     /* downtime checkpoints */
-    {"vmstate_downtime_checkpoint", "%s", NULL},
-    {"vmstate_downtime_save", "type=%s idstr=%s instance_id=%d downtime=%d", NULL},
-    {"vmstate_downtime_load", "type=%s idstr=%s instance_id=%d downtime=%d", NULL},
+    {"vmstate_downtime_checkpoint", "%s", 0},
+    {"vmstate_downtime_save", "type=%s idstr=%s instance_id=%d downtime=%d", 0},
+    {"vmstate_downtime_load", "type=%s idstr=%s instance_id=%d downtime=%d", 0},
     /* VFIO (hw/vfio/trace-events) */
-    {"vfio_migration_realize", " (%s)", NULL},
-    {"vfio_migration_set_state", " (%s) new state %s, recover state %s", NULL},
-    {"vfio_migration_set_device_state", " (%s) state %s", NULL},
-    {"vfio_migration_state_notifier", " (%s) state %d", NULL},
-    {"vfio_vmstate_change", " (%s) running %d reason %s device state %s", NULL},
-    {"vfio_vmstate_change_prepare", " (%s) running %d reason %s device state %s", NULL},
-    {"vfio_save_setup", " (%s) data buffer size %u", NULL},
-    {"vfio_save_iterate_start", " (%s)", NULL},
-    {"vfio_save_iterate", " (%s) precopy initial size %u precopy dirty size %u", NULL},
-    {"vfio_save_block", " (%s) data_size %d", NULL},
+    {"vfio_migration_realize", " (%s)", 0},
+    {"vfio_migration_set_state", " (%s) new state %s, recover state %s", 0},
+    {"vfio_migration_set_state", " (%s) state %s", 1}, /* 8.1-9.0 */
+    {"vfio_migration_set_device_state", " (%s) state %s", 0},
+    {"vfio_migration_state_notifier", " (%s) state %d", 0},
+    {"vfio_migration_state_notifier", " (%s) state %s", 1}, /* 8.1-8.2 */
+    {"vfio_vmstate_change", " (%s) running %d reason %s device state %s", 0},
+    {"vfio_vmstate_change_prepare", " (%s) running %d reason %s device state %s", 0},
+    {"vfio_save_setup", " (%s) data buffer size %u", 0},
+    /* up to 9.1 the VFIO byte counts are logged in hex */
+    {"vfio_save_setup", " (%s) data buffer size 0x%x", 0},
+    {"vfio_save_iterate_start", " (%s)", 0},
+    {"vfio_save_iterate", " (%s) precopy initial size %u precopy dirty size %u", 0},
+    {"vfio_save_iterate", " (%s) precopy initial size 0x%x precopy dirty size 0x%x", 0},
+    {"vfio_save_block", " (%s) data_size %d", 0},
     {"vfio_state_pending_estimate",
-     " (%s) precopy %u postcopy %u precopy initial size %u precopy dirty size %u", NULL},
+     " (%s) precopy %u postcopy %u precopy initial size %u precopy dirty size %u", 0},
+    {"vfio_state_pending_estimate",
+     " (%s) precopy 0x%x postcopy 0x%x precopy initial size 0x%x precopy dirty size 0x%x", 0},
     {"vfio_state_pending_exact",
      " (%s) precopy %u postcopy %u stopcopy size %u precopy initial "
      "size %u precopy dirty size %u",
-     NULL},
-    {"vfio_save_complete_precopy_start", " (%s)", NULL},
-    {"vfio_save_complete_precopy", " (%s) ret %d", NULL},
-    {"vfio_save_device_config_state", " (%s)", NULL},
-    {"vfio_save_cleanup", " (%s)", NULL},
-    {"vfio_load_cleanup", " (%s)", NULL},
-    {"vfio_load_state", " (%s) data 0x%x", NULL},
-    {"vfio_load_state_device_data", " (%s) size %u ret %d", NULL},
-    {"vfio_load_device_config_state_start", " (%s)", NULL},
-    {"vfio_load_device_config_state_end", " (%s)", NULL},
+     0},
+    {"vfio_state_pending_exact",
+     " (%s) precopy 0x%x postcopy 0x%x stopcopy size 0x%x precopy initial "
+     "size 0x%x precopy dirty size 0x%x",
+     0},
+    {"vfio_save_complete_precopy_start", " (%s)", 0},
+    {"vfio_save_complete_precopy", " (%s) ret %d", 0},
+    {"vfio_save_device_config_state", " (%s)", 0},
+    {"vfio_save_cleanup", " (%s)", 0},
+    {"vfio_load_cleanup", " (%s)", 0},
+    {"vfio_load_state", " (%s) data 0x%x", 0},
+    {"vfio_load_state_device_data", " (%s) size %u ret %d", 0},
+    {"vfio_load_state_device_data", " (%s) size 0x%x ret %d", 0},
+    {"vfio_load_device_config_state_start", " (%s)", 0},
+    {"vfio_load_device_config_state_end", " (%s)", 0},
+    {"vfio_load_device_config_state", " (%s)", 0},
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -183,7 +198,7 @@ static bool match(const struct qfmt *f, const char *types, const char *p, const 
 		}
 		c = q[1];
 		q += 2;
-		slot = f->slots ? (size_t)(f->slots[conv] - '0') : conv;
+		slot = conv;
 		conv++;
 		if (slot >= ntypes || (c == 's') != (types[slot] == 's'))
 			return false;
@@ -231,7 +246,7 @@ static bool match(const struct qfmt *f, const char *types, const char *p, const 
 			return false;
 		}
 	}
-	return p == end && conv == (f->slots ? strlen(f->slots) : ntypes);
+	return p == end && conv == ntypes;
 }
 
 enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
@@ -287,7 +302,8 @@ enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
 	for (size_t i = 0; i < NFORMATS; i++) {
 		if (strcmp(formats[i].name, nbuf))
 			continue;
-		if (!match(&formats[i], cat_types(probe), p, end, &out->usdt))
+		if (!match(&formats[i], cat_shape_types(probe, formats[i].shape), p, end,
+			   &out->usdt))
 			continue;
 		if (!stamped) {
 			memset(out, 0, sizeof(*out));
@@ -295,6 +311,7 @@ enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
 		}
 		out->h.kind = MS_EV_USDT;
 		out->h.probe = (uint16_t)probe;
+		out->h.flags |= (uint16_t)(formats[i].shape << MS_F_SHAPE_SHIFT);
 		return QLOG_EVENT;
 	}
 	return QLOG_MALFORMED;
@@ -312,6 +329,7 @@ static bool is_dst_only(const struct ms_usdt *e)
 	case MS_P_VFIO_LOAD_STATE_DEVICE_DATA:
 	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START:
 	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END:
+	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE:
 	case MS_P_VFIO_LOAD_CLEANUP: return true;
 	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: return !strncmp(ms_arg_str(e, 0), "dst-", 4);
 	default: return false;

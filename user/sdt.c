@@ -231,3 +231,37 @@ bool sdt_args_supported(const struct sdt_list *l, const char *provider, const ch
 	}
 	return true;
 }
+
+int sdt_arg_sizes(const struct sdt_list *l, const char *provider, const char *name, int *sizes,
+		  int max)
+{
+	int n = -1;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sdt_probe *p = &l->v[i];
+		const char *a = p->args;
+		int k = 0;
+
+		if (strcmp(p->provider, provider) || strcmp(p->name, name))
+			continue;
+		while (*a) {
+			size_t len = strcspn(a, " ");
+			int sz = len ? atoi(a) : 0;
+
+			if (len) {
+				if (n >= 0 && (k >= n || sizes[k] != sz))
+					return -2; /* the sites disagree */
+				if (k < max)
+					sizes[k] = sz;
+				k++;
+			}
+			a += len;
+			while (*a == ' ')
+				a++;
+		}
+		if (n >= 0 && k != n)
+			return -2;
+		n = k;
+	}
+	return n;
+}

@@ -35,4 +35,10 @@ bool sdt_has_provider(const struct sdt_list *l, const char *provider);
 bool sdt_args_supported(const struct sdt_list *l, const char *provider, const char *name,
 			const char **bad);
 
+/* The argument sizes of provider/name (the N of "N@...": bytes, negative for
+ * signed), at most max of them; returns their number, -1 when absent, -2 when
+ * its sites disagree. */
+int sdt_arg_sizes(const struct sdt_list *l, const char *provider, const char *name, int *sizes,
+		  int max);
+
 #endif

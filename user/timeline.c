@@ -267,6 +267,7 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_VFIO_LOAD_STATE_DEVICE_DATA] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE] = TL_ROLE_DEST,
 };
 
 /* Probes that fire only inside a migration: seen without one, the migration
@@ -1404,9 +1405,14 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 			p->pdevs[pd].state = MS_VFIO_RUNNING;
 		break;
 	case MS_P_VFIO_MIGRATION_SET_STATE:
-		t->pre_dev = pd;
-		t->tr_pdev = -1;
-		break;
+		if (MS_F_SHAPE(u->h.flags) != 1) {
+			t->pre_dev = pd;
+			t->tr_pdev = -1;
+			break;
+		}
+		/* 8.1-9.0: (name, state) after the ioctl succeeded, which
+		 * vfio_migration_set_device_state says from 9.1 */
+		/* fallthrough */
 	case MS_P_VFIO_MIGRATION_SET_DEVICE_STATE: {
 		const char *s = sarg(u, 1, &sn);
 
@@ -1761,6 +1767,7 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 
 	switch (probe) {
 	case MS_P_MIGRATE_ERROR:
+	case MS_P_MIGRATE_FD_ERROR: /* its name before 9.1 */
 		if (!m->error[0]) {
 			size_t n;
 			const char *s = sarg(u, 0, &n);
@@ -1769,6 +1776,7 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 		}
 		break;
 	case MS_P_MIGRATION_CANCEL:
+	case MS_P_MIGRATE_FD_CANCEL: /* its name before 10.0 */
 		/* QEMU's exit (migration_shutdown) cancels even when no migration
 		 * runs: after the end it cancels nothing */
 		if (m->result == TL_RES_ACTIVE)
@@ -1779,8 +1787,14 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	case MS_P_MIGRATE_TRANSFERRED:
 		m->transferred += u->args[0];
 		m->bandwidth = u->args[2];
-		m->avail_bw = u->args[3];
-		m->threshold = u->args[4];
+		if (MS_F_SHAPE(u->h.flags) == 1) {
+			/* 8.1: no switchover bandwidth */
+			m->avail_bw = TL_NONE;
+			m->threshold = u->args[3];
+		} else {
+			m->avail_bw = u->args[3];
+			m->threshold = u->args[4];
+		}
 		break;
 	case MS_P_MIGRATION_THREAD_LOW_PENDING:
 		mark(m, TL_M_LOW_PENDING, ts);

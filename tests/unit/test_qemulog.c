@@ -17,7 +17,7 @@
 /* The arguments of a record as text, '|' between them, as types say. */
 static void render(const struct ms_usdt *e, char *buf, size_t len)
 {
-	const char *t = cat_types(e->h.probe);
+	const char *t = cat_rec_types(e);
 	size_t n = 0;
 
 	buf[0] = '\0';
@@ -149,6 +149,12 @@ static const struct {
      "1"},
     {"4245@1764460800.000053:source_return_path_thread_shut 0x0", "source_return_path_thread_shut",
      "0"},
+    /* the names of 8.x-9.x */
+    {"4242@1764460800.000054:migrate_fd_error error=Unable to write to socket: Broken pipe",
+     "migrate_fd_error", "Unable to write to socket: Broken pipe"},
+    {"4242@1764460800.000055:migrate_fd_cancel ", "migrate_fd_cancel", ""},
+    {"4300@1764460800.000056:vfio_load_device_config_state  (0000:3b:00.1)",
+     "vfio_load_device_config_state", "0000:3b:00.1"},
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
@@ -251,17 +257,45 @@ static void test_strings(void **state)
 
 static void test_older_format(void **state)
 {
-	union ms_rec r;
+	static const struct {
+		const char *line, *probe, *args;
+		unsigned int shape;
+	} old[] = {
+	    /* 8.1: no switchover_bw: the 8.1 shape, not a 0 in its place */
+	    {"1@1.000001:migrate_transferred transferred 10 time_spent 20 bandwidth 30 max_size 40",
+	     "migrate_transferred", "10|20|30|40", 1},
+	    /* 8.1-9.0: (name, state) after the ioctl */
+	    {"1@1.000001:vfio_migration_set_state  (0000:3b:00.1) state STOP_COPY",
+	     "vfio_migration_set_state", "0000:3b:00.1|STOP_COPY", 1},
+	    /* 8.1-8.2: the state by name */
+	    {"1@1.000001:vfio_migration_state_notifier  (0000:3b:00.1) state FINISH_MIGRATE",
+	     "vfio_migration_state_notifier", "0000:3b:00.1|FINISH_MIGRATE", 1},
+	    /* up to 9.1 the VFIO byte counts are hex */
+	    {"1@1.000001:vfio_save_setup  (0000:3b:00.1) data buffer size 0x100000",
+	     "vfio_save_setup", "0000:3b:00.1|1048576", 0},
+	    {"1@1.000001:vfio_save_iterate  (0000:3b:00.1) precopy initial size 0x10 precopy "
+	     "dirty size 0xff",
+	     "vfio_save_iterate", "0000:3b:00.1|16|255", 0},
+	    {"1@1.000001:vfio_state_pending_estimate  (0000:3b:00.1) precopy 0x64 postcopy 0x0 "
+	     "precopy initial size 0x3c precopy dirty size 0x28",
+	     "vfio_state_pending_estimate", "0000:3b:00.1|100|0|60|40", 0},
+	    {"1@1.000001:vfio_state_pending_exact  (0000:3b:00.1) precopy 0x64 postcopy 0x0 "
+	     "stopcopy size 0x1900000000 precopy initial size 0x3c precopy dirty size 0x28",
+	     "vfio_state_pending_exact", "0000:3b:00.1|100|0|107374182400|60|40", 0},
+	    {"1@1.000001:vfio_load_state_device_data  (0000:3b:00.1) size 0x100000 ret 0",
+	     "vfio_load_state_device_data", "0000:3b:00.1|1048576|0", 0},
+	};
 
-	/* QEMU before 8.2: no switchover_bw; the threshold still lands in arg 4 */
-	assert_int_equal(parse("1@1.000001:migrate_transferred transferred 10 time_spent 20 "
-			       "bandwidth 30 max_size 40",
-			       &r),
-			 QLOG_EVENT);
-	assert_int_equal(r.usdt.args[0], 10);
-	assert_int_equal(r.usdt.args[2], 30);
-	assert_int_equal(r.usdt.args[3], 0);
-	assert_int_equal(r.usdt.args[4], 40);
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		union ms_rec r;
+		char buf[512];
+
+		assert_int_equal(parse(old[i].line, &r), QLOG_EVENT);
+		assert_string_equal(cat_name(r.h.probe), old[i].probe);
+		assert_int_equal(MS_F_SHAPE(r.h.flags), old[i].shape);
+		render(&r.usdt, buf, sizeof(buf));
+		assert_string_equal(buf, old[i].args);
+	}
 }
 
 static void test_malformed(void **state)

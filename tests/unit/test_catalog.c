@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The catalog against QEMU's own trace-events of every release from 8.1 to
+ * master (../shared/qemu-trace-events): each catalog probe that a release
+ * has must have a shape the catalog decodes (MS_SHAPES), so that a QEMU with
+ * a new argument list fails here, loudly, and not in a report. Skipped, with
+ * one line, where ../shared is absent (a plain clone).
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "catalog.h"
+
+#define DIR_PATH "../shared/qemu-trace-events"
+
+/* One C parameter type as a catalog type letter, 0 if the catalog has none. */
+static char letter(const char *t)
+{
+	static const struct {
+		const char *c;
+		char l;
+	} map[] = {
+	    {"const char *", 's'}, {"char *", 's'},	{"uint64_t", 'u'},  {"int64_t", 'I'},
+	    {"uint32_t", 'x'},	   {"unsigned int", 'x'}, {"unsigned", 'x'}, {"uint16_t", 'w'},
+	    {"int", 'i'},	   {"size_t", 'u'},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(t, map[i].c))
+			return map[i].l;
+	return 0;
+}
+
+/* "name(type a, type b) fmt" -> the types letters of its parameters. */
+static int shape_of(const char *decl, char *out, size_t n)
+{
+	const char *p = strchr(decl, '('), *e = p ? strchr(p, ')') : NULL;
+	size_t k = 0;
+
+	if (!p || !e)
+		return -1;
+	p++;
+	if (!strncmp(p, "void)", 5)) {
+		out[0] = 0;
+		return 0;
+	}
+	while (p < e) {
+		const char *c = memchr(p, ',', (size_t)(e - p)), *end = c ? c : e, *nm = end;
+		char t[64];
+		size_t len;
+
+		while (nm > p && nm[-1] != ' ' && nm[-1] != '*')
+			nm--; /* the parameter's name */
+		while (*p == ' ')
+			p++;
+		len = (size_t)(nm - p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (len >= sizeof(t) || k + 1 >= n)
+			return -1;
+		memcpy(t, p, len);
+		t[len] = 0;
+		if (!(out[k++] = letter(t)))
+			return -1;
+		p = end + 1;
+	}
+	out[k] = 0;
+	return 0;
+}
+
+static void test_every_release(void **state)
+{
+	DIR *d = opendir(DIR_PATH);
+	struct dirent *de;
+	int files = 0, checked = 0, bad = 0;
+
+	if (!d) {
+		print_message("skipped: %s is absent (a plain clone)\n", DIR_PATH);
+		skip();
+	}
+	while ((de = readdir(d))) {
+		char path[512], line[2048];
+		FILE *f;
+
+		if (!strstr(de->d_name, ".txt") || !strcmp(de->d_name, "README.md"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", DIR_PATH, de->d_name);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		files++;
+		while (fgets(line, sizeof(line), f)) {
+			char *decl = strstr(line, ": "), name[96], types[16];
+			unsigned int id;
+			size_t nl;
+
+			if (!decl)
+				continue;
+			decl += 2;
+			nl = strcspn(decl, "(");
+			if (!decl[nl] || nl >= sizeof(name) || decl[0] == '#')
+				continue;
+			memcpy(name, decl, nl);
+			name[nl] = 0;
+			id = cat_lookup(name);
+			if (!id)
+				continue;
+			checked++;
+			if (shape_of(decl, types, sizeof(types)) ||
+			    cat_shape_for_types(id, types) < 0) {
+				print_error("%s: %s has arguments \"%s\", a shape the catalog does not "
+					    "decode\n",
+					    de->d_name, name, types);
+				bad++;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	print_message("%d releases, %d catalog probe declarations checked\n", files, checked);
+	assert_true(files >= 8);
+	assert_true(checked > 100);
+	assert_int_equal(bad, 0);
+}
+
+static void test_shapes(void **state)
+{
+	/* the shapes of a probe are told apart by their USDT argument sizes */
+	static const int mt4[] = {8, 8, 8, 8}, mt5[] = {8, 8, 8, 8, 8}, mt3[] = {8, 8, 8};
+	static const int n_old[] = {8, 8}, n_new[] = {8, -4};
+
+	for (unsigned int id = 1; id < MS_P_COUNT; id++)
+		for (unsigned int a = 0; a < MS_MAX_SHAPES; a++) {
+			const char *t = cat_shape_types(id, a);
+			int sz[MS_MAX_ARGS];
+
+			if (!t)
+				continue;
+			for (size_t i = 0; t[i]; i++)
+				sz[i] = t[i] == 'i' ? -4 : t[i] == 'I' ? -8 : t[i] == 'x' ? 4
+					: t[i] == 'w'			   ? 2
+									   : 8;
+			assert_int_equal(cat_shape_for_sizes(id, sz, (unsigned int)strlen(t)), a);
+		}
+	assert_int_equal(cat_shape_for_sizes(MS_P_MIGRATE_TRANSFERRED, mt4, 4), 1);
+	assert_int_equal(cat_shape_for_sizes(MS_P_MIGRATE_TRANSFERRED, mt5, 5), 0);
+	assert_int_equal(cat_shape_for_sizes(MS_P_MIGRATE_TRANSFERRED, mt3, 3), -1);
+	assert_int_equal(cat_shape_for_sizes(MS_P_VFIO_MIGRATION_STATE_NOTIFIER, n_old, 2), 1);
+	assert_int_equal(cat_shape_for_sizes(MS_P_VFIO_MIGRATION_STATE_NOTIFIER, n_new, 2), 0);
+	assert_int_equal(MS_COOKIE_SHAPE(cat_cookie(MS_P_VFIO_MIGRATION_SET_STATE, 1)), 1);
+	assert_int_equal(MS_COOKIE_NARGS(cat_cookie(MS_P_VFIO_MIGRATION_SET_STATE, 1)), 2);
+	assert_int_equal(MS_COOKIE_STRMASK(cat_cookie(MS_P_VFIO_MIGRATION_SET_STATE, 1)), 3);
+	assert_string_equal(cat_shape_versions(MS_P_MIGRATE_TRANSFERRED, 1), "8.1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_release),
+	    cmocka_unit_test(test_shapes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
