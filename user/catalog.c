@@ -72,8 +72,20 @@ static int type_size(char t)
 
 int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n)
 {
-	/* exact sizes and signs first; then sizes alone (a compiler may give an
-	 * unsigned argument as signed) */
+	int only = -1, count = 0;
+
+	/* the count decides; when two shapes have it, the sizes (exact, then
+	 * without sign; an unknown size, 0, fits any) */
+	for (unsigned int sh = 0; sh < MS_MAX_SHAPES; sh++) {
+		const char *t = cat_shape_types(id, sh);
+
+		if (t && strlen(t) == n) {
+			only = (int)sh;
+			count++;
+		}
+	}
+	if (count <= 1)
+		return only;
 	for (int exact = 1; exact >= 0; exact--) {
 		for (unsigned int sh = 0; sh < MS_MAX_SHAPES; sh++) {
 			const char *t = cat_shape_types(id, sh);
@@ -84,7 +96,8 @@ int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n)
 			for (i = 0; i < n; i++) {
 				int want = type_size(t[i]);
 
-				if (exact ? sizes[i] != want : abs(sizes[i]) != abs(want))
+				if (sizes[i] &&
+				    (exact ? sizes[i] != want : abs(sizes[i]) != abs(want)))
 					break;
 			}
 			if (i == n)

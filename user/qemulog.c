@@ -249,6 +249,59 @@ static bool match(const struct qfmt *f, const char *types, const char *p, const 
 	return p == end && conv == ntypes;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (no time zone, no
+ * locale: the log's stamps are UTC). */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool two(const char *p, unsigned int max, unsigned int *v)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return false;
+	*v = (unsigned int)(p[0] - '0') * 10 + (unsigned int)(p[1] - '0');
+	return *v <= max;
+}
+
+/* QEMU 10.1+: "YYYY-MM-DDTHH:MM:SS.ffffffZ " (UTC). Returns the length of the
+ * stamp with its space, 0 if p does not start with one. */
+static size_t iso_stamp(const char *p, const char *end, uint64_t *ts)
+{
+	unsigned int y1, y2, mo, d, h, mi, sec;
+	uint64_t frac = 0;
+	int digits = 0;
+	const char *q;
+	int64_t days;
+
+	if (end - p < 22 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
+	    p[16] != ':' || p[19] != '.')
+		return 0;
+	if (!two(p, 99, &y1) || !two(p + 2, 99, &y2) || !two(p + 5, 12, &mo) ||
+	    !two(p + 8, 31, &d) || !two(p + 11, 23, &h) || !two(p + 14, 59, &mi) ||
+	    !two(p + 17, 60, &sec) || !mo || !d)
+		return 0;
+	for (q = p + 20; q < end && *q >= '0' && *q <= '9' && digits < 9; q++, digits++)
+		frac = frac * 10 + (uint64_t)(*q - '0');
+	if (!digits || q + 1 >= end || q[0] != 'Z' || q[1] != ' ')
+		return 0;
+	for (int i = digits; i < 9; i++)
+		frac *= 10;
+	days = days_from_civil((int64_t)(y1 * 100 + y2), mo, d);
+	if (days < 0)
+		return 0;
+	*ts = ((uint64_t)days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000ULL + frac;
+	return (size_t)(q + 2 - p);
+}
+
 enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
 {
 	const char *p = line, *end = line + len, *name;
@@ -261,8 +314,12 @@ enum qlog_line qlog_parse_line(const char *line, size_t len, union ms_rec *out)
 	memset(out, 0, sizeof(*out));
 	while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
 		end--;
-	/* TID@SEC.USEC: (with -msg timestamp=on) */
-	if (p < end && *p >= '0' && *p <= '9') {
+	/* YYYY-MM-DDTHH:MM:SS.USECZ (10.1+, -msg timestamp=on): no thread id */
+	if ((nlen = iso_stamp(p, end, &ts))) {
+		p += nlen;
+		stamped = true;
+	} else if (p < end && *p >= '0' && *p <= '9') {
+		/* TID@SEC.USEC: (up to 10.0, with -msg timestamp=on) */
 		const char *f;
 		int digits;
 
@@ -521,7 +578,8 @@ static int prescan(struct qlog_reader *r)
 				 r->path, (unsigned long long)r->st.lines);
 		return -ENODATA;
 	}
-	r->pid = setup_tid ? setup_tid : first_tid ? first_tid : 1;
+	/* a 10.1+ log names no thread: a pseudo pid above any real one */
+	r->pid = setup_tid ? setup_tid : first_tid ? first_tid : QLOG_NO_TID_PID;
 	/* A destination killed early logs its states and nothing else. */
 	r->incoming = dst_hint || (states && !src_hint);
 	if (fseek(r->f, 0, SEEK_SET)) {
@@ -604,6 +662,8 @@ int qlog_read(struct qlog_reader *r, union ms_rec *out)
 		if (qlog_parse_line(r->line, (size_t)n, &rec) != QLOG_EVENT)
 			continue;
 		rec.h.pid = r->pid;
+		if (!rec.h.tid)
+			rec.h.tid = r->pid; /* 10.1+: one thread for all, as far as we know */
 		heap_push(r, &rec);
 	}
 	if (!r->nheap)

@@ -4,7 +4,8 @@
  * with `-D FILE -msg timestamp=on -trace enable=PATTERN` writes, one line per
  * trace event:
  *
- *   TID@SEC.USEC:event_name formatted-args
+ *   TID@SEC.USEC:event_name formatted-args          (QEMU up to 10.0)
+ *   YYYY-MM-DDTHH:MM:SS.uuuuuuZ event_name args     (10.1+, UTC, no thread id)
  *
  * Lines of catalog probes (include/migscope_probes.h) are parsed back into
  * MS_EV_USDT records with the arguments in the ABI's layout, by the events'
@@ -35,6 +36,8 @@
 #include "migscope_abi.h"
 
 #define QLOG_REORDER 512
+/* The pid of a log that names no thread (10.1+): above any real pid. */
+#define QLOG_NO_TID_PID 4194304u
 
 /* What one line is. */
 enum qlog_line {

@@ -246,13 +246,16 @@ int sdt_arg_sizes(const struct sdt_list *l, const char *provider, const char *na
 			continue;
 		while (*a) {
 			size_t len = strcspn(a, " ");
-			int sz = len ? atoi(a) : 0;
+			/* a constant's size is the literal's, not the parameter's */
+			int sz = len && !memchr(a, '$', len) ? atoi(a) : 0;
 
 			if (len) {
-				if (n >= 0 && (k >= n || sizes[k] != sz))
-					return -2; /* the sites disagree */
-				if (k < max)
-					sizes[k] = sz;
+				if (k < max) {
+					if (n < 0)
+						sizes[k] = sz;
+					else if (sizes[k] != sz)
+						sizes[k] = sizes[k] ? (sz ? 0 : sizes[k]) : sz;
+				}
 				k++;
 			}
 			a += len;
@@ -260,7 +263,7 @@ int sdt_arg_sizes(const struct sdt_list *l, const char *provider, const char *na
 				a++;
 		}
 		if (n >= 0 && k != n)
-			return -2;
+			return -2; /* the sites disagree on the count */
 		n = k;
 	}
 	return n;

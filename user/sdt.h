@@ -36,8 +36,9 @@ bool sdt_args_supported(const struct sdt_list *l, const char *provider, const ch
 			const char **bad);
 
 /* The argument sizes of provider/name (the N of "N@...": bytes, negative for
- * signed), at most max of them; returns their number, -1 when absent, -2 when
- * its sites disagree. */
+ * signed; 0 where unknown: a constant, or sites that disagree), at most max
+ * of them; returns their number, -1 when absent, -2 when its sites disagree
+ * on the number. */
 int sdt_arg_sizes(const struct sdt_list *l, const char *provider, const char *name, int *sizes,
 		  int max);
 

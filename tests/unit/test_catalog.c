@@ -27,7 +27,7 @@ static char letter(const char *t)
 		const char *c;
 		char l;
 	} map[] = {
-	    {"const char *", 's'}, {"char *", 's'},	{"uint64_t", 'u'},  {"int64_t", 'I'},
+	    {"const char *", 's'}, {"char *", 's'},	  {"uint64_t", 'u'}, {"int64_t", 'I'},
 	    {"uint32_t", 'x'},	   {"unsigned int", 'x'}, {"unsigned", 'x'}, {"uint16_t", 'w'},
 	    {"int", 'i'},	   {"size_t", 'u'},
 	};
@@ -114,9 +114,10 @@ static void test_every_release(void **state)
 			checked++;
 			if (shape_of(decl, types, sizeof(types)) ||
 			    cat_shape_for_types(id, types) < 0) {
-				print_error("%s: %s has arguments \"%s\", a shape the catalog does not "
-					    "decode\n",
-					    de->d_name, name, types);
+				print_error(
+				    "%s: %s has arguments \"%s\", a shape the catalog does not "
+				    "decode\n",
+				    de->d_name, name, types);
 				bad++;
 			}
 		}
@@ -143,9 +144,11 @@ static void test_shapes(void **state)
 			if (!t)
 				continue;
 			for (size_t i = 0; t[i]; i++)
-				sz[i] = t[i] == 'i' ? -4 : t[i] == 'I' ? -8 : t[i] == 'x' ? 4
-					: t[i] == 'w'			   ? 2
-									   : 8;
+				sz[i] = t[i] == 'i'   ? -4
+					: t[i] == 'I' ? -8
+					: t[i] == 'x' ? 4
+					: t[i] == 'w' ? 2
+						      : 8;
 			assert_int_equal(cat_shape_for_sizes(id, sz, (unsigned int)strlen(t)), a);
 		}
 	assert_int_equal(cat_shape_for_sizes(MS_P_MIGRATE_TRANSFERRED, mt4, 4), 1);

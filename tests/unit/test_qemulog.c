@@ -203,6 +203,32 @@ static void test_timestamp_and_tid(void **state)
 	assert_int_equal(r.h.ts, 1000001000ULL);
 }
 
+static void test_iso_stamp(void **state)
+{
+	union ms_rec r;
+
+	/* QEMU 10.1+: UTC ISO-8601 stamp, no thread id */
+	assert_int_equal(parse("2026-12-02T19:44:33.391782Z runstate_set current_run_state 9 "
+			       "(running) new_state 7 (finish-migrate)",
+			       &r),
+			 QLOG_EVENT);
+	assert_int_equal(r.h.probe, MS_P_RUNSTATE_SET);
+	assert_int_equal(r.h.tid, 0);
+	assert_int_equal(r.h.ts, 1796240673391782000ULL);
+	/* a leap day, the end of a year */
+	assert_int_equal(parse("2024-02-29T23:59:59.000001Z migration_cancel ", &r), QLOG_EVENT);
+	assert_int_equal(r.h.ts, 1709251199000001000ULL);
+	assert_int_equal(parse("1999-12-31T23:59:60.5Z migration_cancel ", &r), QLOG_EVENT);
+	assert_int_equal(r.h.ts, 946684800500000000ULL);
+	/* not a stamp: a month 13, no Z, no fraction */
+	assert_int_equal(parse("2026-13-02T19:44:33.391782Z migration_cancel ", &r),
+			 QLOG_MALFORMED);
+	assert_int_equal(parse("2026-12-02T19:44:33.391782 migration_cancel ", &r), QLOG_MALFORMED);
+	assert_int_equal(parse("2026-12-02T19:44:33Z migration_cancel ", &r), QLOG_MALFORMED);
+	/* 10.1+ without -msg timestamp=on: the event alone, refused as such */
+	assert_int_equal(parse("migrate_set_state new state setup", &r), QLOG_NO_TIMESTAMP);
+}
+
 static void test_signed_and_sized_args(void **state)
 {
 	union ms_rec r;
@@ -570,6 +596,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_catalog_probe),
 	    cmocka_unit_test(test_timestamp_and_tid),
+	    cmocka_unit_test(test_iso_stamp),
 	    cmocka_unit_test(test_signed_and_sized_args),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_older_format),
