@@ -33,7 +33,11 @@ TIME_TOL = 2.0  # total-time and setup-time (the issue's tolerance)
 EXTRA_EVENTS = ("savevm_state_header", "migration_thread_setup_complete")
 
 
+LABEL = os.environ.get("T_LABEL", "")
+
+
 def verdict(ok, name, detail=""):
+    name = LABEL + name
     print(("ok - " if ok else "not ok - ") + name + ("" if ok else f": {detail}"))
     with open(results, "a") as f:
         f.write("ok\n" if ok else "fail\n")
@@ -41,7 +45,7 @@ def verdict(ok, name, detail=""):
 
 
 def figure(text):
-    print("# figure " + text)
+    print("# figure " + LABEL + text)
 
 
 def load_events(path, pids):

@@ -5,9 +5,26 @@
 # by migscope record. Each migration is checked against QMP query-migrate and
 # against migscope's replay of QEMU's own log-backend files. Then Debian's own
 # QEMU (no USDT probes): probes and record point to the log import.
+#
+# QEMU_VERSION (default 10.0.2) picks another build (tests/qemu-versions runs
+# 10.2.2 and 8.2.0 this way); its checks are then named "QEMU V: ...", and the
+# parts about Debian's own QEMU run only with the default.
 . "$(dirname "$0")/../lib.sh"
 QDIR=$MS_ROOT/tests/qemu
 t_tmpdir
+VERSION=${QEMU_VERSION:-10.0.2}
+if [ "$VERSION" != 10.0.2 ]; then
+	eval "base_$(declare -f t_pass)"
+	eval "base_$(declare -f t_fail)"
+	t_pass() { base_t_pass "QEMU $VERSION: $*"; }
+	t_fail() { base_t_fail "QEMU $VERSION: $*"; }
+	export T_LABEL="QEMU $VERSION: "
+fi
+# The widest clock bound the two-host checks accept. Before 10.0 the stream has
+# no SWITCHOVER_START: its only commands come at the start, behind the setup's
+# backlog, so the bound is looser (docs/qemu.md).
+case "$VERSION" in 8.*|9.*) MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-2.0} ;;
+*) MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-0.25} ;; esac
 # The catalog's events, and two the replay must skip; the test reads them
 # from the log to place the start of QEMU's migration thread.
 EVENTS=$T/trace-events
@@ -21,7 +38,13 @@ trap qemu_cleanup EXIT
 
 # --- the QEMU build (cached under /var/cache/migscope/qemu-VERSION) ---
 start=$(date +%s)
-if ! QEMU=$("$MS_ROOT/scripts/build-qemu.sh" 2> "$T/build.err" | tail -n 1) || [ ! -x "$QEMU" ]; then
+QEMU=$(QEMU_VERSION=$VERSION "$MS_ROOT/scripts/build-qemu.sh" 2> "$T/build.err" | tail -n 1)
+bst=${PIPESTATUS[0]}
+if [ "$bst" = 3 ]; then
+	echo "# skip: QEMU $VERSION: $(tail -n 1 "$T/build.err")"
+	exit 0
+fi
+if [ "$bst" != 0 ] || [ ! -x "$QEMU" ]; then
 	t_fail "scripts/build-qemu.sh built QEMU"
 	sed 's/^/#   /' "$T/build.err" | tail -20
 	exit 0
@@ -142,14 +165,14 @@ two_hosts() {
 			--dst-pid "$dpid" --mono-shift "$sh" --real-shift 41000000 &&
 		"$MIGSCOPE" replay -j "$T/$name.s.trace" "$T/$name.d.trace" > "$T/$name.two.json" &&
 			$chk "$T/$name.live.json" "$T/$name.two.json" "$name: live, two hosts ($sh ns)" \
-				--offset "$((-sh))" --max-error 0.25 ||
+				--offset "$((-sh))" --max-error "$MAX_CLOCK_ERROR" ||
 			t_fail "$name: live, two hosts ($sh ns): split and replay"
 	done
 	for sh in 41000 -2500000 7200000000; do
 		$PY "$MS_ROOT/tests/tools/shiftlog.py" "$T/$name.dst.log" "$T/$name.dsts.log" --shift-us "$sh" &&
 		"$MIGSCOPE" replay -j "$T/$name.src.log" "$T/$name.dsts.log" > "$T/$name.logs.json" 2> /dev/null &&
 			$chk "$T/$name.live.json" "$T/$name.logs.json" "$name: logs $sh us apart, no --vm" \
-				--by messages --offset "$((-sh * 1000))" --max-error 0.25 ||
+				--by messages --offset "$((-sh * 1000))" --max-error "$MAX_CLOCK_ERROR" ||
 			t_fail "$name: logs $sh us apart: shift and replay"
 	done
 }
@@ -166,6 +189,8 @@ scenario dirty "$DIRTY" completed --min-passes 3 -- "${LIMITS[@]}"
 scenario dirty-ack "$DIRTY" completed --ack --min-passes 3 -- --ack "${LIMITS[@]}"
 scenario failed "$DIRTY" failed -- --kill-after 0.8 "${LIMITS[@]}"
 scenario cancelled "$DIRTY" cancelled --ack -- --ack --cancel-after 0.8 "${LIMITS[@]}"
+
+[ "$VERSION" = 10.0.2 ] || exit 0
 
 # --- Debian's own QEMU: built without the dtrace backend ---
 DEBQ=/usr/bin/qemu-system-x86_64

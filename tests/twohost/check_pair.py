@@ -12,6 +12,7 @@ res = os.environ.get("MS_RESULTS", "/dev/null")
 
 
 def verdict(ok, name, detail=""):
+    name = os.environ.get("T_LABEL", "") + name
     print(("ok - " if ok else "not ok - ") + name + ("" if ok or not detail else f": {detail}"))
     with open(res, "a") as f:
         f.write("ok\n" if ok else "fail\n")
