@@ -36,6 +36,12 @@ EXTRA_EVENTS = ("savevm_state_header", "migration_thread_setup_complete")
 LABEL = os.environ.get("T_LABEL", "")
 
 
+def qemu_before(v):
+    """Whether the QEMU under test (QEMU_VERSION, default 10.0.2) is older than v."""
+    have = [int(x) for x in os.environ.get("QEMU_VERSION", "10.0.2").split(".")]
+    return have < [int(x) for x in v.split(".")]
+
+
 def verdict(ok, name, detail=""):
     name = LABEL + name
     print(("ok - " if ok else "not ok - ") + name + ("" if ok else f": {detail}"))
@@ -235,7 +241,14 @@ def main():
         if expect == "failed":
             verdict(dst["result"] == "aborted", p("live: the killed destination ends as aborted"),
                     dst["result"])
-            verdict(src["error"] is not None, p("live: the source's error text"), src["error"])
+            if qemu_before("9.1"):
+                # 8.x traces only a connection's error (migrate_fd_error), not
+                # a stream's: null, not invented
+                verdict(src["error"] is None, p("live: no error text (no probe on this path "
+                                                "before 9.1)"), src["error"])
+            else:
+                verdict(src["error"] is not None, p("live: the source's error text"),
+                        src["error"])
         else:
             verdict(src["milestones"].get("cancel") is not None and
                     src["milestones"].get("cancelling") is not None,

@@ -13,6 +13,7 @@
 QDIR=$MS_ROOT/tests/qemu
 t_tmpdir
 VERSION=${QEMU_VERSION:-10.0.2}
+export QEMU_VERSION=$VERSION
 if [ "$VERSION" != 10.0.2 ]; then
 	eval "base_$(declare -f t_pass)"
 	eval "base_$(declare -f t_fail)"
