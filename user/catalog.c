@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "catalog.h"
 
@@ -181,36 +182,36 @@ const char *cat_vm_cmd_name(unsigned int cmd)
 }
 
 static const struct cat_figure figures[] = {
-    {"downtime_ms, downtime_breakdown, guest_downtime_ms",
-     "8.2",
+    {"downtime_ms, downtime_breakdown, guest_downtime_ms", "8.2",
      {MS_P_VMSTATE_DOWNTIME_CHECKPOINT}},
-    {"devices[].save_us, devices[].load_us, sections",
-     "8.2",
+    {"devices.save_us, devices.load_us, sections", "8.2",
      {MS_P_VMSTATE_DOWNTIME_SAVE, MS_P_VMSTATE_DOWNTIME_LOAD}},
-    {"switchover_ack.ack_latency_ms, ack_wait_ms",
-     "8.1",
+    {"switchover_ack.ack_latency_ms, switchover_ack.ack_wait_ms", "8.1",
      {MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED}},
-    {"switchover_ack.ack_sent_ms, approvals",
-     "8.1",
+    {"switchover_ack.ack_sent_ms, switchover_ack.approvals", "8.1",
      {MS_P_LOADVM_APPROVE_SWITCHOVER, MS_P_MIGRATE_SEND_RP_MESSAGE}},
-    {"convergence, ready, precopy_passes",
-     "8.1",
+    {"convergence, precopy_passes, milestones.ready", "8.1",
      {MS_P_MIGRATE_PENDING_ESTIMATE, MS_P_MIGRATE_PENDING_EXACT}},
     /* 8.x's migrate_fd_error fires for a failed connection only */
     {"error", "9.1", {MS_P_MIGRATE_ERROR}},
     {"milestones.cancel", "10.0", {MS_P_MIGRATION_CANCEL, MS_P_MIGRATE_FD_CANCEL}},
-    {"milestones.switchover-start, precopy-complete",
-     "10.0",
+    {"milestones.switchover-start, milestones.precopy-complete", "10.0",
      {MS_P_SAVEVM_SEND_SWITCHOVER_START, MS_P_MIGRATION_PRECOPY_COMPLETE}},
-    {"clock_offset_ms, clock_error_ms (two hosts)",
-     "8.1",
+    {"clock_offset_ms, clock_error_ms", "8.1",
      {MS_P_SAVEVM_COMMAND_SEND, MS_P_LOADVM_PROCESS_COMMAND}},
-    {"devices[].initial_bytes, init_drain_ms",
-     "8.1",
+    {"devices.initial_bytes, devices.init_drain_ms", "8.1",
      {MS_P_VFIO_SAVE_ITERATE, MS_P_VFIO_STATE_PENDING_ESTIMATE}},
-    {"devices[].complete_precopy_ms", "9.2", {MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START}},
-    {"transitions (without ioctl tracing)", "9.1", {MS_P_VFIO_MIGRATION_SET_DEVICE_STATE}},
+    {"devices.complete_precopy_ms", "9.2", {MS_P_VFIO_SAVE_COMPLETE_PRECOPY_START}},
 };
+
+uint32_t cat_parse_version(const char *s)
+{
+	unsigned int a = 0, b = 0, c = 0;
+
+	if (!s || sscanf(s, "%u.%u.%u", &a, &b, &c) < 2 || a > 99 || b > 99 || c > 99)
+		return 0;
+	return a * 10000 + b * 100 + c;
+}
 
 size_t cat_nfigures(void)
 {

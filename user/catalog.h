@@ -39,12 +39,15 @@ const char *cat_vm_cmd_name(unsigned int cmd);
 /* Figures and the probes they need: a figure is unavailable from a binary
  * that has none of its probes. */
 struct cat_figure {
-	const char *figures; /* the JSON keys, comma-separated */
+	const char *figures; /* the JSON keys (devices.x: of each device), ", "-separated */
 	const char *since;   /* the QEMU version that brought the probes */
 	unsigned int probes[3];
 };
 size_t cat_nfigures(void);
 const struct cat_figure *cat_figure_at(size_t i);
+
+/* "10.0.2" (or "10.2.50 (v10.2.0-...)") as 100002; 0 if it is not a version. */
+uint32_t cat_parse_version(const char *s);
 
 /* Name of a record kind (enum ms_kind), "?" if unknown. */
 const char *cat_kind_name(unsigned int kind);

@@ -30,6 +30,8 @@ struct bin {
 	bool warned;
 	struct bpf_link **links; /* by catalog id, NULL where not attached */
 	unsigned int attached, missing;
+	uint32_t qemu_version; /* from the binary's version string, 0 unknown */
+	uint64_t present[2];   /* catalog ids attached */
 };
 
 struct live {
@@ -152,6 +154,7 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 	b->links = calloc(MS_P_COUNT, sizeof(*b->links));
 	if (!b->links)
 		return -ENOMEM;
+	b->qemu_version = cat_parse_version(sl->version);
 
 	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
 		const char *name = cat_name(id), *bad = NULL;
@@ -199,6 +202,8 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 		}
 		b->links[id] = link;
 		b->attached++;
+		if (id < 128)
+			b->present[id / 64] |= 1ULL << (id % 64);
 		l->probe_attached[id]++;
 	}
 	/* an older QEMU lacks the newer probes: say which, trace the rest */
@@ -374,6 +379,9 @@ static int track(struct live *l, int pid, bool explicit)
 		return explicit ? -ESRCH : 0;
 	pr.probes_attached = b->attached;
 	pr.probes_missing = b->missing;
+	pr.qemu_version = b->qemu_version;
+	pr.probes_present[0] = b->present[0];
+	pr.probes_present[1] = b->present[1];
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
 		return -errno;
 	tracked_add(l, pid);

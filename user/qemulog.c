@@ -462,6 +462,7 @@ struct qlog_reader {
 	size_t cap;
 	uint32_t pid;
 	bool incoming;
+	bool iso; /* 10.1+ stamps: the QEMU is at least 10.1 */
 	bool proc_sent;
 	bool eof;
 	char vm[MS_NAME_LEN];
@@ -540,6 +541,8 @@ static int prescan(struct qlog_reader *r)
 		switch (k) {
 		case QLOG_EVENT:
 			r->st.events++;
+			if (!rec.h.tid)
+				r->iso = true; /* only 10.1+'s stamps name no thread */
 			if (!r->st.first_ts || rec.h.ts < r->st.first_ts)
 				r->st.first_ts = rec.h.ts;
 			if (rec.h.ts > r->st.last_ts)
@@ -643,6 +646,10 @@ int qlog_read(struct qlog_reader *r, union ms_rec *out)
 		memcpy(out->proc.vm, r->vm, sizeof(out->proc.vm));
 		memcpy(out->proc.uuid, r->uuid, sizeof(out->proc.uuid));
 		out->proc.pflags = r->incoming ? MS_PROC_INCOMING : 0;
+		if (r->iso) {
+			out->proc.qemu_version = 100100;
+			out->proc.pflags |= MS_PROC_VERSION_AT_LEAST;
+		}
 		r->proc_sent = true;
 		return 1;
 	}

@@ -765,8 +765,60 @@ static void json_messages(json_writer_t *w, const struct tl_mig *m)
 	jsonw_end_object(w);
 }
 
+/* The QEMU version of a process, "" unknown. */
+static void qemu_version_str(const struct tl_proc *p, char *buf, size_t n)
+{
+	uint32_t v = p ? p->qemu_version : 0;
+
+	if (!v) {
+		buf[0] = 0;
+		return;
+	}
+	snprintf(buf, n, "%s%u.%u.%u", (p->pflags & MS_PROC_VERSION_AT_LEAST) ? ">= " : "",
+		 v / 10000, v / 100 % 100, v % 100);
+	if (p->pflags & MS_PROC_VERSION_AT_LEAST)
+		buf[strlen(buf) - 2] = 0; /* ">= 10.1" */
+}
+
+static bool proc_has(const struct tl_proc *p, unsigned int id)
+{
+	return id < 128 && (p->probes_present[id / 64] >> (id % 64) & 1);
+}
+
+/* Figures the process's QEMU binary cannot give (none of their probes was
+ * attached), each with the reason; an empty object when the binary's probes
+ * are not known (a QEMU log, an older recording). */
+static void json_unavailable(json_writer_t *w, const struct tl_mig *m)
+{
+	const struct tl_proc *p = tl_mig_proc(m);
+	char ver[32];
+
+	jsonw_name(w, "unavailable");
+	jsonw_start_object(w);
+	if (p && (p->probes_present[0] || p->probes_present[1])) {
+		qemu_version_str(p, ver, sizeof(ver));
+		for (size_t i = 0; i < cat_nfigures(); i++) {
+			const struct cat_figure *f = cat_figure_at(i);
+			bool any = false;
+			char why[192], keys[128], *save = NULL;
+
+			for (int k = 0; k < 3 && f->probes[k]; k++)
+				any |= proc_has(p, f->probes[k]);
+			if (any)
+				continue;
+			snprintf(why, sizeof(why), "%s%s has no %s probe (QEMU %s+)",
+				 ver[0] ? "QEMU " : "this QEMU", ver, cat_name(f->probes[0]), f->since);
+			snprintf(keys, sizeof(keys), "%s", f->figures);
+			for (char *k = strtok_r(keys, ", ", &save); k; k = strtok_r(NULL, ", ", &save))
+				jsonw_string_field(w, k, why);
+		}
+	}
+	jsonw_end_object(w);
+}
+
 static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig *m)
 {
+	char qv[32];
 	enum tl_role role = tl_mig_role(m);
 	struct tl_breakdown bd;
 	struct tl_stall st;
@@ -780,6 +832,8 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 		jsonw_string_field(w, "role", tl_role_name(role));
 	jsonw_uint_field(w, "pid", m->pid);
 	j_str(w, "host", tl_mig_host(tl, m));
+	qemu_version_str(tl_mig_proc(m), qv, sizeof(qv));
+	j_str(w, "qemu_version", qv);
 	jsonw_uint_field(w, "clock", m->clock);
 	j_str(w, "vm", m->vm);
 	j_str(w, "uuid", m->uuid);
@@ -903,6 +957,7 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	jsonw_end_array(w);
 
 	json_messages(w, m);
+	json_unavailable(w, m);
 
 	jsonw_uint_field(w, "records", m->records);
 	jsonw_uint_field(w, "lost_records", m->lost_records);

@@ -1123,7 +1123,10 @@ static void on_pending_exact(struct tl *tl, struct tl_mig *m, uint64_t ts, uint6
 	m->pending = size;
 	if (s)
 		s->exact = size;
-	if (tl_has(m->threshold) && size < m->threshold) {
+	/* QEMU completes at pending <= threshold from 10.1, strictly below before
+	 * (a version unknown is taken as before: the stricter reading) */
+	if (tl_has(m->threshold) &&
+	    (size < m->threshold || (size == m->threshold && m->proc->qemu_version >= 100100))) {
 		mark(m, TL_M_READY, ts);
 		m->below_thr = true;
 	}
@@ -1884,6 +1887,9 @@ static void on_proc(struct tl *tl, struct tl_proc *p, const struct ms_proc *pr)
 	scpy(p->uuid, sizeof(p->uuid), pr->uuid, strnlen(pr->uuid, sizeof(pr->uuid)));
 	scpy(p->exe, sizeof(p->exe), pr->exe, strnlen(pr->exe, sizeof(pr->exe)));
 	p->pflags = pr->pflags;
+	p->qemu_version = pr->qemu_version;
+	p->probes_present[0] = pr->probes_present[0];
+	p->probes_present[1] = pr->probes_present[1];
 	p->probes_attached = pr->probes_attached;
 	p->probes_missing = pr->probes_missing;
 	p->start_ns = pr->start_ns;
@@ -2289,6 +2295,11 @@ int64_t tl_mig_predicted_downtime(const struct tl_mig *m)
 		return TL_DNONE;
 	/* bandwidth is bytes per ms */
 	return (int64_t)((double)pend / (double)bw * 1e6);
+}
+
+const struct tl_proc *tl_mig_proc(const struct tl_mig *m)
+{
+	return m->proc;
 }
 
 const struct tl_pair *tl_mig_pair(const struct tl_mig *m)

@@ -351,6 +351,8 @@ struct tl_proc {
 	char uuid[40];
 	char exe[MS_PATH_LEN];
 	uint32_t pflags; /* MS_PROC_* */
+	uint32_t qemu_version;	    /* MS_EV_PROC's, 0 unknown */
+	uint64_t probes_present[2]; /* catalog ids attached, {0, 0} unknown */
 	uint16_t probes_attached;
 	uint16_t probes_missing;
 	uint64_t start_ns;
@@ -460,6 +462,8 @@ uint64_t tl_mig_ack_pending_initial(const struct tl_mig *m);
 uint64_t tl_mig_passes(const struct tl_mig *m);
 int64_t tl_mig_predicted_downtime(const struct tl_mig *m);
 const struct tl_pair *tl_mig_pair(const struct tl_mig *m);
+/* The process of a migration. */
+const struct tl_proc *tl_mig_proc(const struct tl_mig *m);
 /* The current phase for live views: "setup", "precopy", "waiting-ack",
  * "switchover", "postcopy", "loading", "starting", or the result name. */
 const char *tl_mig_phase(const struct tl_mig *m);

@@ -252,6 +252,10 @@ static const struct field f_proc[] = {
 	FLD(struct ms_proc, probes_attached, F_U),
 	FLD(struct ms_proc, probes_missing, F_U),
 	FLD(struct ms_proc, pflags, F_U),
+	/* appended: written with LEN, so that older readers skip them */
+	FLD(struct ms_proc, qemu_version, F_U),
+	FLD(struct ms_proc, probes_present[0], F_U),
+	FLD(struct ms_proc, probes_present[1], F_U),
 };
 
 static const struct field f_lost[] = {
@@ -261,16 +265,18 @@ static const struct field f_lost[] = {
 struct kind_desc {
 	const struct field *f;
 	uint8_t n;
+	uint8_t n1; /* fields of format version 1's table; later ones need LEN */
 };
 
-#define KIND(k, tab) [k] = { tab, ARRAY_SIZE(tab) }
+#define KIND(k, tab) [k] = { tab, ARRAY_SIZE(tab), ARRAY_SIZE(tab) }
+#define KIND_GREW(k, tab, n1) [k] = { tab, ARRAY_SIZE(tab), n1 }
 static const struct kind_desc kinds[MS_EV_KIND_MAX] = {
 	KIND(MS_EV_USDT, f_usdt),
 	KIND(MS_EV_IOCTL, f_ioctl),
 	KIND(MS_EV_DATA_IO, f_data_io),
 	KIND(MS_EV_EXEC, f_exec),
 	KIND(MS_EV_EXIT, f_exit),
-	KIND(MS_EV_PROC, f_proc),
+	KIND_GREW(MS_EV_PROC, f_proc, 7),
 	KIND(MS_EV_LOST, f_lost),
 };
 /* clang-format on */
@@ -780,6 +786,14 @@ static int w_chunk(struct tf_writer *w)
 	return rc;
 }
 
+static bool has_late_fields(const uint8_t *base, const struct kind_desc *kd)
+{
+	for (unsigned int i = kd->n1; i < kd->n; i++)
+		if (kd->f[i].type == F_STR ? base[kd->f[i].off] != 0 : field_load(base, &kd->f[i]))
+			return true;
+	return false;
+}
+
 static uint8_t *encode_fields(uint8_t *p, const uint8_t *base, const struct kind_desc *kd)
 {
 	uint64_t val[16];
@@ -860,6 +874,16 @@ int tf_write(struct tf_writer *w, const union ms_rec *r)
 	}
 	*bits = hb;
 	p = encode_fields(p, (const uint8_t *)r, kd);
+	if (has_late_fields((const uint8_t *)r, kd)) {
+		/* fields a version-1 reader does not know: LEN lets it skip them */
+		uint8_t lb[10];
+		size_t rest = (size_t)(p - start - 1), k = (size_t)(put_var(lb, rest) - lb);
+
+		memmove(start + 1 + k, start + 1, rest);
+		memcpy(start + 1, lb, k);
+		*start |= R_LEN;
+		p += k;
+	}
 
 	if (!w->nrec || ts < w->ts_min)
 		w->ts_min = ts;
