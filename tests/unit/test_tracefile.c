@@ -172,6 +172,11 @@ static void rnd_rec(union ms_rec *r, uint64_t *ts)
 		r->proc.probes_attached = (uint16_t)rnd_val();
 		r->proc.probes_missing = (uint16_t)rnd_val();
 		r->proc.pflags = (uint32_t)rnd_val();
+		if (rng() % 2) { /* the fields appended later, written with LEN */
+			r->proc.qemu_version = (uint32_t)rnd_val();
+			r->proc.probes_present[0] = rnd_val();
+			r->proc.probes_present[1] = rnd_val();
+		}
 		break;
 	case MS_EV_LOST: r->lost.count = rnd_val(); break;
 	}
@@ -963,6 +968,80 @@ static void test_meta_and_clock_pairs(void **state)
 	tf_reader_close(r);
 }
 
+static void test_manual_clock_and_inputs(void **state)
+{
+	const char *path = tmp_file();
+	struct tf_writer *w = open_writer(path);
+	struct tf_input in[2], big;
+	const struct tf_input *got;
+	const uint64_t *mono, *real;
+	union ms_rec rec;
+	struct tf_reader *r;
+	size_t n;
+
+	memset(in, 0, sizeof(in));
+	strcpy(in[0].host, "src");
+	strcpy(in[0].basis, "reference");
+	strcpy(in[1].host, "dst");
+	strcpy(in[1].boot_id, "b00t");
+	strcpy(in[1].path, "/var/tmp/dst.trace");
+	strcpy(in[1].basis, "messages");
+	in[1].offset_ns = -2500000123;
+	in[1].error_ns = 57491;
+	in[0].error_ns = TF_ERROR_NONE;
+	tf_writer_set_manual_clock(w);
+	assert_int_equal(tf_writer_inputs(w, in, 2), 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.h.kind = MS_EV_LOST;
+	rec.h.ts = 1000;
+	rec.h.input = 1;
+	rec.lost.count = 3;
+	assert_int_equal(tf_write(w, &rec), 0);
+	/* after a record, the section could not come before the first chunk */
+	assert_int_equal(tf_writer_inputs(w, in, 2), -EINVAL);
+	assert_int_equal(tf_writer_clock_pair(w, 5, 50), 0);
+	assert_int_equal(tf_writer_flush(w), 0); /* manual: no pair of its own */
+	assert_int_equal(tf_writer_clock_pair(w, 6, 60), 0);
+	assert_int_equal(tf_writer_close(w, 3), 0);
+
+	r = open_reader(path);
+	assert_int_equal(tf_reader_inputs(r, &got), 2);
+	assert_memory_equal(&got[0], &in[0], sizeof(in[0]));
+	assert_memory_equal(&got[1], &in[1], sizeof(in[1]));
+	assert_int_equal(read_all(r, &rec, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rec.h.input, 1);
+	assert_int_equal(tf_reader_clock_pairs(r, &mono, &real), 3);
+	assert_int_equal(mono[1], 5);
+	assert_int_equal(real[1], 50);
+	assert_int_equal(mono[2], 6);
+	assert_int_equal(real[2], 60);
+	tf_reader_close(r);
+
+	/* strings cut to their fields; more than 16 inputs refused */
+	w = open_writer(path);
+	memset(&big, 'x', sizeof(big));
+	big.host[sizeof(big.host) - 1] = 0;
+	big.boot_id[sizeof(big.boot_id) - 1] = 0;
+	big.path[sizeof(big.path) - 1] = 0;
+	big.basis[sizeof(big.basis) - 1] = 0;
+	assert_int_equal(tf_writer_inputs(w, &big, TF_MAX_INPUTS + 1), -EINVAL);
+	assert_int_equal(tf_writer_inputs(w, &big, 1), 0);
+	assert_int_equal(tf_writer_close(w, 0), 0);
+	r = open_reader(path);
+	assert_int_equal(tf_reader_inputs(r, &got), 1);
+	assert_int_equal(strlen(got[0].path), sizeof(big.path) - 1);
+	assert_int_equal(got[0].offset_ns, big.offset_ns);
+	tf_reader_close(r);
+
+	/* a file without the section has none */
+	w = open_writer(path);
+	assert_int_equal(tf_writer_close(w, 0), 0);
+	r = open_reader(path);
+	assert_int_equal(tf_reader_inputs(r, &got), 0);
+	tf_reader_close(r);
+}
+
 static void test_meta_local(void **state)
 {
 	struct tf_meta m;
@@ -1251,6 +1330,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_unsupported_version_and_byte_order, cleanup_tmp),
 	    cmocka_unit_test_teardown(test_probe_table_remap, cleanup_tmp),
 	    cmocka_unit_test_teardown(test_meta_and_clock_pairs, cleanup_tmp),
+	    cmocka_unit_test_teardown(test_manual_clock_and_inputs, cleanup_tmp),
 	    cmocka_unit_test(test_meta_local),
 	    cmocka_unit_test_teardown(test_trailer_lost_total, cleanup_tmp),
 	    cmocka_unit_test_teardown(test_unknown_sections, cleanup_tmp),
