@@ -62,6 +62,8 @@ void evdump_json_line(FILE *f, const union ms_rec *r)
 	jsonw_uint_field(w, "ts", r->h.ts);
 	jsonw_uint_field(w, "pid", r->h.pid);
 	jsonw_uint_field(w, "tid", r->h.tid);
+	if (r->h.input)
+		jsonw_uint_field(w, "input", r->h.input);
 	jsonw_string_field(w, "kind", cat_kind_name(r->h.kind));
 	if (r->h.flags)
 		jsonw_uint_field(w, "flags", r->h.flags);

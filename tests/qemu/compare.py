@@ -15,10 +15,13 @@ NAME.dst.log). EXPECT is the source's result: completed, failed, cancelled.
 Prints one "ok - ..." / "not ok - ..." line per check, appends the verdicts
 to $MS_RESULTS, and "# figure ..." lines with the values compared.
 """
+import calendar
 import difflib
 import json
 import os
+import re
 import sys
+import time
 from collections import defaultdict
 
 results = os.environ.get("MS_RESULTS", "/dev/null")
@@ -64,9 +67,19 @@ def load_events(path, pids):
     return out
 
 
+ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z (.*)")
+NO_TID_PID = 4194304  # the pid of a 10.1+ log, which names no thread
+
+
 def log_lines(path):
-    """(ts ns, tid, text) of each timestamped line of a QEMU log"""
+    """(ts ns, tid, text) of each timestamped line of a QEMU log (tid None for
+    10.1+'s ISO-8601 stamps)"""
     for line in open(path):
+        m = ISO.match(line)
+        if m:
+            t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+            yield t * 10**9 + int(m.group(2)) * 1000, None, m.group(3).strip()
+            continue
         head, _, rest = line.partition(":")
         tid, _, ts = head.partition("@")
         if ts and tid.isdigit():
@@ -107,7 +120,19 @@ def main():
     live = json.load(open(f"{d}/{name}.live.json"))
     log = json.load(open(f"{d}/{name}.log.json"))
     lev = load_events(f"{d}/{name}.live.events", {spid, dpid})
-    gev = load_events(f"{d}/{name}.log.events", {spid, dpid})
+    gev = load_events(f"{d}/{name}.log.events", {spid, dpid, NO_TID_PID})
+    # A 10.1+ log names no thread (docs/qemu.md): its pid is a pseudo pid, its
+    # records one thread's; match them per process, the source's log being the
+    # first input
+    iso = any(m["pid"] == NO_TID_PID for m in log["migrations"])
+    if iso:
+        for e in gev:
+            e["pid"] = dpid if e.get("input", 0) else spid
+        for m in log["migrations"]:
+            if m["pid"] == NO_TID_PID:
+                m["pid"] = spid if m["role"] == "source" else dpid
+        for e in lev + gev:
+            e["tid"] = None
     q = qmp["src"]
     figure(f"{name}: accel {'kvm' if qmp['kvm'].get('enabled') else 'tcg'}, QMP status "
            f"{q.get('status')} total-time {q.get('total-time')} setup-time {q.get('setup-time')} "
@@ -119,6 +144,7 @@ def main():
                    [m["pid"] for m in live["migrations"]]):
         return
     verdict(gsrc is not None and gdst is not None,
+            p("log: one migration per side, a pseudo pid (10.1+ logs name no thread)") if iso else
             p("log: one migration per side, with the live pids (the main thread's TID)"),
             [m["pid"] for m in log["migrations"]])
 
@@ -143,8 +169,16 @@ def main():
                     tmap[(k[0], seq[k][i]["ts"])] = gseq[k][j]["ts"]
             elif matched or (i2 > i1 and j2 > j1):
                 bad.append((k, op, la[i1:i2][:2], lb[j1:j2][:2]))
-    verdict(not bad and tmap, p(f"log: the same events per thread as the live capture "
-                                f"({len(tmap)} of {len(lev)}), same arguments"), bad[:3])
+    if iso:
+        # one sequence per process: lines of two threads logged within a few
+        # us may come in either order; a handful of such swaps is the cost
+        figure(f"{name}: log events not in the live order (threads unknown): {len(bad)}")
+        verdict(len(bad) <= max(2, len(lev) // 50) and len(tmap) >= len(lev) * 9 // 10,
+                p(f"log: the same events per process as the live capture ({len(tmap)} of "
+                  f"{len(lev)}), same arguments"), bad[:3])
+    else:
+        verdict(not bad and tmap, p(f"log: the same events per thread as the live capture "
+                                    f"({len(tmap)} of {len(lev)}), same arguments"), bad[:3])
     # How long after the probe QEMU wrote its log line (relative to the
     # fastest line): the uprobe, and any preemption right after the probe.
     off = min(v - k[1] for k, v in tmap.items()) if tmap else 0
