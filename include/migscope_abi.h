@@ -126,13 +126,13 @@ struct ms_proc {
 	__u16 probes_missing;  /* catalog probes the binary lacks */
 	__u32 pflags;	       /* MS_PROC_* */
 	/* added in the trace file's PROC table after the first release: */
-	__u32 qemu_version;	  /* major * 10000 + minor * 100 + micro, 0 unknown */
+	__u32 qemu_version; /* major * 10000 + minor * 100 + micro, 0 unknown */
 	__u32 pad2;
 	__u64 probes_present[2]; /* bit id: catalog probe id attached (0, 0 unknown) */
 };
 
 /* ms_proc.pflags */
-#define MS_PROC_INCOMING	  0x1 /* started with -incoming: a migration destination */
+#define MS_PROC_INCOMING	 0x1 /* started with -incoming: a migration destination */
 #define MS_PROC_VERSION_AT_LEAST 0x2 /* qemu_version is a lower bound (a log's format) */
 
 /* Userspace record: 'count' events were lost (ring buffer full) in the

@@ -807,9 +807,11 @@ static void json_unavailable(json_writer_t *w, const struct tl_mig *m)
 			if (any)
 				continue;
 			snprintf(why, sizeof(why), "%s%s has no %s probe (QEMU %s+)",
-				 ver[0] ? "QEMU " : "this QEMU", ver, cat_name(f->probes[0]), f->since);
+				 ver[0] ? "QEMU " : "this QEMU", ver, cat_name(f->probes[0]),
+				 f->since);
 			snprintf(keys, sizeof(keys), "%s", f->figures);
-			for (char *k = strtok_r(keys, ", ", &save); k; k = strtok_r(NULL, ", ", &save))
+			for (char *k = strtok_r(keys, ", ", &save); k;
+			     k = strtok_r(NULL, ", ", &save))
 				jsonw_string_field(w, k, why);
 		}
 	}

@@ -1420,7 +1420,9 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 		const char *s = sarg(u, 1, &sn);
 
 		to = vfio_state_parse(s, sn);
-		t->pre_dev = pd;
+		/* 8.x names the device only after its ioctl: the next ioctl is not
+		 * this device's but the one the probe after it names */
+		t->pre_dev = u->h.probe == MS_P_VFIO_MIGRATION_SET_STATE ? -1 : pd;
 		if (t->tr_pdev == pd && t->tr_ioctl && t->tr_to == to) {
 			t->tr_pdev = -1; /* QEMU 10 order: the ioctl is recorded */
 			break;

@@ -350,7 +350,7 @@ struct tl_proc {
 	char vm[MS_NAME_LEN];
 	char uuid[40];
 	char exe[MS_PATH_LEN];
-	uint32_t pflags; /* MS_PROC_* */
+	uint32_t pflags;	    /* MS_PROC_* */
 	uint32_t qemu_version;	    /* MS_EV_PROC's, 0 unknown */
 	uint64_t probes_present[2]; /* catalog ids attached, {0, 0} unknown */
 	uint16_t probes_attached;

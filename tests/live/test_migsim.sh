@@ -137,6 +137,28 @@ else
 	t_fail "short-lived: recorder did not start"
 fi
 
+# QEMU 8.2's probe shapes (build/migsim-8.2: migrate_transferred without the
+# switchover bandwidth, the two-argument vfio_migration_set_state after its
+# ioctl, the notifier's state by name): attached by their shape, decoded live,
+# every figure and decoded value as migsim's own.
+MIGSIM_DEFAULT=$MIGSIM
+MIGSIM=$MS_BUILD/migsim-8.2
+if scenario shapes-8.2; then
+	check "shapes-8.2: migsim completed" test "$SIM_ST" -eq 0
+	compare shapes-8.2
+	check "shapes-8.2: records carry the 8.x shapes" bash -c "
+		grep -q '\"probe\":\"migrate_transferred\",\"shape\":1' '$T/shapes-8.2.events' &&
+		grep -q '\"probe\":\"vfio_migration_set_state\",\"shape\":1' '$T/shapes-8.2.events' &&
+		grep -q '\"probe\":\"vfio_migration_state_notifier\",\"shape\":1' '$T/shapes-8.2.events'"
+	jq_check shapes-8.2 "device transitions, each with its ioctl, from the probe after it" \
+		"[$src | .transitions[]] | length >= 6 and all(.dur_ms != null)"
+	jq_check shapes-8.2 "threshold known, no switchover bandwidth invented" \
+		"$src | .convergence.threshold_bytes > 0"
+	check "shapes-8.2: probes names the shape" bash -c "'$MIGSCOPE' probes --binary '$MIGSIM' |
+		grep -qE 'present  migrate_transferred +[0-9]+ sites?, the arguments of QEMU 8.1$'"
+fi
+MIGSIM=$MIGSIM_DEFAULT
+
 # A storm of probes overflows a small ring buffer: the loss reaches the file
 # and the report, and the affected migration is incomplete, without invented
 # figures.

@@ -50,6 +50,25 @@ static inline uint64_t trace_migrate_pending_exact(uint64_t size, uint64_t pre, 
 	MS_TRACE(MIGRATE_PENDING_EXACT, migrate_pending_exact, "uuu", size, pre, post);
 }
 
+/*
+ * MIGSIM_SHAPES=82 (build/migsim-8.2): the argument lists QEMU 8.2 gives
+ * the probes whose shape changed since (../shared/qemu-trace-events/8.2.0.txt,
+ * the provider file made from migsim_probes.d by tests/migsim/build.mk):
+ * migrate_transferred without avail_bw, vfio_migration_set_state(name, state)
+ * after the ioctl instead of 10.0's (name, new, recover) before it and its
+ * vfio_migration_set_device_state, the notifier's state by name. Every other
+ * probe is fired as 10.0 does, so the same scenarios and checks apply.
+ */
+#if MIGSIM_SHAPES == 82
+static inline uint64_t trace_migrate_transferred(uint64_t transferred, uint64_t time_spent,
+						 uint64_t bandwidth, uint64_t avail_bw,
+						 uint64_t size)
+{
+	(void)avail_bw;
+	MS_TRACE(MIGRATE_TRANSFERRED, migrate_transferred, "uuuu", transferred, time_spent,
+		 bandwidth, size);
+}
+#else
 static inline uint64_t trace_migrate_transferred(uint64_t transferred, uint64_t time_spent,
 						 uint64_t bandwidth, uint64_t avail_bw,
 						 uint64_t size)
@@ -57,6 +76,7 @@ static inline uint64_t trace_migrate_transferred(uint64_t transferred, uint64_t 
 	MS_TRACE(MIGRATE_TRANSFERRED, migrate_transferred, "uuuuu", transferred, time_spent,
 		 bandwidth, avail_bw, size);
 }
+#endif
 
 static inline uint64_t trace_migration_thread_low_pending(uint64_t pending)
 {
@@ -161,6 +181,29 @@ static inline uint64_t trace_vfio_migration_realize(const char *name)
 	MS_TRACE(VFIO_MIGRATION_REALIZE, vfio_migration_realize, "s", name);
 }
 
+#if MIGSIM_SHAPES == 82
+static inline uint64_t trace_vfio_migration_set_state(const char *name, const char *new_state,
+						      const char *recover_state)
+{
+	(void)name, (void)new_state, (void)recover_state;
+	return ms_now(); /* 8.2 says it after the ioctl, below */
+}
+
+static inline uint64_t trace_vfio_migration_set_device_state(const char *name, const char *state)
+{
+	MS_TRACE(VFIO_MIGRATION_SET_STATE, vfio_migration_set_state, "ss", name, state);
+}
+
+static inline uint64_t trace_vfio_migration_state_notifier(const char *name, int state)
+{
+	/* 8.2 names the migration's status */
+	const char *s = state == 0 /* PRECOPY_SETUP */	? "setup"
+			: state == 1 /* PRECOPY_DONE */ ? "completed"
+							: "failed";
+
+	MS_TRACE(VFIO_MIGRATION_STATE_NOTIFIER, vfio_migration_state_notifier, "ss", name, s);
+}
+#else
 static inline uint64_t trace_vfio_migration_set_state(const char *name, const char *new_state,
 						      const char *recover_state)
 {
@@ -178,6 +221,7 @@ static inline uint64_t trace_vfio_migration_state_notifier(const char *name, int
 {
 	MS_TRACE(VFIO_MIGRATION_STATE_NOTIFIER, vfio_migration_state_notifier, "si", name, state);
 }
+#endif
 
 static inline uint64_t trace_vfio_vmstate_change(const char *name, int running, const char *reason,
 						 const char *dev_state)
