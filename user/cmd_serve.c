@@ -373,7 +373,7 @@ int cmd_serve(int argc, char **argv)
 			       "migscope to change it");
 		if (c) {
 			collector_stats(c, &cs);
-			if (cs.error) {
+			if (cs.error[0]) {
 				ms_err("serve: collector stopped: %s", cs.error);
 				goto out;
 			}

@@ -327,8 +327,8 @@ static void take(struct top_ctx *x)
 		h.events_per_s = st.events_per_s;
 		h.lost = st.live.lost;
 		h.records = st.live.events;
-		if (st.error)
-			snprintf(h.capture_error, sizeof(h.capture_error), "%s", st.error);
+		if (st.error[0])
+			ms_strlcpy(h.capture_error, st.error, sizeof(h.capture_error));
 	} else {
 		o.now = x->rp.clock;
 		ret = top_snap_take(next, x->rp.tl, prev, &o);

@@ -19,11 +19,31 @@ struct collector {
 	pthread_mutex_t lock;
 	atomic_bool stop;
 	bool started;
-	uint64_t records_written;
+	uint64_t records_written; /* the thread's own count */
 	uint64_t last_events, last_tick;
 	double rate;
-	char error[256];
+	char error[256]; /* the thread's own */
+	/* What readers see, copied by the thread under the lock: the live
+	 * source's tables are the thread's alone (they grow as binaries appear). */
+	struct live_stats pub_live;
+	unsigned int pub_attached[MS_P_COUNT];
+	uint64_t pub_written;
+	char pub_error[256];
 };
+
+/* Collector thread: publish its state for collector_stats (lock taken here). */
+static void publish(struct collector *c)
+{
+	struct live_stats st;
+
+	live_stats(c->live, &st);
+	pthread_mutex_lock(&c->lock);
+	c->pub_live = st;
+	memcpy(c->pub_attached, live_probe_attached(c->live), sizeof(c->pub_attached));
+	c->pub_written = c->records_written;
+	memcpy(c->pub_error, c->error, sizeof(c->pub_error));
+	pthread_mutex_unlock(&c->lock);
+}
 
 static int on_rec(const union ms_rec *r, void *arg)
 {
@@ -84,7 +104,9 @@ static void *run(void *arg)
 		}
 		if (now - c->last_tick >= tick_ns)
 			tick(c, now);
+		publish(c);
 	}
+	publish(c);
 	return NULL;
 }
 
@@ -124,6 +146,7 @@ int collector_start(const struct collector_opts *o, struct collector **out, char
 	ret = live_open(&o->live, on_rec, c, &c->live, err, errlen);
 	if (ret)
 		goto fail;
+	publish(c); /* before the thread exists: nothing races yet */
 	ret = pthread_create(&c->thread, NULL, run, c);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the collector thread: %s", strerror(ret));
@@ -162,17 +185,17 @@ const struct tl *collector_tl(const struct collector *c)
 
 const unsigned int *collector_probe_attached(const struct collector *c)
 {
-	return live_probe_attached(c->live);
+	return c->pub_attached;
 }
 
 void collector_stats(struct collector *c, struct collector_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&c->lock);
-	live_stats(c->live, &s->live);
+	s->live = c->pub_live;
 	s->events_per_s = c->rate;
-	s->records_written = c->records_written;
-	s->error = c->error[0] ? c->error : NULL;
+	s->records_written = c->pub_written;
+	memcpy(s->error, c->pub_error, sizeof(s->error));
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -36,7 +36,7 @@ struct collector_stats {
 	struct live_stats live;
 	double events_per_s; /* over the last tick */
 	uint64_t records_written;
-	const char *error; /* the thread stopped on this error, NULL while fine */
+	char error[256]; /* the thread stopped on this error, "" while fine */
 };
 
 /* Load BPF, start the thread. 0, or a negative errno and one line in err. */
@@ -46,7 +46,8 @@ void collector_lock(struct collector *c);
 void collector_unlock(struct collector *c);
 /* The engine; read it only between collector_lock and collector_unlock. */
 const struct tl *collector_tl(const struct collector *c);
-/* Per-probe count of binaries attached (lock held). */
+/* Per-probe count of binaries attached (lock held): a copy the collector
+ * thread refreshes under the lock, never the live source's own table. */
 const unsigned int *collector_probe_attached(const struct collector *c);
 void collector_stats(struct collector *c, struct collector_stats *s);
 /* Stop the thread, finish the trace file, free. Returns 0 or the negative
