@@ -23,9 +23,11 @@ if [ "$VERSION" != 10.0.2 ]; then
 fi
 # The widest clock bound the two-host checks accept. Before 10.0 the stream has
 # no SWITCHOVER_START: its only commands come at the start, behind the setup's
-# backlog, so the bound is looser (docs/qemu.md).
-case "$VERSION" in 8.*|9.*) MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-2.0} ;;
+# backlog, so the bound is looser (measured 0.14-2.4 ms with 8.2.0, docs/qemu.md);
+# it must hold the truth all the same.
+case "$VERSION" in 8.*|9.*) MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-10} ;;
 *) MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-0.25} ;; esac
+export MS_MAX_CLOCK_ERROR=$MAX_CLOCK_ERROR
 # The catalog's events, and two the replay must skip; the test reads them
 # from the log to place the start of QEMU's migration thread.
 EVENTS=$T/trace-events
