@@ -69,9 +69,18 @@ const char *cat_vm_cmd_name(unsigned int cmd)
 {
 	/* QEMU's mig_cmd_args[] names; the numbers have only been appended to */
 	static const char *const names[] = {
-	    "INVALID",	      "OPEN_RETURN_PATH",     "PING",	  "POSTCOPY_ADVISE",
-	    "POSTCOPY_LISTEN", "POSTCOPY_RUN",	       "POSTCOPY_RAM_DISCARD", "PACKAGED",
-	    "ENABLE_COLO",     "POSTCOPY_RESUME",      "RECV_BITMAP",	  "SWITCHOVER_START",
+	    "INVALID",
+	    "OPEN_RETURN_PATH",
+	    "PING",
+	    "POSTCOPY_ADVISE",
+	    "POSTCOPY_LISTEN",
+	    "POSTCOPY_RUN",
+	    "POSTCOPY_RAM_DISCARD",
+	    "PACKAGED",
+	    "ENABLE_COLO",
+	    "POSTCOPY_RESUME",
+	    "RECV_BITMAP",
+	    "SWITCHOVER_START",
 	};
 
 	return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : NULL;

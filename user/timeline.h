@@ -101,7 +101,7 @@ enum tl_milestone {
 	TL_M_DST_PC_BH_ANNOUNCED,
 	TL_M_DST_PC_BH_CACHE_INVALIDATED,
 	TL_M_DST_PC_BH_VM_STARTED,
-	TL_M_POSTCOPY_RUN, /* loadvm_postcopy_handle_run */
+	TL_M_POSTCOPY_RUN,		/* loadvm_postcopy_handle_run */
 	TL_M_PING_RECEIVED,		/* first loadvm_process_command PING */
 	TL_M_PONG_SENT,			/* first migrate_send_rp_message PONG */
 	TL_M_SWITCHOVER_START_RECEIVED, /* loadvm_process_command SWITCHOVER_START */
