@@ -127,6 +127,26 @@ static int json_with_skipped(FILE *out, const struct tl *tl, const struct report
 	return 0;
 }
 
+/* What puts the records on unix time for --format prom: the first trace
+ * file's clock pair when every input is on its clock (one host's boot), unix
+ * time itself when all are QEMU logs; NULL when the inputs are on several
+ * clocks, as one pair cannot serve them all. */
+static const struct prom_tl_clock *replay_clock(const struct input *in, size_t n,
+						const struct tl *tl, struct prom_tl_clock *c)
+{
+	if (!tl_single_clock(tl))
+		return NULL;
+	c->mono_ns = c->real_ns = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].r) {
+			c->mono_ns = tf_reader_meta(in[i].r)->mono_ns;
+			c->real_ns = tf_reader_meta(in[i].r)->real_ns;
+			break;
+		}
+	}
+	return c;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -147,6 +167,7 @@ int cmd_replay(int argc, char **argv)
 	int opt, ret = MS_EXIT_FAIL;
 	uint64_t last_ts = 0, lost = 0;
 	struct tl *tl = NULL;
+	struct prom_tl_clock clock;
 	FILE *out = stdout;
 
 	optind = 1;
@@ -277,7 +298,8 @@ int cmd_replay(int argc, char **argv)
 	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, skipped))
 		report_json(out, tl, &ro);
 	else if (fmt == FMT_PROM)
-		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl));
+		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl),
+			       replay_clock(in, nin, tl, &clock));
 	if (fflush(out) || ferror(out)) {
 		ms_err("replay: write error: %s", strerror(errno));
 		goto out;
