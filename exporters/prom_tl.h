@@ -36,8 +36,8 @@ struct prom_tl_live {
 /* A CLOCK_MONOTONIC / CLOCK_REALTIME pair read together: what puts the
  * records' time stamps (CLOCK_MONOTONIC ns) on unix time for
  * migscope_migration_timestamp_seconds. A live source reads one at each
- * update (ms_clock_pair), so that the exported times follow the realtime
- * clock as NTP steers it; a trace file gives its META pair; QEMU logs are on
+ * update (ms_clock_pair), so that a step of the realtime clock moves the
+ * exported times with it; a trace file gives its META pair; QEMU logs are on
  * unix time already ({0, 0}). */
 struct prom_tl_clock {
 	uint64_t mono_ns, real_ns;
