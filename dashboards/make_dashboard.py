@@ -94,10 +94,11 @@ def bargauge(title, desc, targets, unit, w=12, x=0, h=8):
                                          "values": False}}}, w, h, x)
 
 
-def table(title, desc, expr, w=12, x=0, h=8, hide=("Time", "__name__", "Value")):
+def table(title, desc, expr, w=12, x=0, h=8, hide=("Time", "__name__", "Value"), unit=None):
+    defaults = {"unit": unit} if unit else {}
     place({"type": "table", "id": _id(), "title": title, "description": desc,
            "datasource": DS, "targets": [target(expr, fmt="table", instant=True)],
-           "fieldConfig": {"defaults": {}, "overrides": []},
+           "fieldConfig": {"defaults": defaults, "overrides": []},
            "transformations": [{"id": "organize", "options": {
                "excludeByName": {k: True for k in hide}}}],
            "options": {"showHeader": True}}, w, h, x)
@@ -214,6 +215,31 @@ timeseries("Precopy duration", "Source: active to src-downtime-start.",
            quantiles("migscope_precopy_seconds", SEL), "s", x=0)
 table("Stalled sources", "Running sources without progress, and why.",
       f'migscope_migration_stalled{{{SEL}, reason!="none"}} == 1', x=12)
+
+row("Two hosts")
+# the recording rules of deploy/prometheus/migscope.rules.yml: series of a VM
+# (vm, uuid), joined across the instances, so no instance or role filter
+SEL_RULE = 'vm=~"$vm"'
+timeseries("Guest-visible downtime across hosts",
+           "Destination VM started - source VM stopped of each VM's latest migration, the "
+           "two sides on two hosts: on the clock aligned by the migration's own messages "
+           "when they bound the offset, else on the hosts' realtime clocks "
+           "(migscope:migration_guest_downtime_seconds).",
+           [target(f"migscope:migration_guest_downtime_seconds{{{SEL_RULE}}}", "{{vm}}"),
+            target(f"migscope:migration_guest_downtime_error_seconds{{{SEL_RULE}}}",
+                   "± {{vm}}", ref="B")], "s", x=0)
+timeseries("Clock offset between the hosts",
+           "Destination clock - source clock as the migration's messages bound it (one NTP "
+           "round trip: ping and switchover-start forward, pong, ACK and shut back), and "
+           "its error bound.",
+           [target(f"migscope:clock_offset_seconds{{{SEL_RULE}}}", "offset {{vm}}"),
+            target(f"migscope:clock_error_seconds{{{SEL_RULE}}}", "± {{vm}}", ref="B")],
+           "s", x=12)
+table("Milestones of the latest migrations", "Each side's milestones on its host's "
+      "realtime clock (migscope_migration_timestamp_seconds, exact to the µs in "
+      "Prometheus; shown to the ms).",
+      f"migscope_migration_timestamp_seconds{{{SEL}}} * 1000", w=24, x=0,
+      hide=("Time", "__name__", "job"), unit="time:YYYY-MM-DD HH:mm:ss.SSS")
 
 row("Collector health")
 timeseries("Lost events", "Events the kernel ring buffer could not deliver: migrations "

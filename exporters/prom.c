@@ -198,9 +198,12 @@ void prom_fmt_value(char *out, size_t n, double v)
 	} else if (v == floor(v) && fabs(v) < 1e15) {
 		snprintf(out, n, "%.0f", v);
 	} else {
-		snprintf(out, n, "%.15g", v);
-		if (strtod(out, NULL) != v)
-			snprintf(out, n, "%.17g", v);
+		/* 16 digits matter for unix times in µs (1.7e9 s with 6 decimals) */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(out, n, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
 	}
 }
 

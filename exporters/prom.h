@@ -60,6 +60,11 @@ enum prom_bset {
 	  "switchover, postcopy (source), loading, starting (destination), then its result.")      \
 	X(ELAPSED, "migscope_migration_elapsed_seconds", GAUGE, NOW, PROM_L_MIG, NONE,             \
 	  "Time since the running migration started.")                                             \
+	X(TIMESTAMP, "migscope_migration_timestamp_seconds", GAUGE, NOW,                           \
+	  PROM_L("vm", "uuid", "role", "milestone"), NONE,                                         \
+	  "Unix time of each milestone seen of the VM's latest migration in this role (its first " \
+	  "occurrence; the end is named by the result): the two hosts' sides joined by "           \
+	  "recording rules.")                                                                      \
 	X(STALLED, "migscope_migration_stalled", GAUGE, NOW,                                       \
 	  PROM_L("vm", "uuid", "role", "reason"), NONE,                                            \
 	  "1 when a running source has made no progress in pending bytes for the stall window "    \

@@ -43,9 +43,38 @@ struct prom_tl {
 	size_t gidx_cap;
 	struct ment *ments; /* sorted by seq */
 	size_t nments, mcap;
+	bool has_clock;
+	int64_t real_minus_mono; /* ns, the clock pair of the updates */
 };
 
 static const char *const results[] = {"completed", "failed", "cancelled", "aborted"};
+
+/* Milestones exported as unix times: the ones the fleet rules join
+ * (deploy/prometheus/migscope.rules.yml: guest downtime, and the protocol's
+ * messages in both directions that bound the two hosts' clock offset) and
+ * the landmarks of each side, for lining the hosts up on a dashboard. One
+ * sample each at most, so a VM in a role costs at most this many series. */
+static const enum tl_milestone ts_milestones[] = {
+    TL_M_SETUP,
+    TL_M_ACTIVE,
+    TL_M_ACK_RECEIVED,
+    TL_M_ACK_SENT,
+    TL_M_SRC_DOWNTIME_START,
+    TL_M_SRC_VM_STOPPED,
+    TL_M_SRC_NON_ITERABLE_SAVED,
+    TL_M_SRC_DOWNTIME_END,
+    TL_M_DST_LOADVM_COMPLETED,
+    TL_M_DST_BH_VM_STARTED,
+    TL_M_PING_SENT,
+    TL_M_PING_RECEIVED,
+    TL_M_PONG_SENT,
+    TL_M_PONG_RECEIVED,
+    TL_M_SWITCHOVER_START,
+    TL_M_SWITCHOVER_START_RECEIVED,
+    TL_M_SHUT_SENT,
+    TL_M_SHUT_RECEIVED,
+    TL_M_END,
+};
 
 /* ------------------------------------------------------------------ */
 /* groups */
@@ -408,6 +437,36 @@ static void touch(struct group *g, const struct tl_mig *m, uint64_t now)
 	}
 }
 
+/* A record's time stamp (CLOCK_MONOTONIC ns) in unix seconds, to the µs: a
+ * double resolves about 0.2 µs at today's unix times anyway, and whole µs
+ * keep an ended migration's values from wobbling by the ns of jitter between
+ * the clock pairs of successive updates. The only place the records' clock
+ * meets unix time. */
+static double unix_seconds(const struct prom_tl *p, uint64_t ts)
+{
+	int64_t ns = (int64_t)ts + p->real_minus_mono;
+	int64_t us = ns >= 0 ? (ns + 500) / 1000 : -((500 - ns) / 1000);
+
+	return (double)us / 1e6;
+}
+
+static void milestone_times(struct prom_tl *p, const struct group *g, const struct tl_mig *m)
+{
+	const char *l[8];
+
+	group_labels(g, l);
+	for (size_t i = 0; i < sizeof(ts_milestones) / sizeof(ts_milestones[0]); i++) {
+		enum tl_milestone ms = ts_milestones[i];
+		uint64_t ts = tl_mig_milestone(m, ms);
+
+		if (!tl_has(ts))
+			continue;
+		/* the end is named by how it ended, as on the report's timeline */
+		l[3] = ms == TL_M_END ? tl_result_name(m->result) : tl_milestone_name(ms);
+		prom_set(prom_get(p->reg, PF_TIMESTAMP, g->id, l), unix_seconds(p, ts));
+	}
+}
+
 /* Gauges of a group: its running migrations, its latest one's state. */
 static void group_gauges(struct prom_tl *p, const struct tl *tl, const struct group *g)
 {
@@ -421,6 +480,8 @@ static void group_gauges(struct prom_tl *p, const struct tl *tl, const struct gr
 		return;
 	l[3] = tl_mig_phase(m);
 	prom_set(prom_get(p->reg, PF_PHASE, g->id, l), 1);
+	if (p->has_clock)
+		milestone_times(p, g, m);
 	if (m->result == TL_RES_ACTIVE) {
 		int64_t el = tl_mig_elapsed(tl, m);
 
@@ -514,6 +575,12 @@ struct prom_tl *prom_tl_new(uint64_t expire_ns)
 	}
 	p->expire_ns = expire_ns;
 	return p;
+}
+
+void prom_tl_set_clock(struct prom_tl *p, const struct prom_tl_clock *c)
+{
+	p->has_clock = c != NULL;
+	p->real_minus_mono = c ? (int64_t)(c->real_ns - c->mono_ns) : 0;
 }
 
 void prom_tl_free(struct prom_tl *p)
@@ -619,7 +686,7 @@ size_t prom_tl_nseries(const struct prom_tl *p)
 	return prom_reg_nseries(p->reg);
 }
 
-int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost)
+int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost, const struct prom_tl_clock *clock)
 {
 	struct prom_tl *p = prom_tl_new(PROM_TL_DEFAULT_EXPIRE_NS);
 	struct prom_tl_live info = {.lost = lost, .update_ns = -1};
@@ -629,6 +696,7 @@ int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost)
 
 	if (!p)
 		return -ENOMEM;
+	prom_tl_set_clock(p, clock);
 	prom_tl_update(p, tl, tl_now(tl), &info);
 	s = prom_tl_snapshot(p);
 	if (!s) {

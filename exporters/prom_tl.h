@@ -33,9 +33,22 @@ struct prom_tl_live {
 	int64_t update_ns;		    /* duration of the previous update, <0 unknown */
 };
 
+/* A CLOCK_MONOTONIC / CLOCK_REALTIME pair read together: what puts the
+ * records' time stamps (CLOCK_MONOTONIC ns) on unix time for
+ * migscope_migration_timestamp_seconds. A live source reads one at each
+ * update (ms_clock_pair), so that a step of the realtime clock moves the
+ * exported times with it; a trace file gives its META pair; QEMU logs are on
+ * unix time already ({0, 0}). */
+struct prom_tl_clock {
+	uint64_t mono_ns, real_ns;
+};
+
 struct prom_tl;
 
 struct prom_tl *prom_tl_new(uint64_t expire_ns);
+/* The clock pair of the next updates; NULL (the default): the records'
+ * clock is unknown, and the milestones' unix times are not exported. */
+void prom_tl_set_clock(struct prom_tl *p, const struct prom_tl_clock *c);
 void prom_tl_free(struct prom_tl *p);
 /* Bring the metrics up to the engine's state at now (CLOCK_MONOTONIC ns, the
  * records' clock). Series of groups idle since before now - expire go. */
@@ -53,7 +66,9 @@ size_t prom_tl_nseries(const struct prom_tl *p);
 
 /* The exposition a live `serve` with the default expiry would serve at the
  * engine's end (tl_now): `migscope replay --format prom`. lost is the
- * source's count (as report_opts.lost). 0, or -EIO / -ENOMEM. */
-int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost);
+ * source's count (as report_opts.lost); clock as prom_tl_set_clock. 0, or
+ * -EIO / -ENOMEM. */
+int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost,
+		   const struct prom_tl_clock *clock);
 
 #endif /* MIGSCOPE_PROM_TL_H */

@@ -80,6 +80,20 @@ static int json_with_skipped(FILE *out, const struct tl *tl, const struct report
 	return 0;
 }
 
+/* What puts the records on unix time for --format prom: the first trace
+ * file's clock pair when every input is on its clock (one host's boot), unix
+ * time itself when all are QEMU logs; NULL when the inputs are on several
+ * clocks, as one pair cannot serve them all. */
+static const struct prom_tl_clock *replay_clock(const struct in_set *in, const struct tl *tl,
+						struct prom_tl_clock *c)
+{
+	if (!tl_single_clock(tl))
+		return NULL;
+	if (!in_clock_pair(in, 0, &c->mono_ns, &c->real_ns))
+		c->mono_ns = c->real_ns = 0; /* a QEMU log: unix time already */
+	return c;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -100,6 +114,7 @@ int cmd_replay(int argc, char **argv)
 	size_t nlogs = 0;
 	struct tl *tl = NULL;
 	union ms_rec rec;
+	struct prom_tl_clock clock;
 	FILE *out = stdout;
 
 	optind = 1;
@@ -179,7 +194,8 @@ int cmd_replay(int argc, char **argv)
 	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, lc.skipped))
 		report_json(out, tl, &ro);
 	else if (fmt == FMT_PROM)
-		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl));
+		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl),
+			       replay_clock(in, tl, &clock));
 	if (fflush(out) || ferror(out)) {
 		ms_err("replay: write error: %s", strerror(errno));
 		goto out;

@@ -123,6 +123,7 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 	struct collector *c = atomic_load(&s->coll);
 	struct prom_tl_live live = {.update_ns = s->update_ns};
 	uint64_t t0 = ms_now_mono();
+	struct prom_tl_clock clock;
 	struct prom_snap *snap;
 
 	if (!atomic_load(&s->caps)) {
@@ -138,6 +139,12 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 	s->last_records = tl_records(tl);
 	if (c)
 		live.probe_attached = collector_probe_attached(c);
+	/* realtime - monotonic only changes when the realtime clock is
+	 * stepped (NTP's first sync, an operator): read at each update, the
+	 * milestones' unix times stay on the realtime the other host's clock
+	 * is compared with */
+	ms_clock_pair(&clock.mono_ns, &clock.real_ns);
+	prom_tl_set_clock(s->pt, &clock);
 	/* The tick runs in the engine's only writer thread with its lock held,
 	 * which is what tl_expire and tl_finish need; the hook sees the engine
 	 * const because other hooks only read. */
@@ -157,6 +164,7 @@ static int load_file(struct serve *s, const char *path)
 	union ms_rec rec;
 	uint64_t last = 0, lost = 0;
 	struct prom_tl_live live = {.update_ns = -1};
+	struct prom_tl_clock clock;
 	char err[512];
 	int n;
 
@@ -170,6 +178,11 @@ static int load_file(struct serve *s, const char *path)
 		tl_free(tl);
 		return -1;
 	}
+	/* the file's own clock pair, not this host's: the records are on the
+	 * recording host's CLOCK_MONOTONIC */
+	clock.mono_ns = tf_reader_meta(r)->mono_ns;
+	clock.real_ns = tf_reader_meta(r)->real_ns;
+	prom_tl_set_clock(s->pt, &clock);
 	while ((n = tf_read(r, &rec)) > 0) {
 		if (rec.h.ts > last)
 			last = rec.h.ts;

@@ -30,6 +30,7 @@
 
 #include "catalog.h"
 #include "tracefile.h"
+#include "util.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -359,25 +360,6 @@ static inline bool field_store(uint8_t *base, const struct field *f, uint64_t v)
 
 /* ---- common helpers ---- */
 
-static uint64_t ts_ns(const struct timespec *t)
-{
-	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
-}
-
-/* A CLOCK_MONOTONIC/CLOCK_REALTIME pair: the realtime read bracketed by two
- * monotonic reads, their midpoint taken, so the pair is as tight as the
- * clocks allow. */
-static void clock_pair(uint64_t *mono, uint64_t *real)
-{
-	struct timespec a, b, c;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	clock_gettime(CLOCK_REALTIME, &b);
-	clock_gettime(CLOCK_MONOTONIC, &c);
-	*mono = ts_ns(&a) + (ts_ns(&c) - ts_ns(&a)) / 2;
-	*real = ts_ns(&b);
-}
-
 static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
 	size_t got = 0;
@@ -450,7 +432,7 @@ int tf_meta_local(struct tf_meta *m)
 		close(fd);
 	}
 
-	clock_pair(&m->mono_ns, &m->real_ns);
+	ms_clock_pair(&m->mono_ns, &m->real_ns);
 	return rc;
 }
 
@@ -574,7 +556,7 @@ static int w_clock(struct tf_writer *w)
 
 	if (w->manual_clock)
 		return 0;
-	clock_pair(&mono, &real);
+	ms_clock_pair(&mono, &real);
 	return w_clock_pair(w, mono, real);
 }
 
@@ -727,7 +709,7 @@ struct tf_writer *tf_writer_open(const char *path, const struct tf_meta *m, char
 	hdr[12] = BYTE_ORDER_LE;
 	hdr[13] = FILE_HDR_LEN;
 	if (!meta.mono_ns && !meta.real_ns)
-		clock_pair(&meta.mono_ns, &meta.real_ns);
+		ms_clock_pair(&meta.mono_ns, &meta.real_ns);
 	w->last_clock = meta.mono_ns;
 	if ((rc = w_put(w, hdr, sizeof(hdr))) || (rc = w_meta(w, &meta)) || (rc = w_probes(w)))
 		goto fail;
@@ -903,7 +885,7 @@ int tf_write(struct tf_writer *w, const union ms_rec *r)
 		/* periodic clock pairs, checked once per chunk, not per record */
 		uint64_t mono, real;
 
-		clock_pair(&mono, &real);
+		ms_clock_pair(&mono, &real);
 		if (!w->manual_clock && mono - w->last_clock >= CLOCK_PERIOD_NS)
 			return w_clock(w);
 	}

@@ -53,6 +53,14 @@ uint64_t ms_now_real(void)
 	return now(CLOCK_REALTIME);
 }
 
+void ms_clock_pair(uint64_t *mono, uint64_t *real)
+{
+	uint64_t a = now(CLOCK_MONOTONIC), b = now(CLOCK_REALTIME), c = now(CLOCK_MONOTONIC);
+
+	*mono = a + (c - a) / 2;
+	*real = b;
+}
+
 int ms_parse_seconds(const char *s, double *out)
 {
 	char *end;

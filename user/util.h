@@ -20,6 +20,11 @@ void ms_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in ns. */
 uint64_t ms_now_mono(void);
 uint64_t ms_now_real(void);
+/* CLOCK_MONOTONIC and CLOCK_REALTIME read together: the realtime read
+ * bracketed by two monotonic reads, their midpoint taken, so the pair is as
+ * tight as the clocks allow. real - mono puts a monotonic time stamp on unix
+ * time as of now. */
+void ms_clock_pair(uint64_t *mono, uint64_t *real);
 
 /* Parse a non-negative decimal number with an optional fraction (seconds
  * like "2.5"); returns -1 on junk. */

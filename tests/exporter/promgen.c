@@ -30,6 +30,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The first file's clock pair, for the milestones' unix times, as replay
+ * --format prom takes it. */
+static struct prom_tl_clock file_clock;
+
 static struct tl *load(int n, char **paths, uint64_t *lost)
 {
 	struct tf_reader *r[MAX_FILES];
@@ -50,6 +54,8 @@ static struct tl *load(int n, char **paths, uint64_t *lost)
 		}
 		have[i] = tf_read(r[i], &rec[i]) > 0;
 	}
+	file_clock.mono_ns = tf_reader_meta(r[0])->mono_ns;
+	file_clock.real_ns = tf_reader_meta(r[0])->real_ns;
 	for (;;) {
 		int b = -1;
 
@@ -97,6 +103,7 @@ static int bench(const char *path)
 
 	if (!tl || !p)
 		return 1;
+	prom_tl_set_clock(p, &file_clock); /* as serve: the milestones' times included */
 	t = now_ns();
 	prom_tl_update(p, tl, tl_now(tl), &live);
 	t_first = now_ns() - t;
@@ -146,7 +153,7 @@ int main(int argc, char **argv)
 		tl = load(argc - 2, argv + 2, &lost);
 		if (!tl)
 			return 1;
-		ret = prom_render_tl(stdout, tl, lost);
+		ret = prom_render_tl(stdout, tl, lost, &file_clock);
 		tl_free(tl);
 		return ret ? 1 : 0;
 	}

@@ -9,59 +9,13 @@
 # the systemd unit.
 . "$(dirname "$0")/../lib.sh"
 t_tmpdir
+. "$(dirname "$0")/lib_exporter.sh"
 
 PROMGEN=${PROMGEN:-$MS_BUILD/tests/exporter/promgen}
 CT='text/plain; version=0.0.4; charset=utf-8'
 EXPIRE=30
 VM="ms-exporter-$$"
 UUID=$(cat /proc/sys/kernel/random/uuid)
-OWN=()
-
-cleanup() {
-	local p
-	for p in "${OWN[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${OWN[@]}"; do wait "$p" 2>/dev/null; done
-	t_cleanup
-}
-trap cleanup EXIT
-
-# free_port: a TCP port nobody listens on now
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# serve_start NAME ARGS...: migscope serve on 127.0.0.1, any port; sets
-# ${NAME}_pid and ${NAME}_port once it serves
-serve_start() {
-	local name=$1 pid port; shift
-	"$MIGSCOPE" serve --listen 127.0.0.1:0 "$@" 2> "$T/$name.err" &
-	pid=$!
-	OWN+=("$pid")
-	if ! wait_for 30 grep -q 'migscope: serving' "$T/$name.err"; then
-		echo "# serve $name did not start:"; sed 's/^/#   /' "$T/$name.err"
-		return 1
-	fi
-	port=$(sed -n 's|.*serving https\{0,1\}://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T/$name.err" | head -1)
-	printf -v "${name}_pid" %s "$pid"
-	printf -v "${name}_port" %s "$port"
-}
-
-# code URL [CURL ARGS...]: the HTTP status curl gets (000: no answer)
-code() {
-	local url=$1; shift
-	curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$url"
-}
-
-# prom_q EXPR: the first value of an instant query to Prometheus, "" if none
-prom_q() {
-	curl -s --max-time 5 --data-urlencode "query=$1" "http://127.0.0.1:$PPORT/api/v1/query" |
-		jq -r '.data.result[0].value[1] // empty'
-}
-
-# close_to A B TOLERANCE: |A - B| <= TOLERANCE
-close_to() {
-	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= t) }'
-}
 
 # --- certificates and users --------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -220,7 +174,6 @@ check "malformed and oversized requests get 4xx, junk and floods leave it servin
 check "serve survived all that (process alive)" kill -0 "$plain_pid"
 
 # --- Prometheus scrapes both while migsim runs --------------------------------
-PPORT=$(free_port)
 cat > "$T/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -234,12 +187,7 @@ scrape_configs:
     basic_auth: {username: prom, password: s3cret}
     static_configs: [{targets: ['127.0.0.1:$tls_port']}]
 EOF
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn > "$T/prometheus.log" 2>&1 &
-PROM_PID=$!
-OWN+=("$PROM_PID")
-if wait_for 30 curl -sf "http://127.0.0.1:$PPORT/-/ready" -o /dev/null &&
-   wait_for 15 sh -c "[ \"\$(curl -s --data-urlencode 'query=sum(up)' http://127.0.0.1:$PPORT/api/v1/query | jq -r '.data.result[0].value[1]')\" = 2 ]"; then
+if prom_start "$T/prometheus.yml" && prom_up 2; then
 	t_pass "prometheus: ready, both targets up (plain and TLS + basic auth)"
 else
 	t_fail "prometheus: ready, both targets up"

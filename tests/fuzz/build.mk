@@ -3,7 +3,7 @@
 # the fuzz smoke suite (tests/fuzz/test_fuzz.sh), not by `make all`.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -std=gnu11 -D_GNU_SOURCE
-FUZZ_SRCS_tracefile := user/tracefile.c user/catalog.c
+FUZZ_SRCS_tracefile := user/tracefile.c user/catalog.c user/util.c
 FUZZ_SRCS_qemulog := user/qemulog.c user/catalog.c user/util.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 

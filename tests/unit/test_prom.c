@@ -257,6 +257,9 @@ static void test_values(void **state)
 	assert_string_equal(v, "0.0025");
 	prom_fmt_value(v, sizeof(v), 0.1 + 0.2);
 	assert_true(strtod(v, NULL) == 0.1 + 0.2);
+	/* a unix time in µs: 16 digits, not 17 */
+	prom_fmt_value(v, sizeof(v), 1796248357377879 / 1e6);
+	assert_string_equal(v, "1796248357.377879");
 	prom_fmt_value(v, sizeof(v), 18446744073709551615.0);
 	assert_true(strtod(v, NULL) == 18446744073709551615.0);
 	prom_fmt_value(v, sizeof(v), INFINITY);
@@ -702,6 +705,75 @@ static void test_bounded(void **state)
 	tl_free(tl);
 }
 
+/* Milestones as unix times: through the clock pair, to the µs, only those
+ * seen, the end named by the result; none without a clock. */
+static void test_milestone_times(void **state)
+{
+	struct tl *tl = tl_new();
+	struct prom_tl *p = prom_tl_new(PROM_TL_DEFAULT_EXPIRE_NS);
+	/* BASE (the pair's source setup) is unix 1700000000 */
+	struct prom_tl_clock clock = {.mono_ns = BASE, .real_ns = 1700000000ULL * 1000000000ULL};
+	const char *fam = "migscope_migration_timestamp_seconds";
+	struct expo e = {};
+
+	assert_non_null(tl);
+	assert_non_null(p);
+	pair_part1(tl, 100, 200, 0, VM_NAME, UUID);
+	upd(p, tl, AT(81.95), &e);
+	assert_int_equal(count_name(&e, fam), 0); /* no clock, no times */
+
+	prom_tl_set_clock(p, &clock);
+	upd(p, tl, AT(81.96), &e);
+	assert_true(val(&e, fam, SRC_L ";milestone=setup") == 1700000000.0);
+	assert_true(val(&e, fam, SRC_L ";milestone=src-downtime-start") == 1700000000.081);
+	assert_true(val(&e, fam, DST_L ";milestone=setup") == 1699999999.999);
+	assert_true(val(&e, fam, DST_L ";milestone=ack-sent") == 1700000000.0699);
+	/* running: no end yet; never seen: no sample (not 0) */
+	assert_true(isnan(val(&e, fam, SRC_L ";milestone=completed")));
+	assert_true(isnan(val(&e, fam, SRC_L ";milestone=src-vm-stopped")));
+	assert_true(isnan(val(&e, fam, SRC_L ";milestone=ping-sent")));
+	/* the other side's milestones are not this role's */
+	assert_true(isnan(val(&e, fam, DST_L ";milestone=src-downtime-start")));
+
+	pair_part2(tl, 100, 200, 0);
+	pair_part3(tl, 100, 200, 0);
+	upd(p, tl, AT(105), &e);
+	assert_true(val(&e, fam, SRC_L ";milestone=src-vm-stopped") == 1700000000.086);
+	assert_true(val(&e, fam, SRC_L ";milestone=src-non-iterable-saved") == 1700000000.092);
+	assert_true(val(&e, fam, SRC_L ";milestone=src-downtime-end") == 1700000000.095);
+	assert_true(val(&e, fam, SRC_L ";milestone=completed") == 1700000000.096);
+	assert_true(val(&e, fam, DST_L ";milestone=dst-precopy-loadvm-completed") == 1700000000.1);
+	assert_true(val(&e, fam, DST_L ";milestone=dst-precopy-bh-vm-started") == 1700000000.103);
+	assert_true(val(&e, fam, DST_L ";milestone=completed") == 1700000000.104);
+	assert_true(isnan(val(&e, fam, SRC_L ";milestone=end")));
+	/* 8 of the source's, 6 of the destination's (the feed has no message) */
+	assert_int_equal(count_name(&e, fam), 14);
+
+	/* the realtime clock stepped 2 s back: the times follow at the next update */
+	clock.real_ns -= 2000000000ULL;
+	prom_tl_set_clock(p, &clock);
+	upd(p, tl, AT(106), &e);
+	assert_true(val(&e, fam, SRC_L ";milestone=setup") == 1699999998.0);
+	/* the rounding to µs: 0.4 µs more changes nothing, 0.6 µs one µs */
+	clock.real_ns += 400;
+	prom_tl_set_clock(p, &clock);
+	upd(p, tl, AT(107), &e);
+	assert_true(val(&e, fam, SRC_L ";milestone=setup") == 1699999998.0);
+	clock.real_ns += 200;
+	prom_tl_set_clock(p, &clock);
+	upd(p, tl, AT(108), &e);
+	assert_true(val(&e, fam, SRC_L ";milestone=setup") == 1699999998.000001);
+
+	/* without a clock again: the times go at the next update (NOW series) */
+	prom_tl_set_clock(p, NULL);
+	upd(p, tl, AT(109), &e);
+	assert_int_equal(count_name(&e, fam), 0);
+
+	expo_free(&e);
+	prom_tl_free(p);
+	tl_free(tl);
+}
+
 /* replay --format prom and a live update at the same moment agree. */
 static void test_replay_equals_live(void **state)
 {
@@ -724,7 +796,7 @@ static void test_replay_equals_live(void **state)
 	s = prom_tl_snapshot(p);
 	prom_render(&b, &s, 1);
 	prom_snap_unref(s);
-	assert_int_equal(prom_render_tl(f, tl, 0), 0);
+	assert_int_equal(prom_render_tl(f, tl, 0, NULL), 0);
 	fclose(f);
 	expo_parse(b.p, &e1);
 	expo_parse(file, &e2);
@@ -884,6 +956,7 @@ int main(void)
 	    cmocka_unit_test(test_gzip),
 	    cmocka_unit_test(test_live_progression),
 	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_milestone_times),
 	    cmocka_unit_test(test_replay_equals_live),
 	    cmocka_unit_test(test_web_config),
 	    cmocka_unit_test(test_web_config_errors),
