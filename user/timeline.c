@@ -156,6 +156,7 @@ static const char *const milestone_names[TL_M_COUNT] = {
     [TL_M_PONG_SENT] = "pong-sent",
     [TL_M_SWITCHOVER_START_RECEIVED] = "switchover-start-received",
     [TL_M_SHUT_SENT] = "shut-sent",
+    [TL_M_POSTCOPY_DEVICE] = "postcopy-device",
     [TL_M_POSTCOPY_ACTIVE] = "postcopy-active",
     [TL_M_CANCEL] = "cancel",
     [TL_M_CANCELLING] = "cancelling",
@@ -1063,7 +1064,8 @@ static enum tl_stall_reason stall_reason(const struct tl_mig *m)
 static bool in_precopy(const struct tl_mig *m)
 {
 	return m->result == TL_RES_ACTIVE && tl_has(m->ms[TL_M_ACTIVE]) &&
-	       !tl_has(m->ms[TL_M_SRC_DOWNTIME_START]) && !tl_has(m->ms[TL_M_POSTCOPY_ACTIVE]);
+	       !tl_has(m->ms[TL_M_SRC_DOWNTIME_START]) && !tl_has(m->ms[TL_M_POSTCOPY_ACTIVE]) &&
+	       !tl_has(m->ms[TL_M_POSTCOPY_DEVICE]);
 }
 
 static void progress(struct tl *tl, struct tl_mig *m, uint64_t ts, uint64_t pending)
@@ -1720,6 +1722,8 @@ static void on_set_state(struct tl *tl, struct tl_proc *p, const struct ms_usdt 
 			mark(m, TL_M_ACTIVE, u->h.ts);
 		else if (seq_lit(s, n, "postcopy-active"))
 			mark(m, TL_M_POSTCOPY_ACTIVE, u->h.ts);
+		else if (seq_lit(s, n, "postcopy-device"))
+			mark(m, TL_M_POSTCOPY_DEVICE, u->h.ts);
 		else if (seq_lit(s, n, "cancelling"))
 			mark(m, TL_M_CANCELLING, u->h.ts);
 	}
@@ -2313,7 +2317,7 @@ const char *tl_mig_phase(const struct tl_mig *m)
 {
 	if (m->result != TL_RES_ACTIVE)
 		return tl_result_name(m->result);
-	if (tl_has(m->ms[TL_M_POSTCOPY_ACTIVE]))
+	if (tl_has(m->ms[TL_M_POSTCOPY_ACTIVE]) || tl_has(m->ms[TL_M_POSTCOPY_DEVICE]))
 		return "postcopy";
 	switch (tl_mig_role(m)) {
 	case TL_ROLE_SOURCE:

@@ -107,6 +107,7 @@ enum tl_milestone {
 	TL_M_SWITCHOVER_START_RECEIVED, /* loadvm_process_command SWITCHOVER_START */
 	TL_M_SHUT_SENT,			/* migrate_send_rp_message SHUT */
 	/* either side */
+	TL_M_POSTCOPY_DEVICE, /* migrate_set_state postcopy-device (10.2+: devices first) */
 	TL_M_POSTCOPY_ACTIVE, /* migrate_set_state postcopy-active */
 	TL_M_CANCEL,	      /* migration_cancel */
 	TL_M_CANCELLING,      /* migrate_set_state cancelling */

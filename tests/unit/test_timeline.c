@@ -921,6 +921,32 @@ static void test_no_return_path(void **state)
 	tl_free(tl);
 }
 
+static void test_postcopy_device_state(void **state)
+{
+	/* 10.2: postcopy-device (the devices' state first) before postcopy-active */
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+	const struct tl_mig *m;
+
+	proc_rec(&b, SRC, AT(-10), "g", "", false);
+	st(&b, SRC, AT(0), "setup");
+	st(&b, SRC, AT(1), "active");
+	EV(&b, SRC, AT(2), MS_P_MIGRATE_PENDING_ESTIMATE, U(100), U(100), U(0));
+	st(&b, SRC, AT(10), "postcopy-device");
+	rb_feed(tl, &b);
+	m = mig_of(tl, SRC);
+	assert_int_equal(tl_mig_milestone(m, TL_M_POSTCOPY_DEVICE), AT(10));
+	assert_string_equal(tl_mig_phase(m), "postcopy");
+	st(&b, SRC, AT(12), "postcopy-active");
+	st(&b, SRC, AT(20), "completed");
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(30));
+	m = mig_of(tl, SRC);
+	assert_int_equal(tl_mig_milestone(m, TL_M_POSTCOPY_ACTIVE), AT(12));
+	assert_int_equal(m->result, TL_RES_COMPLETED);
+	tl_free(tl);
+}
+
 static void test_lost_stays_in_its_input(void **state)
 {
 	/* two recorders of one host: a loss in the destination's file does
@@ -1859,6 +1885,7 @@ int main(void)
 	    cmocka_unit_test(test_clock_step),
 	    cmocka_unit_test(test_no_return_path),
 	    cmocka_unit_test(test_lost_stays_in_its_input),
+	    cmocka_unit_test(test_postcopy_device_state),
 	    cmocka_unit_test(test_same_pid_two_clocks),
 	    cmocka_unit_test(test_downtime_breakdown),
 	    cmocka_unit_test(test_ack_wait_positive),
