@@ -52,6 +52,9 @@
 	X(LOADVM_PROCESS_COMMAND_PING, loadvm_process_command_ping, "x")     \
 	X(SOURCE_RETURN_PATH_THREAD_PONG, source_return_path_thread_pong, "x") \
 	X(SOURCE_RETURN_PATH_THREAD_SHUT, source_return_path_thread_shut, "x") \
+	/* precopy section headers, one per section and iteration */         \
+	X(SAVEVM_SECTION_START, savevm_section_start, "sx")                  \
+	X(QEMU_LOADVM_STATE_SECTION_PARTEND, qemu_loadvm_state_section_partend, "x") \
 	/* downtime checkpoints and per-device downtime (8.2+) */            \
 	X(VMSTATE_DOWNTIME_CHECKPOINT, vmstate_downtime_checkpoint, "s")     \
 	X(VMSTATE_DOWNTIME_SAVE, vmstate_downtime_save, "ssxI")              \

@@ -34,7 +34,12 @@ t_tmpdir() {
 
 t_cleanup() {
 	[ -n "${REC_PID:-}" ] && kill -INT "$REC_PID" 2>/dev/null && wait "$REC_PID" 2>/dev/null
-	[ -n "${T:-}" ] && rm -rf "$T"
+	# MS_TEST_KEEP=1 keeps a suite's files for a look afterwards
+	if [ -n "${MS_TEST_KEEP:-}" ] && [ -n "${T:-}" ]; then
+		echo "# kept $T" >&2
+	elif [ -n "${T:-}" ]; then
+		rm -rf "$T"
+	fi
 }
 
 # rec_start FILE [ARGS...]: migscope record in the background, returns once it

@@ -60,6 +60,8 @@ static const struct qfmt formats[] = {
     {"loadvm_process_command_ping", "0x%x", 0},
     {"source_return_path_thread_pong", "0x%x", 0},
     {"source_return_path_thread_shut", "0x%x", 0},
+    {"savevm_section_start", "%s, section_id %u", 0},
+    {"qemu_loadvm_state_section_partend", "%u", 0},
     /* downtime checkpoints */
     {"vmstate_downtime_checkpoint", "%s", 0},
     {"vmstate_downtime_save", "type=%s idstr=%s instance_id=%d downtime=%d", 0},

@@ -543,13 +543,14 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 				fprintf(
 				    f,
 				    "    clocks aligned by %s: destination offset %s ms, error %s "
-				    "ms (%u stream, %u return-path messages matched)\n",
+				    "ms (%u stream commands, %u section headers, %u return-path "
+				    "messages matched)\n",
 				    tl_clock_basis_name(p->basis),
 				    fmt_ms(a, tl_pair_clock_offset(tl, p)),
 				    tl_dhas(tl_pair_clock_error(p))
 					? fmt_ms(b, tl_pair_clock_error(p))
 					: "unknown",
-				    p->nfwd, p->nbwd);
+				    p->nfwd - p->nparts, p->nparts, p->nbwd);
 				if (clock_note(p))
 					fprintf(f, "    note: %s\n", clock_note(p));
 			}
@@ -762,6 +763,8 @@ static void json_messages(json_writer_t *w, const struct tl_mig *m)
 	json_msg_list(w, "sent", m, m->sent, m->nsent);
 	json_msg_list(w, "received", m, m->recv, m->nrecv);
 	jsonw_uint_field(w, "dropped", m->msgs_dropped);
+	jsonw_uint_field(w, "section_headers", m->nparts);
+	jsonw_uint_field(w, "section_headers_dropped", m->parts_dropped);
 	jsonw_end_object(w);
 }
 
@@ -1003,7 +1006,8 @@ int report_json(FILE *f, const struct tl *tl, const struct report_opts *o)
 		j_str(w, "clock_note", clock_note(p));
 		jsonw_name(w, "messages_matched");
 		jsonw_start_object(w);
-		jsonw_uint_field(w, "stream", p->nfwd);
+		jsonw_uint_field(w, "stream", p->nfwd - p->nparts);
+		jsonw_uint_field(w, "section_headers", p->nparts);
 		jsonw_uint_field(w, "return_path", p->nbwd);
 		jsonw_uint_field(w, "mismatched", p->mismatched);
 		jsonw_end_object(w);

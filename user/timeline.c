@@ -245,6 +245,7 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_SAVEVM_SEND_PING] = TL_ROLE_SOURCE,
     [MS_P_SOURCE_RETURN_PATH_THREAD_PONG] = TL_ROLE_SOURCE,
     [MS_P_SOURCE_RETURN_PATH_THREAD_SHUT] = TL_ROLE_SOURCE,
+    [MS_P_SAVEVM_SECTION_START] = TL_ROLE_SOURCE,
     [MS_P_VMSTATE_DOWNTIME_SAVE] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_SETUP] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_ITERATE_START] = TL_ROLE_SOURCE,
@@ -262,6 +263,7 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_MIGRATE_SEND_RP_MESSAGE] = TL_ROLE_DEST,
     [MS_P_LOADVM_PROCESS_COMMAND] = TL_ROLE_DEST,
     [MS_P_LOADVM_PROCESS_COMMAND_PING] = TL_ROLE_DEST,
+    [MS_P_QEMU_LOADVM_STATE_SECTION_PARTEND] = TL_ROLE_DEST,
     [MS_P_VMSTATE_DOWNTIME_LOAD] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_CLEANUP] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_STATE] = TL_ROLE_DEST,
@@ -722,8 +724,18 @@ static bool overlap(const struct tl *tl, const struct tl_mig *a, const struct tl
 
 struct bounds {
 	int64_t lo, hi; /* skew > lo (return path), skew < hi (stream); INT64_MIN/MAX when none */
-	uint16_t nf, nb, mism;
+	uint16_t nf, nb, mism, np;
 };
+
+static void bound_fwd(struct bounds *b, uint64_t send, uint64_t recv)
+{
+	/* the receive is after the send, in true time */
+	int64_t d = (int64_t)(recv - send);
+
+	if (d < b->hi)
+		b->hi = d; /* dst clock - src clock < recv - send */
+	b->nf++;
+}
 
 /* The k-th message of a type at one end is the k-th of that type at the
  * other: each direction is one ordered channel. Pairs whose source-side time
@@ -752,16 +764,46 @@ static void match_dir(const struct tl_msg *snd, uint16_t ns, const struct tl_msg
 			b->mism++;
 			continue;
 		}
-		/* the receive is after the send, in true time */
-		d = (int64_t)(rcv[j].ts - snd[i].ts);
 		if (src_sends) {
-			if (d < b->hi)
-				b->hi = d; /* dst clock - src clock < recv - send */
-			b->nf++;
+			bound_fwd(b, snd[i].ts, rcv[j].ts);
 		} else {
+			/* the receive is after the send, in true time */
+			d = (int64_t)(rcv[j].ts - snd[i].ts);
 			if (-d > b->lo)
 				b->lo = -d; /* dst clock - src clock > send - recv */
 			b->nb++;
+		}
+	}
+}
+
+/* Section headers: the k-th of a section written is the k-th read. Both ends
+ * keep them in stream order, so the matches ascend at both; a header the
+ * other end does not have (an early-setup section the source writes whole)
+ * matches nothing. A side whose start was not seen or that lost events may
+ * lack headers, which would shift the ranks: its headers are not used. */
+static void match_parts(const struct tl_mig *src, const struct tl_mig *dst, uint64_t from,
+			struct bounds *b)
+{
+	uint16_t j = 0;
+
+	if (src->incomplete || dst->incomplete)
+		return;
+	for (uint16_t i = 0; i < src->nparts; i++) {
+		const struct tl_part *s = &src->parts[i];
+
+		if (s->recv)
+			continue;
+		for (uint16_t k = j; k < dst->nparts; k++) {
+			const struct tl_part *d = &dst->parts[k];
+
+			if (!d->recv || d->section != s->section || d->ord != s->ord)
+				continue;
+			j = (uint16_t)(k + 1);
+			if (s->ts >= from) {
+				bound_fwd(b, s->ts, d->ts);
+				b->np++;
+			}
+			break;
 		}
 	}
 }
@@ -774,6 +816,7 @@ static void msg_bounds(const struct tl_mig *src, const struct tl_mig *dst, uint6
 	b->hi = INT64_MAX;
 	match_dir(src->sent, src->nsent, dst->recv, dst->nrecv, true, from, b);
 	match_dir(dst->sent, dst->nsent, src->recv, src->nrecv, false, from, b);
+	match_parts(src, dst, from, b);
 }
 
 static bool bounds_closed(const struct bounds *b)
@@ -813,6 +856,7 @@ static void pair_align(struct tl_pair *pr)
 	msg_bounds(src, dst, 0, &b);
 	pr->nfwd = b.nf;
 	pr->nbwd = b.nb;
+	pr->nparts = b.np;
 	pr->mismatched = b.mism;
 	pr->lo_ns = b.nb ? b.lo : TL_DNONE;
 	pr->hi_ns = b.nf ? b.hi : TL_DNONE;
@@ -1573,6 +1617,44 @@ static struct tl_msg *msg_add(struct tl_mig *m, bool sent, bool stream, uint16_t
 	return g;
 }
 
+/* The source's section headers are kept until its stop phase: the whole
+ * sections it writes there (vmstate_save: FULL) are read as startfull, not
+ * partend, and a VFIO device's section has both kinds. */
+static bool parts_closed(const struct tl_mig *m)
+{
+	static const enum tl_milestone stop[] = {
+	    TL_M_SRC_DOWNTIME_START, TL_M_SRC_VM_STOPPED, TL_M_SRC_ITERABLE_SAVED,
+	    TL_M_SWITCHOVER_START,   TL_M_POSTCOPY_START, TL_M_END,
+	};
+
+	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+		if (tl_has(m->ms[stop[i]]))
+			return true;
+	return false;
+}
+
+static void part_add(struct tl_mig *m, bool recv, uint32_t section, uint64_t ts)
+{
+	struct tl_part *g;
+	uint16_t ord = 0;
+
+	if (!recv && parts_closed(m))
+		return;
+	if (m->nparts >= TL_MAX_PARTS) {
+		m->parts_dropped++;
+		return;
+	}
+	for (uint16_t i = 0; i < m->nparts; i++)
+		ord += m->parts[i].recv == recv && m->parts[i].section == section;
+	g = &m->parts[m->nparts++];
+	g->ts = ts;
+	g->section = section;
+	g->ord = ord;
+	g->recv = recv;
+	if (m->pair)
+		pair_align(m->pair);
+}
+
 static int vm_cmd_of(const char *s, size_t n)
 {
 	for (unsigned int c = 0; cat_vm_cmd_name(c); c++)
@@ -1665,6 +1747,10 @@ static void on_message(struct tl_mig *m, const struct ms_usdt *u)
 		break;
 	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
 		msg_add(m, false, false, MS_MIG_RP_MSG_SWITCHOVER_ACK, ts);
+		break;
+	case MS_P_SAVEVM_SECTION_START: part_add(m, false, (uint32_t)u->args[1], ts); break;
+	case MS_P_QEMU_LOADVM_STATE_SECTION_PARTEND:
+		part_add(m, true, (uint32_t)u->args[0], ts);
 		break;
 	default: break;
 	}
@@ -1868,7 +1954,9 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	case MS_P_LOADVM_PROCESS_COMMAND:
 	case MS_P_LOADVM_PROCESS_COMMAND_PING:
 	case MS_P_SOURCE_RETURN_PATH_THREAD_PONG:
-	case MS_P_SOURCE_RETURN_PATH_THREAD_SHUT: on_message(m, u); break;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SHUT:
+	case MS_P_SAVEVM_SECTION_START:
+	case MS_P_QEMU_LOADVM_STATE_SECTION_PARTEND: on_message(m, u); break;
 	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: {
 		size_t n;
 		const char *s = sarg(u, 0, &n);

@@ -208,6 +208,20 @@ struct tl_msg {
 	bool stream; /* a stream command (else a return-path message) */
 };
 
+/* A section header of the stream (savevm_section_start on the source in
+ * precopy, qemu_loadvm_state_section_partend on the destination). The k-th
+ * header of a section at one end is its k-th at the other: the headers of
+ * the iterations are many more stream messages than the commands, and one of
+ * them written when the destination waits for data bounds the offset to its
+ * transit (docs/figures.md "Two clocks"). */
+#define TL_MAX_PARTS 256 /* kept per migration, the first ones */
+struct tl_part {
+	uint64_t ts;
+	uint32_t section; /* section_id */
+	uint16_t ord;	  /* its rank among this section's headers at this end */
+	bool recv;	  /* the destination read it (else the source wrote it) */
+};
+
 struct tl_proc;
 struct tl_pair;
 
@@ -276,6 +290,8 @@ struct tl_mig {
 	uint16_t msgs_dropped;
 	struct tl_msg sent[TL_MAX_MSGS]; /* messages this side sent, in order */
 	struct tl_msg recv[TL_MAX_MSGS]; /* and received */
+	uint16_t nparts, parts_dropped;
+	struct tl_part parts[TL_MAX_PARTS]; /* section headers, in order */
 
 	/* engine scratch, not for callers */
 	uint32_t ping_val; /* source: the savevm_send_ping value for the next PING */
@@ -307,6 +323,7 @@ struct tl_pair {
 				 TL_DNONE when nothing bounds it */
 	int64_t lo_ns, hi_ns; /* the bounds, TL_DNONE when absent */
 	uint16_t nfwd, nbwd;  /* message pairs matched per direction */
+	uint16_t nparts;      /* of nfwd: section headers (tl_part) */
 	uint16_t mismatched;  /* pairs whose values differ (ignored) */
 	bool by_messages;     /* paired by the messages alone (no name) */
 };

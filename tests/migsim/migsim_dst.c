@@ -417,6 +417,9 @@ static int load_section(uint8_t type)
 	int kind, ret;
 	uint64_t t0;
 
+	if (type == QEMU_VM_SECTION_PART || type == QEMU_VM_SECTION_END)
+		trace_qemu_loadvm_state_section_partend(section_id);
+
 	if (type == QEMU_VM_SECTION_START || type == QEMU_VM_SECTION_FULL) {
 		char idstr[256];
 		uint8_t len = rd_u8(D.rd);

@@ -115,6 +115,10 @@ probe source_return_path_thread_pong(uint32_t val);
 
 probe source_return_path_thread_shut(uint32_t val);
 
+probe savevm_section_start(const char * id,uint32_t section_id);
+
+probe qemu_loadvm_state_section_partend(uint32_t section_id);
+
 /* not in the migscope catalog: QEMU fires these on the same paths */
 
 probe source_return_path_thread_bad_end();

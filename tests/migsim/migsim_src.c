@@ -277,8 +277,12 @@ static void send_command(uint16_t cmd, uint16_t len, const void *data)
 		wr_buf(S.wr, data, len);
 }
 
+/* save_section_header(); QEMU traces the header of every section but the
+ * setup's (vmstate_save, qemu_savevm_state_iterate, _complete_*) */
 static void section_header(uint8_t type, uint32_t id, const char *idstr)
 {
+	if (type != QEMU_VM_SECTION_START)
+		trace_savevm_section_start(idstr, id);
 	wr_u8(S.wr, type);
 	wr_be32(S.wr, id);
 	if (type == QEMU_VM_SECTION_START || type == QEMU_VM_SECTION_FULL) {
@@ -639,7 +643,7 @@ static int savevm_state_iterate(void)
 
 	if (rate_exceeded())
 		return 0;
-	section_header(QEMU_VM_SECTION_PART, SE_RAM, NULL);
+	section_header(QEMU_VM_SECTION_PART, SE_RAM, "ram");
 	ret = ram_save_iterate();
 	section_footer(SE_RAM);
 	if (ret < 0)
@@ -651,7 +655,7 @@ static int savevm_state_iterate(void)
 			continue;
 		if (rate_exceeded())
 			break;
-		section_header(QEMU_VM_SECTION_PART, d->section_id, NULL);
+		section_header(QEMU_VM_SECTION_PART, d->section_id, d->idstr);
 		ret = vfio_save_iterate(d);
 		section_footer(d->section_id);
 		if (ret < 0) {
@@ -676,7 +680,7 @@ static int complete_precopy_iterable(void)
 	uint64_t t0 = ms_now();
 	int ret;
 
-	section_header(QEMU_VM_SECTION_END, SE_RAM, NULL);
+	section_header(QEMU_VM_SECTION_END, SE_RAM, "ram");
 	ret = ram_save_complete();
 	section_footer(SE_RAM);
 	if (ret < 0)
@@ -688,7 +692,7 @@ static int complete_precopy_iterable(void)
 		int64_t us;
 
 		t0 = ms_now();
-		section_header(QEMU_VM_SECTION_END, d->section_id, NULL);
+		section_header(QEMU_VM_SECTION_END, d->section_id, d->idstr);
 		ret = vfio_save_complete_precopy(d);
 		section_footer(d->section_id);
 		if (!ret)

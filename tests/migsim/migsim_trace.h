@@ -363,6 +363,17 @@ static inline uint64_t trace_source_return_path_thread_shut(uint32_t val)
 	MS_TRACE(SOURCE_RETURN_PATH_THREAD_SHUT, source_return_path_thread_shut, "x", val);
 }
 
+static inline uint64_t trace_savevm_section_start(const char *id, uint32_t section_id)
+{
+	MS_TRACE(SAVEVM_SECTION_START, savevm_section_start, "sx", id, section_id);
+}
+
+static inline uint64_t trace_qemu_loadvm_state_section_partend(uint32_t section_id)
+{
+	MS_TRACE(QEMU_LOADVM_STATE_SECTION_PARTEND, qemu_loadvm_state_section_partend, "x",
+		 section_id);
+}
+
 /* QEMU fires these on the same paths; they are not in migscope's catalog. */
 static inline uint64_t trace_source_return_path_thread_bad_end(void)
 {

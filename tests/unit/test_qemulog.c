@@ -155,6 +155,11 @@ static const struct {
     {"4242@1764460800.000055:migrate_fd_cancel ", "migrate_fd_cancel", ""},
     {"4300@1764460800.000056:vfio_load_device_config_state  (0000:3b:00.1)",
      "vfio_load_device_config_state", "0000:3b:00.1"},
+    /* the stream's section headers */
+    {"4242@1764460800.000057:savevm_section_start ram, section_id 2", "savevm_section_start",
+     "ram|2"},
+    {"4245@1764460800.000058:qemu_loadvm_state_section_partend 2",
+     "qemu_loadvm_state_section_partend", "2"},
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
