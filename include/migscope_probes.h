@@ -81,7 +81,19 @@
 	X(VFIO_LOAD_STATE_DEVICE_DATA, vfio_load_state_device_data, "sui")   \
 	X(VFIO_LOAD_DEVICE_CONFIG_STATE_START, vfio_load_device_config_state_start, "s") \
 	X(VFIO_LOAD_DEVICE_CONFIG_STATE_END, vfio_load_device_config_state_end, "s") \
-	X(VFIO_LOAD_DEVICE_CONFIG_STATE, vfio_load_device_config_state, "s") /* to 9.2 */
+	X(VFIO_LOAD_DEVICE_CONFIG_STATE, vfio_load_device_config_state, "s") /* to 9.2 */ \
+	/* VFIO device state over multifd (10.0+): a save thread per device on \
+	 * the source, packets and a load thread per device on the destination */ \
+	X(VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START, vfio_save_complete_precopy_thread_start, "ssx") \
+	X(VFIO_SAVE_COMPLETE_PRECOPY_THREAD_END, vfio_save_complete_precopy_thread_end, "si") \
+	X(VFIO_LOAD_BUFS_THREAD_START, vfio_load_bufs_thread_start, "s")     \
+	X(VFIO_LOAD_BUFS_THREAD_END, vfio_load_bufs_thread_end, "s")         \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING, vfio_load_state_device_buffer_incoming, "sx") \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_START, vfio_load_state_device_buffer_start, "s") \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED, vfio_load_state_device_buffer_starved, "sx") \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START, vfio_load_state_device_buffer_load_start, "sx") \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END, vfio_load_state_device_buffer_load_end, "sx") \
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_END, vfio_load_state_device_buffer_end, "s")
 
 /*
  * Other shapes of catalog probes: the argument lists older (or newer) QEMUs

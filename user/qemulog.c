@@ -105,6 +105,17 @@ static const struct qfmt formats[] = {
     {"vfio_load_device_config_state_start", " (%s)", 0},
     {"vfio_load_device_config_state_end", " (%s)", 0},
     {"vfio_load_device_config_state", " (%s)", 0},
+    /* VFIO device state over multifd (10.0+) */
+    {"vfio_save_complete_precopy_thread_start", " (%s) idstr %s instance %u", 0},
+    {"vfio_save_complete_precopy_thread_end", " (%s) ret %d", 0},
+    {"vfio_load_bufs_thread_start", " (%s)", 0},
+    {"vfio_load_bufs_thread_end", " (%s)", 0},
+    {"vfio_load_state_device_buffer_incoming", " (%s) idx %u", 0},
+    {"vfio_load_state_device_buffer_start", " (%s)", 0},
+    {"vfio_load_state_device_buffer_starved", " (%s) idx %u", 0},
+    {"vfio_load_state_device_buffer_load_start", " (%s) idx %u", 0},
+    {"vfio_load_state_device_buffer_load_end", " (%s) idx %u", 0},
+    {"vfio_load_state_device_buffer_end", " (%s)", 0},
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

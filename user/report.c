@@ -666,6 +666,35 @@ static void j_devs_mask(json_writer_t *w, const char *name, const struct tl_mig 
 	jsonw_end_array(w);
 }
 
+/* Device state over multifd (10.0+): null when the device did not use it. */
+static void json_dev_multifd(json_writer_t *w, const struct tl_mig *m, const struct tl_dev *d)
+{
+	if (!tl_dev_multifd(d)) {
+		jsonw_null_field(w, "multifd");
+		return;
+	}
+	jsonw_name(w, "multifd");
+	jsonw_start_object(w);
+	if (tl_has(d->mf_save_start)) {
+		j_ms(w, "save_thread_ms", tl_dev_mf_save(d));
+		if (tl_has(d->mf_save_end))
+			jsonw_bool_field(w, "saved", d->mf_save_ret > 0);
+		else
+			jsonw_null_field(w, "saved");
+	}
+	if (tl_has(d->mf_load_start) || d->mf_incoming) {
+		jsonw_uint_field(w, "packets_in", d->mf_incoming);
+		j_rel(w, "first_packet_ns", m, d->mf_first_in);
+		j_rel(w, "last_packet_ns", m, d->mf_last_in);
+		j_ms(w, "load_thread_ms", tl_dev_mf_load(d));
+		jsonw_uint_field(w, "buffers_loaded", d->mf_loaded);
+		j_ms(w, "write_ms", tl_has(d->mf_load_start) ? d->mf_write_ns : TL_DNONE);
+		jsonw_uint_field(w, "starved", d->mf_starved);
+		j_ms(w, "starved_ms", tl_has(d->mf_load_start) ? d->mf_starved_ns : TL_DNONE);
+	}
+	jsonw_end_object(w);
+}
+
 static void json_devices(json_writer_t *w, const struct tl_mig *m)
 {
 	jsonw_name(w, "devices");
@@ -691,6 +720,7 @@ static void json_devices(json_writer_t *w, const struct tl_mig *m)
 		j_u(w, "precopy_initial_bytes", d->initial);
 		j_u(w, "precopy_dirty_bytes", d->dirty);
 		j_state(w, "state", d->state);
+		json_dev_multifd(w, m, d);
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);

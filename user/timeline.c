@@ -257,6 +257,8 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_VFIO_SAVE_COMPLETE_PRECOPY] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_DEVICE_CONFIG_STATE] = TL_ROLE_SOURCE,
     [MS_P_VFIO_SAVE_CLEANUP] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START] = TL_ROLE_SOURCE,
+    [MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_END] = TL_ROLE_SOURCE,
     [MS_P_LOADVM_POSTCOPY_HANDLE_RUN] = TL_ROLE_DEST,
     [MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED] = TL_ROLE_DEST,
     [MS_P_LOADVM_APPROVE_SWITCHOVER] = TL_ROLE_DEST,
@@ -271,6 +273,14 @@ static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END] = TL_ROLE_DEST,
     [MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_BUFS_THREAD_START] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_BUFS_THREAD_END] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_START] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END] = TL_ROLE_DEST,
+    [MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_END] = TL_ROLE_DEST,
 };
 
 /* Probes that fire only inside a migration: seen without one, the migration
@@ -642,6 +652,10 @@ static void mdev_init(struct tl_dev *d, const char *name)
 	d->bytes_read = d->bytes_written = TL_NONE;
 	d->save_us[0] = d->save_us[1] = d->load_us[0] = d->load_us[1] = TL_DNONE;
 	d->init_sent_ts = d->approve_ts = d->approve_remaining = TL_NONE;
+	d->mf_save_start = d->mf_save_end = TL_NONE;
+	d->mf_first_in = d->mf_last_in = d->mf_load_start = d->mf_load_end = TL_NONE;
+	d->mf_buf_ts = d->mf_starve_ts = TL_NONE;
+	d->mf_save_ret = -1;
 	d->state = TL_VFIO_UNKNOWN;
 }
 
@@ -1429,6 +1443,77 @@ static void on_downtime_section(struct tl_proc *p, struct tl_mig *m, struct tl_t
 	s->us = us;
 }
 
+/* The destination's load thread stops waiting for a buffer. */
+static void mf_unstarve(struct tl_dev *d, uint64_t ts)
+{
+	if (!tl_has(d->mf_starve_ts))
+		return;
+	if (ts > d->mf_starve_ts)
+		d->mf_starved_ns += (int64_t)(ts - d->mf_starve_ts);
+	d->mf_starve_ts = TL_NONE;
+}
+
+/* VFIO device state over multifd (hw/vfio/migration-multifd.c, 10.0+). The
+ * source's save thread reads the data fd in STOP_COPY (its reads count as the
+ * stop-copy bytes, there is no vfio_save_block); on the destination packets
+ * come in on the multifd threads and one load thread per device writes them in
+ * order, waiting (starved) for the next one when it is not there yet. */
+static void on_vfio_multifd(struct tl_dev *d, const struct ms_usdt *u)
+{
+	uint64_t ts = u->h.ts;
+
+	switch (u->h.probe) {
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START:
+		if (!tl_has(d->mf_save_start))
+			d->mf_save_start = ts;
+		break;
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_END:
+		if (!tl_has(d->mf_save_end)) {
+			d->mf_save_end = ts;
+			d->mf_save_ret = (int32_t)u->args[1];
+		}
+		break;
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING:
+		d->mf_incoming++;
+		if (!tl_has(d->mf_first_in))
+			d->mf_first_in = ts;
+		d->mf_last_in = ts;
+		break;
+	case MS_P_VFIO_LOAD_BUFS_THREAD_START:
+		if (!tl_has(d->mf_load_start))
+			d->mf_load_start = ts;
+		break;
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED:
+		if (!tl_has(d->mf_starve_ts)) {
+			d->mf_starved++;
+			d->mf_starve_ts = ts;
+		}
+		break;
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_START:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_END:
+	case MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START: /* the config packet came */
+		mf_unstarve(d, ts);
+		break;
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START:
+		mf_unstarve(d, ts);
+		d->mf_buf_ts = ts;
+		break;
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END:
+		if (tl_has(d->mf_buf_ts) && ts >= d->mf_buf_ts) {
+			d->mf_write_ns += (int64_t)(ts - d->mf_buf_ts);
+			d->mf_loaded++;
+		}
+		d->mf_buf_ts = TL_NONE;
+		break;
+	case MS_P_VFIO_LOAD_BUFS_THREAD_END:
+		mf_unstarve(d, ts);
+		if (!tl_has(d->mf_load_end))
+			d->mf_load_end = ts;
+		break;
+	default: break;
+	}
+}
+
 static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 			  const struct ms_usdt *u)
 {
@@ -1556,7 +1641,10 @@ static void on_vfio_probe(struct tl_proc *p, struct tl_mig *m, struct tl_tid *t,
 				d->load_data_bytes += u->args[1];
 		}
 		break;
-	default: break;
+	default:
+		if (d)
+			on_vfio_multifd(d, u);
+		break;
 	}
 }
 
@@ -2506,10 +2594,29 @@ int64_t tl_dev_drain(const struct tl_mig *m, const struct tl_dev *d)
 	return d->drain_ts > d->save_setup_ts ? (int64_t)(d->drain_ts - d->save_setup_ts) : 0;
 }
 
+bool tl_dev_multifd(const struct tl_dev *d)
+{
+	return tl_has(d->mf_save_start) || tl_has(d->mf_load_start) || d->mf_incoming;
+}
+
+int64_t tl_dev_mf_save(const struct tl_dev *d)
+{
+	return dur(d->mf_save_start, d->mf_save_end);
+}
+
+int64_t tl_dev_mf_load(const struct tl_dev *d)
+{
+	return dur(d->mf_load_start, d->mf_load_end);
+}
+
 uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d)
 {
 	if (m->incomplete || !tl_has(d->sc_block))
 		return TL_NONE;
+	/* over multifd the save thread reads the data fd itself: no
+	 * vfio_save_block in the stop phase (precopy's do not count) */
+	if (tl_has(d->mf_save_start))
+		return d->has_io ? d->sc_io : TL_NONE;
 	if (d->block_seen)
 		return d->sc_block;
 	return d->has_io ? d->sc_io : TL_NONE;
@@ -2550,14 +2657,24 @@ static int64_t sum2(const int64_t v[2])
 	return (tl_dhas(v[0]) ? v[0] : 0) + (tl_dhas(v[1]) ? v[1] : 0);
 }
 
+/* Over multifd QEMU's own per-section time is the end marker's: the device's
+ * save (load) time is its thread's, in µs like QEMU's. */
 int64_t tl_dev_save_us(const struct tl_mig *m, const struct tl_dev *d)
 {
-	return m->incomplete ? TL_DNONE : sum2(d->save_us);
+	if (m->incomplete)
+		return TL_DNONE;
+	if (tl_has(d->mf_save_start))
+		return tl_dhas(tl_dev_mf_save(d)) ? tl_dev_mf_save(d) / 1000 : TL_DNONE;
+	return sum2(d->save_us);
 }
 
 int64_t tl_dev_load_us(const struct tl_mig *m, const struct tl_dev *d)
 {
-	return m->incomplete ? TL_DNONE : sum2(d->load_us);
+	if (m->incomplete)
+		return TL_DNONE;
+	if (tl_has(d->mf_load_start))
+		return tl_dhas(tl_dev_mf_load(d)) ? tl_dev_mf_load(d) / 1000 : TL_DNONE;
+	return sum2(d->load_us);
 }
 
 int64_t tl_dev_approval_latency(const struct tl_dev *d)

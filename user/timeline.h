@@ -161,7 +161,22 @@ struct tl_dev {
 	uint64_t init_sent_ts;	    /* dst: vfio_load_state DEV_INIT_DATA_SENT */
 	uint64_t approve_ts;	    /* dst: the loadvm_approve_switchover that followed */
 	uint64_t approve_remaining;
-	bool precopy; /* seen in a precopy state: initial sizes mean something */
+	/* device state over multifd (10.0+), TL_NONE / TL_DNONE when not seen */
+	uint64_t mf_save_start; /* src: vfio_save_complete_precopy_thread_start */
+	uint64_t mf_save_end;	/* src: its _end */
+	int32_t mf_save_ret;	/* its ret: 1 saved, 0 failed */
+	uint32_t mf_incoming;	/* dst: packets in (vfio_load_state_device_buffer_incoming) */
+	uint64_t mf_first_in;	/* dst: the first packet */
+	uint64_t mf_last_in;	/* dst: the latest packet */
+	uint64_t mf_load_start; /* dst: vfio_load_bufs_thread_start */
+	uint64_t mf_load_end;	/* dst: vfio_load_bufs_thread_end */
+	uint32_t mf_loaded;	/* dst: buffers written to the device */
+	uint64_t mf_buf_ts;	/* dst: load_start of the buffer being written */
+	int64_t mf_write_ns;	/* dst: their write time, summed */
+	uint32_t mf_starved;	/* dst: waits of the load thread for the next buffer */
+	uint64_t mf_starve_ts;	/* dst: start of the current wait */
+	int64_t mf_starved_ns;	/* dst: the waits, summed (to the next buffer or the end) */
+	bool precopy;		/* seen in a precopy state: initial sizes mean something */
 	bool has_io;
 	bool block_seen; /* vfio_save_block fired for it */
 	bool load_seen;	 /* vfio_load_state_device_data fired for it */
@@ -522,6 +537,11 @@ int64_t tl_dev_save_us(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_load_us(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_approval_latency(const struct tl_dev *d);
 int64_t tl_dev_complete_precopy(const struct tl_dev *d);
+/* Device state over multifd (10.0+): whether the device's stop-copy data
+ * went over multifd; the save thread's and the load thread's durations. */
+bool tl_dev_multifd(const struct tl_dev *d);
+int64_t tl_dev_mf_save(const struct tl_dev *d);
+int64_t tl_dev_mf_load(const struct tl_dev *d);
 uint64_t tl_dev_bytes_read(const struct tl_mig *m, const struct tl_dev *d);
 uint64_t tl_dev_bytes_written(const struct tl_mig *m, const struct tl_dev *d);
 

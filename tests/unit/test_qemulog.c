@@ -160,6 +160,28 @@ static const struct {
      "ram|2"},
     {"4245@1764460800.000058:qemu_loadvm_state_section_partend 2",
      "qemu_loadvm_state_section_partend", "2"},
+    /* VFIO device state over multifd (10.0+) */
+    {"4242@1764460800.000059:vfio_save_complete_precopy_thread_start  (0000:3b:00.1) idstr "
+     "0000:00:05.0/vfio instance 0",
+     "vfio_save_complete_precopy_thread_start", "0000:3b:00.1|0000:00:05.0/vfio|0"},
+    {"4242@1764460800.000060:vfio_save_complete_precopy_thread_end  (0000:3b:00.1) ret 1",
+     "vfio_save_complete_precopy_thread_end", "0000:3b:00.1|1"},
+    {"4300@1764460800.000061:vfio_load_bufs_thread_start  (0000:3b:00.1)",
+     "vfio_load_bufs_thread_start", "0000:3b:00.1"},
+    {"4300@1764460800.000062:vfio_load_bufs_thread_end  (0000:3b:00.1)",
+     "vfio_load_bufs_thread_end", "0000:3b:00.1"},
+    {"4300@1764460800.000063:vfio_load_state_device_buffer_incoming  (0000:3b:00.1) idx 7",
+     "vfio_load_state_device_buffer_incoming", "0000:3b:00.1|7"},
+    {"4300@1764460800.000064:vfio_load_state_device_buffer_start  (0000:3b:00.1)",
+     "vfio_load_state_device_buffer_start", "0000:3b:00.1"},
+    {"4300@1764460800.000065:vfio_load_state_device_buffer_starved  (0000:3b:00.1) idx 3",
+     "vfio_load_state_device_buffer_starved", "0000:3b:00.1|3"},
+    {"4300@1764460800.000066:vfio_load_state_device_buffer_load_start  (0000:3b:00.1) idx 3",
+     "vfio_load_state_device_buffer_load_start", "0000:3b:00.1|3"},
+    {"4300@1764460800.000067:vfio_load_state_device_buffer_load_end  (0000:3b:00.1) idx 3",
+     "vfio_load_state_device_buffer_load_end", "0000:3b:00.1|3"},
+    {"4300@1764460800.000068:vfio_load_state_device_buffer_end  (0000:3b:00.1)",
+     "vfio_load_state_device_buffer_end", "0000:3b:00.1"},
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))

@@ -1247,6 +1247,104 @@ static void test_device_initial_drain_stopcopy(void **state)
 	tl_free(tl);
 }
 
+/*
+ * Device state over multifd (QEMU 10.0+, hw/vfio/migration-multifd.c). The
+ * source's save thread (tid 7001) moves the device to STOP_COPY itself, reads
+ * 2 MiB from the data fd with no vfio_save_block (precopy had one), saves the
+ * config and ends at 24.5; the migration thread's section is the end marker
+ * only (3 us). On the destination the load thread (8100) starts at 21, waits
+ * for packets 0, 1 and 2 (the config), writes buffers 0 and 1 (0.5 + 0.4 ms),
+ * loads the config and ends at 24.9.
+ */
+static void test_multifd_device_state(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+	const struct tl_mig *m;
+	const struct tl_dev *d;
+
+	proc_rec(&b, SRC, AT(-10), "guest1", UUID, false);
+	st(&b, SRC, AT(0), "setup");
+	EVT(&b, SRC, SRC + 1, AT(0.95), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("PRE_COPY"),
+	    S("RUNNING"));
+	ioctl_set(&b, SRC, SRC + 1, AT(1.0), 30, MS_VFIO_PRE_COPY, MSF(0.2), 31, 0);
+	EVT(&b, SRC, SRC + 1, AT(1.21), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV),
+	    S("PRE_COPY"));
+	st(&b, SRC, AT(2), "active");
+	data_io(&b, SRC, SRC + 1, AT(9.9), 31, MS_IO_READ, 1000);
+	EVT(&b, SRC, SRC + 1, AT(10), MS_P_VFIO_SAVE_BLOCK, S(DEV), U(1000));
+	ckpt(&b, SRC, AT(20), "src-downtime-start");
+	ckpt(&b, SRC, AT(20.5), "src-vm-stopped");
+	EVT(&b, SRC, 7001, AT(21), MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START, S(DEV),
+	    S(DEV "/vfio"), U(0));
+	EVT(&b, SRC, SRC + 1, AT(21.05), MS_P_VMSTATE_DOWNTIME_SAVE, S("iterable"), S(DEV "/vfio"),
+	    U(0), U(3));
+	EVT(&b, SRC, 7001, AT(21.1), MS_P_VFIO_MIGRATION_SET_STATE, S(DEV), S("STOP_COPY"),
+	    S("STOP"));
+	ioctl_set(&b, SRC, 7001, AT(21.2), 30, MS_VFIO_STOP_COPY, MSF(0.5), -1, 0);
+	EVT(&b, SRC, 7001, AT(21.8), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("STOP_COPY"));
+	data_io(&b, SRC, 7001, AT(22), 31, MS_IO_READ, 1 << 20);
+	data_io(&b, SRC, 7001, AT(23), 31, MS_IO_READ, 1 << 20);
+	data_io(&b, SRC, 7001, AT(23.5), 31, MS_IO_READ, 0);
+	EVT(&b, SRC, 7001, AT(24), MS_P_VFIO_SAVE_DEVICE_CONFIG_STATE, S(DEV));
+	EVT(&b, SRC, 7001, AT(24.5), MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_END, S(DEV), U(1));
+	ckpt(&b, SRC, AT(25), "src-iterable-saved");
+	st(&b, SRC, AT(30), "completed");
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200));
+	m = only_mig(tl);
+	d = dev_of(m, DEV);
+	assert_true(tl_dev_multifd(d));
+	/* the thread's reads in STOP_COPY, not the precopy vfio_save_block */
+	assert_int_equal(tl_dev_stopcopy_read(m, d), 2 << 20);
+	assert_int_equal(tl_dev_mf_save(d), NS_MS(3.5));
+	assert_int_equal(tl_dev_save_us(m, d), 3500); /* not the marker's 3 */
+	assert_int_equal(d->mf_save_ret, 1);
+	tl_free(tl);
+
+	tl = tl_new();
+	memset(&b, 0, sizeof(b));
+	proc_rec(&b, DST, AT(-10), "guest1", UUID, true);
+	st(&b, DST, AT(0), "setup");
+	st(&b, DST, AT(1), "active");
+	EVT(&b, DST, 8100, AT(21), MS_P_VFIO_LOAD_BUFS_THREAD_START, S(DEV));
+	EVT(&b, DST, 8100, AT(21.01), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED, S(DEV), U(0));
+	EVT(&b, DST, 8001, AT(21.5), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING, S(DEV), U(0));
+	EVT(&b, DST, 8100, AT(21.6), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_START, S(DEV));
+	EVT(&b, DST, 8100, AT(21.6), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START, S(DEV), U(0));
+	EVT(&b, DST, 8100, AT(22.1), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END, S(DEV), U(0));
+	EVT(&b, DST, 8100, AT(22.1), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED, S(DEV), U(1));
+	EVT(&b, DST, 8002, AT(22.9), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING, S(DEV), U(1));
+	EVT(&b, DST, 8100, AT(23), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START, S(DEV), U(1));
+	EVT(&b, DST, 8100, AT(23.4), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END, S(DEV), U(1));
+	EVT(&b, DST, 8100, AT(23.4), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_END, S(DEV));
+	EVT(&b, DST, 8100, AT(23.4), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED, S(DEV), U(2));
+	EVT(&b, DST, 8001, AT(24.6), MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_INCOMING, S(DEV), U(2));
+	EVT(&b, DST, 8100, AT(24.7), MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_START, S(DEV));
+	EVT(&b, DST, 8100, AT(24.8), MS_P_VFIO_LOAD_DEVICE_CONFIG_STATE_END, S(DEV));
+	EVT(&b, DST, 8100, AT(24.9), MS_P_VFIO_LOAD_BUFS_THREAD_END, S(DEV));
+	EVT(&b, DST, DST, AT(25), MS_P_VMSTATE_DOWNTIME_LOAD, S("iterable"), S(DEV "/vfio"), U(0),
+	    U(2));
+	st(&b, DST, AT(30), "completed");
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200));
+	m = only_mig(tl);
+	d = dev_of(m, DEV);
+	assert_int_equal(tl_mig_role(m), TL_ROLE_DEST);
+	assert_true(tl_dev_multifd(d));
+	assert_int_equal(d->mf_incoming, 3);
+	assert_int_equal(d->mf_first_in, AT(21.5));
+	assert_int_equal(d->mf_last_in, AT(24.6));
+	assert_int_equal(d->mf_loaded, 2);
+	assert_int_equal(d->mf_write_ns, NS_MS(0.9));
+	assert_int_equal(d->mf_starved, 3);
+	/* 21.01 -> 21.6, 22.1 -> 23, 23.4 -> the config's load at 24.7 */
+	assert_int_equal(d->mf_starved_ns, NS_MS(0.59) + NS_MS(0.9) + NS_MS(1.3));
+	assert_int_equal(tl_dev_mf_load(d), NS_MS(3.9));
+	assert_int_equal(tl_dev_load_us(m, d), 3900);
+	tl_free(tl);
+}
+
 static void test_stopcopy_from_ioctl(void **state)
 {
 	struct tl *tl = tl_new();
@@ -1936,6 +2034,7 @@ int main(void)
 	    cmocka_unit_test(test_two_clocks),
 	    cmocka_unit_test(test_align_messages),
 	    cmocka_unit_test(test_align_section_headers),
+	    cmocka_unit_test(test_multifd_device_state),
 	    cmocka_unit_test(test_pair_unnamed_by_messages),
 	    cmocka_unit_test(test_unrelated_not_paired),
 	    cmocka_unit_test(test_clock_step),
