@@ -20,6 +20,8 @@
 #include "sdt.h"
 #include "util.h"
 
+_Static_assert(MS_P_COUNT <= 128, "ms_proc.probes_present holds 128 catalog ids");
+
 #define DEFAULT_RING_BYTES (16u << 20)
 
 /* A binary seen by exec or at start: QEMU (probes attached) or not. */

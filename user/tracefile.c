@@ -1461,6 +1461,25 @@ static int r_bad_record(struct tf_reader *r, const char *what)
 }
 
 /* One record at r->p: 1 = delivered in *out, 0 = skipped, <0 corrupt. */
+/* A PROC record's probes_present bits are file probe ids, like a record's
+ * probe: put them on this build's catalog (another build's catalog may number
+ * its probes otherwise, or lack some). */
+static void r_map_present(const struct tf_reader *r, __u64 present[2])
+{
+	__u64 in[2] = {present[0], present[1]};
+
+	present[0] = present[1] = 0;
+	for (unsigned int i = 0; i < 128; i++) {
+		uint16_t id;
+
+		if (!(in[i / 64] >> (i % 64) & 1))
+			continue;
+		id = i < r->map_len ? r->map[i] : MS_P_NONE;
+		if (id != MS_P_NONE && id < 128)
+			present[id / 64] |= 1ULL << (id % 64);
+	}
+}
+
 static int r_decode(struct tf_reader *r, union ms_rec *out)
 {
 	const uint8_t *p = r->p, *end = r->end;
@@ -1563,6 +1582,8 @@ static int r_decode(struct tf_reader *r, union ms_rec *out)
 		out->h.probe = id;
 	} else if (out->h.kind == MS_EV_LOST) {
 		r->lost_sum += out->lost.count;
+	} else if (out->h.kind == MS_EV_PROC) {
+		r_map_present(r, out->proc.probes_present);
 	}
 	return 1;
 }

@@ -174,8 +174,12 @@ static void rnd_rec(union ms_rec *r, uint64_t *ts)
 		r->proc.pflags = (uint32_t)rnd_val();
 		if (rng() % 2) { /* the fields appended later, written with LEN */
 			r->proc.qemu_version = (uint32_t)rnd_val();
+			/* bits of catalog ids: the reader keeps those it knows */
 			r->proc.probes_present[0] = rnd_val();
 			r->proc.probes_present[1] = rnd_val();
+			for (unsigned int id = 0; id < 128; id++)
+				if (id == MS_P_NONE || id >= MS_P_COUNT)
+					r->proc.probes_present[id / 64] &= ~(1ULL << (id % 64));
 		}
 		break;
 	case MS_EV_LOST: r->lost.count = rnd_val(); break;
@@ -858,6 +862,14 @@ static void test_probe_table_remap(void **state)
 	/* file ids 1..4; in the file: 1 = vfio_save_setup, 2 =
 	 * migrate_set_state, 3 = a probe from a newer catalog, 4 = a known name
 	 * under another provider */
+	/* a PROC record whose attached probes are file ids 1-4 */
+	memset(&rec, 0, sizeof(rec));
+	rec.h.kind = MS_EV_PROC;
+	rec.h.ts = 99;
+	rec.h.pid = rec.h.tid = 9;
+	rec.proc.qemu_version = 100002;
+	rec.proc.probes_present[0] = 0x1e;
+	assert_int_equal(tf_write(w, &rec), 0);
 	for (int i = 0; i < 20; i++) {
 		memset(&rec, 0, sizeof(rec));
 		rec.h.kind = MS_EV_USDT;
@@ -896,10 +908,20 @@ static void test_probe_table_remap(void **state)
 
 	r = open_reader(path);
 	assert_int_equal(read_all(r, got, 64, &n), 0);
-	assert_int_equal(n, 10 + 4);
+	assert_int_equal(n, 10 + 4 + 1);
 	size_t u = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (got[i].h.kind == MS_EV_PROC) {
+			/* its probe set on this build's ids: the two it knows */
+			uint64_t want[2] = {0, 0};
+
+			want[MS_P_VFIO_SAVE_SETUP / 64] |= 1ULL << (MS_P_VFIO_SAVE_SETUP % 64);
+			want[MS_P_MIGRATE_SET_STATE / 64] |= 1ULL << (MS_P_MIGRATE_SET_STATE % 64);
+			assert_int_equal(got[i].proc.probes_present[0], want[0]);
+			assert_int_equal(got[i].proc.probes_present[1], want[1]);
+			continue;
+		}
 		if (got[i].h.kind == MS_EV_EXIT) {
 			assert_int_equal(got[i].h.probe, 3);
 			continue;
@@ -914,7 +936,7 @@ static void test_probe_table_remap(void **state)
 	assert_int_equal(u, 10);
 	tf_reader_stats(r, &st);
 	assert_int_equal(st.unknown_probes, 10);
-	assert_int_equal(st.records, 14);
+	assert_int_equal(st.records, 15);
 	tf_reader_close(r);
 }
 
