@@ -226,7 +226,7 @@ const char *tl_stall_reason_name(enum tl_stall_reason r)
 /* ------------------------------------------------------------------ */
 /* probe properties */
 
-/* Role a probe proves. From qemu-probes.md: what fires on one side only. */
+/* Role a probe proves: what fires on one side only (docs/figures.md "Role"). */
 static const uint8_t probe_role[MS_P_COUNT] = {
     [MS_P_MIGRATE_PENDING_ESTIMATE] = TL_ROLE_SOURCE,
     [MS_P_MIGRATE_PENDING_EXACT] = TL_ROLE_SOURCE,
@@ -1325,8 +1325,8 @@ static void on_ioctl(struct tl_proc *p, struct tl_mig *m, const struct ms_ioctl 
 			uint8_t to = (uint8_t)(io->dev_state > 0xfe ? 0xfe : io->dev_state);
 			struct tl_transition *tr;
 
-			/* vfio_migration_set_device_state fired first (probe
-			 * order of qemu-probes.md): complete its transition */
+			/* vfio_migration_set_device_state fired first (an
+			 * order QEMU 10.0 does not have): complete its transition */
 			if (t->tr_pdev >= 0 && !t->tr_ioctl && t->tr_to == to) {
 				tr = tid_tr(p, t);
 				if (tr) {

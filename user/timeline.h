@@ -2,7 +2,7 @@
 /*
  * The timeline engine: fed records (union ms_rec) in time order, it
  * reconstructs per process and per migration the milestones and derived
- * figures of DESIGN.md "Timeline model". Pure: no I/O, no clock reads, no
+ * figures of docs/figures.md. Pure: no I/O, no clock reads, no
  * allocation beyond what the records need, deterministic.
  *
  * Every sink reads the same state: reports (after tl_finish), the top view and

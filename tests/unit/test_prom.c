@@ -201,7 +201,7 @@ static void test_table(void **state)
 			assert_string_not_equal(d->labels[i], "le");
 		}
 	}
-	/* the contract of DESIGN.md "Prometheus metrics" */
+	/* the metric names are a contract (docs/metrics.md) */
 	static const char *const contract[] = {
 	    "migscope_migrations_total",
 	    "migscope_migration_active",

@@ -1539,7 +1539,7 @@ static void test_transitions_probe_first_order(void **state)
 
 	EV(&b, SRC, AT(-5), MS_P_VFIO_MIGRATION_REALIZE, S(DEV));
 	st(&b, SRC, AT(0), "setup");
-	/* qemu-probes.md order: the probe, then the ioctl on the same thread */
+	/* QEMU 10.0's order: the probe, then the ioctl on the same thread */
 	EVT(&b, SRC, 7, AT(1), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV), S("PRE_COPY"));
 	ioctl_set(&b, SRC, 7, AT(1.1), 30, MS_VFIO_PRE_COPY, MSF(0.4), 31, 0);
 	EVT(&b, SRC, 8, AT(2), MS_P_VFIO_MIGRATION_SET_DEVICE_STATE, S(DEV2), S("PRE_COPY"));
