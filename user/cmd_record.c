@@ -165,6 +165,7 @@ int cmd_record(int argc, char **argv)
 			live_check_lost(l);
 			if (tf_writer_flush(c.w) < 0) {
 				ms_err("record: %s", tf_writer_error(c.w));
+				c.werr = 1;
 				goto out;
 			}
 			last_flush = now;
@@ -180,7 +181,9 @@ int cmd_record(int argc, char **argv)
 out:
 	live_stats(l, &st);
 	r = tf_writer_close(c.w, st.lost);
-	if (r < 0) {
+	/* after a write error (a full disk) the file ends at its last whole
+	 * chunk: that error was the one line */
+	if (r < 0 && !c.werr) {
 		ms_err("record: %s: cannot finish the file: %s", out, strerror(-r));
 		ret = MS_EXIT_FAIL;
 	}

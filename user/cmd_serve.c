@@ -224,6 +224,7 @@ int cmd_serve(int argc, char **argv)
 	struct wc_config *web = NULL;
 	struct collector *c = NULL;
 	struct collector_stats cs;
+	bool rec_failed = false;
 	struct hs *h = NULL;
 	struct hs_opts ho = {.snapshot = get_snapshot, .arg = &s};
 	struct hs_stats hst = {};
@@ -390,9 +391,15 @@ int cmd_serve(int argc, char **argv)
 				ms_err("serve: collector stopped: %s", cs.error);
 				goto out;
 			}
+			if (cs.record_error[0] && !rec_failed) {
+				/* once: the metrics go on without the file */
+				ms_err("serve: --record %s stopped: %s; serving goes on",
+				       co.record_path, cs.record_error);
+				rec_failed = true;
+			}
 		}
 	}
-	ret = 0;
+	ret = rec_failed ? MS_EXIT_FAIL : 0;
 out:
 	if (h) {
 		hs_stats(h, &hst);

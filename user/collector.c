@@ -22,13 +22,15 @@ struct collector {
 	uint64_t records_written; /* the thread's own count */
 	uint64_t last_events, last_tick;
 	double rate;
-	char error[256]; /* the thread's own */
+	char error[256];     /* the thread's own */
+	char rec_error[256]; /* the trace file's: writing it stopped, not the thread */
 	/* What readers see, copied by the thread under the lock: the live
 	 * source's tables are the thread's alone (they grow as binaries appear). */
 	struct live_stats pub_live;
 	unsigned int pub_attached[MS_P_COUNT];
 	uint64_t pub_written;
 	char pub_error[256];
+	char pub_rec_error[256];
 };
 
 /* Collector thread: publish its state for collector_stats (lock taken here). */
@@ -42,6 +44,7 @@ static void publish(struct collector *c)
 	memcpy(c->pub_attached, live_probe_attached(c->live), sizeof(c->pub_attached));
 	c->pub_written = c->records_written;
 	memcpy(c->pub_error, c->error, sizeof(c->pub_error));
+	memcpy(c->pub_rec_error, c->rec_error, sizeof(c->pub_rec_error));
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -50,13 +53,14 @@ static int on_rec(const union ms_rec *r, void *arg)
 	struct collector *c = arg;
 	int ret;
 
-	if (c->w) {
+	/* A trace file that cannot be written (a full disk) stops there; the
+	 * engine, and what serve exports from it, go on. */
+	if (c->w && !c->rec_error[0]) {
 		ret = tf_write(c->w, r);
-		if (ret < 0 && ret != -EINVAL) {
-			snprintf(c->error, sizeof(c->error), "%s", tf_writer_error(c->w));
-			return ret;
-		}
-		c->records_written++;
+		if (ret < 0 && ret != -EINVAL)
+			snprintf(c->rec_error, sizeof(c->rec_error), "%s", tf_writer_error(c->w));
+		else if (ret == 0)
+			c->records_written++;
 	}
 	pthread_mutex_lock(&c->lock);
 	tl_feed(c->tl, r);
@@ -80,8 +84,8 @@ static void tick(struct collector *c, uint64_t now)
 	if (c->o.expire_ns && now > c->o.expire_ns)
 		tl_expire(c->tl, now - c->o.expire_ns);
 	pthread_mutex_unlock(&c->lock);
-	if (c->w && tf_writer_flush(c->w) < 0)
-		snprintf(c->error, sizeof(c->error), "%s", tf_writer_error(c->w));
+	if (c->w && !c->rec_error[0] && tf_writer_flush(c->w) < 0)
+		snprintf(c->rec_error, sizeof(c->rec_error), "%s", tf_writer_error(c->w));
 }
 
 static void *run(void *arg)
@@ -196,6 +200,7 @@ void collector_stats(struct collector *c, struct collector_stats *s)
 	s->events_per_s = c->rate;
 	s->records_written = c->pub_written;
 	memcpy(s->error, c->pub_error, sizeof(s->error));
+	memcpy(s->record_error, c->pub_rec_error, sizeof(s->record_error));
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -214,8 +219,11 @@ int collector_stop(struct collector *c)
 		;
 	live_check_lost(c->live);
 	live_stats(c->live, &st);
-	if (c->w)
+	if (c->w) {
 		ret = tf_writer_close(c->w, st.lost);
+		if (c->rec_error[0])
+			ret = 0; /* the file's error is out already; its chunks stay */
+	}
 	live_close(c->live);
 	tl_free(c->tl);
 	pthread_mutex_destroy(&c->lock);

@@ -37,6 +37,9 @@ struct collector_stats {
 	double events_per_s; /* over the last tick */
 	uint64_t records_written;
 	char error[256]; /* the thread stopped on this error, "" while fine */
+	/* the trace file (--record) stopped on this error and the collector
+	 * went on without it, "" while fine */
+	char record_error[256];
 };
 
 /* Load BPF, start the thread. 0, or a negative errno and one line in err. */
@@ -51,7 +54,7 @@ const struct tl *collector_tl(const struct collector *c);
 const unsigned int *collector_probe_attached(const struct collector *c);
 void collector_stats(struct collector *c, struct collector_stats *s);
 /* Stop the thread, finish the trace file, free. Returns 0 or the negative
- * errno of a trace file error. */
+ * errno of a trace file error (not again for one record_error reported). */
 int collector_stop(struct collector *c);
 
 #endif

@@ -209,6 +209,8 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 		l->probe_attached[id]++;
 	}
 	/* an older QEMU lacks the newer probes: say which, trace the rest */
+	if (b->missing > 6)
+		snprintf(missing + mlen, sizeof(missing) - mlen, " and %u more", b->missing - 6);
 	if (b->missing)
 		fprintf(stderr,
 			"migscope: note: %s lacks %u of %d catalog probes (%s); the rest are "
