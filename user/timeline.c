@@ -741,14 +741,23 @@ struct bounds {
 	uint16_t nf, nb, mism, np;
 };
 
+/* A receive is after its send, in true time. */
 static void bound_fwd(struct bounds *b, uint64_t send, uint64_t recv)
 {
-	/* the receive is after the send, in true time */
 	int64_t d = (int64_t)(recv - send);
 
 	if (d < b->hi)
 		b->hi = d; /* dst clock - src clock < recv - send */
 	b->nf++;
+}
+
+static void bound_bwd(struct bounds *b, uint64_t send, uint64_t recv)
+{
+	int64_t d = (int64_t)(send - recv);
+
+	if (d > b->lo)
+		b->lo = d; /* dst clock - src clock > send - recv */
+	b->nb++;
 }
 
 /* The k-th message of a type at one end is the k-th of that type at the
@@ -759,7 +768,6 @@ static void match_dir(const struct tl_msg *snd, uint16_t ns, const struct tl_msg
 {
 	for (uint16_t i = 0; i < ns; i++) {
 		uint16_t k = 0, j;
-		int64_t d;
 
 		for (j = 0; j < i; j++)
 			k += snd[j].type == snd[i].type;
@@ -778,15 +786,10 @@ static void match_dir(const struct tl_msg *snd, uint16_t ns, const struct tl_msg
 			b->mism++;
 			continue;
 		}
-		if (src_sends) {
+		if (src_sends)
 			bound_fwd(b, snd[i].ts, rcv[j].ts);
-		} else {
-			/* the receive is after the send, in true time */
-			d = (int64_t)(rcv[j].ts - snd[i].ts);
-			if (-d > b->lo)
-				b->lo = -d; /* dst clock - src clock > send - recv */
-			b->nb++;
-		}
+		else
+			bound_bwd(b, snd[i].ts, rcv[j].ts);
 	}
 }
 
@@ -2615,9 +2618,7 @@ uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d)
 		return TL_NONE;
 	/* over multifd the save thread reads the data fd itself: no
 	 * vfio_save_block in the stop phase (precopy's do not count) */
-	if (tl_has(d->mf_save_start))
-		return d->has_io ? d->sc_io : TL_NONE;
-	if (d->block_seen)
+	if (d->block_seen && !tl_has(d->mf_save_start))
 		return d->sc_block;
 	return d->has_io ? d->sc_io : TL_NONE;
 }
@@ -2663,8 +2664,11 @@ int64_t tl_dev_save_us(const struct tl_mig *m, const struct tl_dev *d)
 {
 	if (m->incomplete)
 		return TL_DNONE;
-	if (tl_has(d->mf_save_start))
-		return tl_dhas(tl_dev_mf_save(d)) ? tl_dev_mf_save(d) / 1000 : TL_DNONE;
+	if (tl_has(d->mf_save_start)) {
+		int64_t ns = tl_dev_mf_save(d);
+
+		return tl_dhas(ns) ? ns / 1000 : TL_DNONE;
+	}
 	return sum2(d->save_us);
 }
 
@@ -2672,8 +2676,11 @@ int64_t tl_dev_load_us(const struct tl_mig *m, const struct tl_dev *d)
 {
 	if (m->incomplete)
 		return TL_DNONE;
-	if (tl_has(d->mf_load_start))
-		return tl_dhas(tl_dev_mf_load(d)) ? tl_dev_mf_load(d) / 1000 : TL_DNONE;
+	if (tl_has(d->mf_load_start)) {
+		int64_t ns = tl_dev_mf_load(d);
+
+		return tl_dhas(ns) ? ns / 1000 : TL_DNONE;
+	}
 	return sum2(d->load_us);
 }
 
