@@ -200,9 +200,8 @@ static const struct cat_figure figures[] = {
     /* 8.x's migrate_fd_error fires for a failed connection only */
     {"error", "9.1", {MS_P_MIGRATE_ERROR}},
     {"milestones.cancel", "10.0", {MS_P_MIGRATION_CANCEL, MS_P_MIGRATE_FD_CANCEL}},
-    {"milestones.switchover-start, milestones.precopy-complete",
-     "10.0",
-     {MS_P_SAVEVM_SEND_SWITCHOVER_START, MS_P_MIGRATION_PRECOPY_COMPLETE}},
+    {"milestones.switchover-start", "10.0", {MS_P_SAVEVM_SEND_SWITCHOVER_START}},
+    {"milestones.precopy-complete", "10.0", {MS_P_MIGRATION_PRECOPY_COMPLETE}},
     {"clock_offset_ms, clock_error_ms",
      "8.1",
      {MS_P_SAVEVM_COMMAND_SEND, MS_P_LOADVM_PROCESS_COMMAND}},

@@ -316,6 +316,62 @@ static void text_devices(FILE *f, const struct tl_mig *m, enum tl_role role)
 			TL_MAX_DEVS);
 }
 
+/* VFIO device state over multifd: the source's save threads, the
+ * destination's packets and load threads (docs/figures.md). */
+static void text_multifd(FILE *f, const struct tl_mig *m, enum tl_role role)
+{
+	static const char *const src_hdr[] = {"device", "save thread ms", "saved"};
+	static const char *const dst_hdr[] = {
+	    "device",  "packets",  "first +ms", "last +ms",   "load thread ms",
+	    "buffers", "write ms", "starved",	"starved ms",
+	};
+	bool dst = role == TL_ROLE_DEST;
+	struct table t = {0};
+
+	t.ncols = dst ? (int)(sizeof(dst_hdr) / sizeof(dst_hdr[0])) : 3;
+	for (int i = 0; i < t.ncols; i++) {
+		t.hdr[i] = dst ? dst_hdr[i] : src_hdr[i];
+		t.left[i] = i == 0;
+	}
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		const struct tl_dev *d = &m->devs[i];
+		bool load = tl_has(d->mf_load_start);
+		int r;
+
+		if (!tl_dev_multifd(d))
+			continue;
+		r = trow(&t);
+		if (r < 0)
+			break;
+		snprintf(tcell(&t, r, 0), CELL, "%.39s", d->name);
+		if (!dst) {
+			fmt_ms(tcell(&t, r, 1), tl_dev_mf_save(d));
+			strcpy(tcell(&t, r, 2), !tl_has(d->mf_save_end) ? "-"
+						: d->mf_save_ret > 0	? "yes"
+									: "no");
+			continue;
+		}
+		fmt_u(tcell(&t, r, 1), d->mf_incoming);
+		fmt_rel(tcell(&t, r, 2), m, d->mf_first_in);
+		fmt_rel(tcell(&t, r, 3), m, d->mf_last_in);
+		fmt_ms(tcell(&t, r, 4), tl_dev_mf_load(d));
+		if (load)
+			fmt_u(tcell(&t, r, 5), d->mf_loaded);
+		else
+			strcpy(tcell(&t, r, 5), "-");
+		fmt_ms(tcell(&t, r, 6), load ? d->mf_write_ns : TL_DNONE);
+		if (load)
+			fmt_u(tcell(&t, r, 7), d->mf_starved);
+		else
+			strcpy(tcell(&t, r, 7), "-");
+		fmt_ms(tcell(&t, r, 8), load ? d->mf_starved_ns : TL_DNONE);
+	}
+	if (!t.nrows)
+		return;
+	fprintf(f, "  device state over multifd\n");
+	tprint(f, &t, "    ");
+}
+
 struct trline {
 	const struct tl_dev *d;
 	const struct tl_transition *tr;
@@ -406,6 +462,7 @@ static void text_mig(FILE *f, const struct tl *tl, const struct tl_mig *m, size_
 	if (m->ndevs) {
 		fprintf(f, "  devices\n");
 		text_devices(f, m, role);
+		text_multifd(f, m, role);
 	}
 	text_transitions(f, m);
 

@@ -18,6 +18,7 @@ scenario() {
 	"$MIGSCOPE" replay --format json -o "$T/$name.all.json" "$T/$name.trace" &&
 	"$MIGSCOPE" replay --format events -o "$T/$name.events" "$T/$name.trace" ||
 		{ t_fail "$name: replay failed"; return 1; }
+	"$MIGSCOPE" replay -o "$T/$name.txt" "$T/$name.trace" || { t_fail "$name: text replay failed"; return 1; }
 	# other QEMU-like processes of the host are not this test's
 	$PY "$MS_ROOT/tests/live/only_pids.py" "$T/$name.all.json" "$T/$name.log" > "$T/$name.json"
 }
@@ -47,9 +48,8 @@ if scenario default; then
 		'.pairs | length == 1 and .[0].guest_downtime_ms != null and .[0].ack_transit_ms != null and .[0].ack_transit_ms >= 0'
 	jq_check default "ACK handshake seen on both sides" \
 		"($src | .switchover_ack.acked == true and .switchover_ack.enabled == true) and ($dst | .switchover_ack.pending_initial == 2)"
-	# (the 10 more: the multifd VFIO probes, which migsim does not fire)
 	check "default: probes the binary lacks are named, the rest traced" \
-		grep -q 'lacks 16 of .* catalog probes (migration_precopy_complete, postcopy_start, loadvm_postcopy_handle_run, migrate_fd_error, migrate_fd_cancel, vfio_load_device_config_state and 10 more)' "$T/default.trace.err"
+		grep -q 'lacks 5 of .* catalog probes (postcopy_start, loadvm_postcopy_handle_run, migrate_fd_error, migrate_fd_cancel, vfio_load_device_config_state); the rest' "$T/default.trace.err"
 	jq_check default "no lost events, nothing incomplete" \
 		'.lost_events == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
 fi
@@ -138,27 +138,84 @@ else
 	t_fail "short-lived: recorder did not start"
 fi
 
-# QEMU 8.2's probe shapes (build/migsim-8.2: migrate_transferred without the
-# switchover bandwidth, the two-argument vfio_migration_set_state after its
-# ioctl, the notifier's state by name): attached by their shape, decoded live,
-# every figure and decoded value as migsim's own.
+# Older releases' probes (build/migsim-8.2, -9.1: what those releases have,
+# tests/migsim/provider.sh): attached by their shape, decoded live, every
+# figure and decoded value as migsim's own; the figures they cannot give are
+# null with the reason, and their older names stand in for the newer ones.
 MIGSIM_DEFAULT=$MIGSIM
 MIGSIM=$MS_BUILD/migsim-8.2
 if scenario shapes-8.2; then
 	check "shapes-8.2: migsim completed" test "$SIM_ST" -eq 0
 	compare shapes-8.2
 	check "shapes-8.2: records carry the 8.x shapes" bash -c "
-		grep -q '\"probe\":\"migrate_transferred\",\"shape\":1' '$T/shapes-8.2.events' &&
+		grep -q '\"probe\":\"migrate_transferred\",\"args\":\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,[0-9]*\]' '$T/shapes-8.2.events' &&
 		grep -q '\"probe\":\"vfio_migration_set_state\",\"shape\":1' '$T/shapes-8.2.events' &&
 		grep -q '\"probe\":\"vfio_migration_state_notifier\",\"shape\":1' '$T/shapes-8.2.events'"
 	jq_check shapes-8.2 "device transitions, each with its ioctl, from the probe after it" \
 		"[$src | .transitions[]] | length >= 6 and all(.dur_ms != null)"
-	jq_check shapes-8.2 "threshold known, no switchover bandwidth invented" \
+	jq_check shapes-8.2 "switchover bandwidth from the five arguments, threshold known" \
 		"$src | .convergence.threshold_bytes > 0"
-	check "shapes-8.2: probes names the shape" bash -c "'$MIGSCOPE' probes --binary '$MIGSIM' |
-		grep -qE 'present  migrate_transferred +[0-9]+ sites?, the arguments of QEMU 8.1$'"
+	jq_check shapes-8.2 "no error text, SWITCHOVER_START or device complete time: null with the reason" \
+		"$src | .error == null and (.unavailable | has(\"error\") and has(\"milestones.switchover-start\") and has(\"devices.complete_precopy_ms\")) and ([.devices[].complete_precopy_ms] | all(. == null))"
+	check "shapes-8.2: probes names the shapes" bash -c "'$MIGSCOPE' probes --binary '$MIGSIM' > '$T/probes-8.2.txt' &&
+		grep -qE 'present  vfio_migration_set_state +[0-9]+ sites?, the arguments of QEMU 8.1-9.0$' '$T/probes-8.2.txt' &&
+		grep -qE 'present  vfio_migration_state_notifier +[0-9]+ sites?, the arguments of QEMU 8.1-8.2$' '$T/probes-8.2.txt' &&
+		grep -qE '^  error +\(its probes came with QEMU 9.1\)' '$T/probes-8.2.txt'"
+	check "shapes-8.2: the missing-probes note counts those it does not name" \
+		grep -qE 'lacks 21 of [0-9]+ catalog probes \(.* and 15 more\)' "$T/shapes-8.2.trace.err"
 fi
+MIGSIM=$MS_BUILD/migsim-9.1
+if scenario shapes-9.1; then
+	check "shapes-9.1: migsim completed" test "$SIM_ST" -eq 0
+	compare shapes-9.1
+	check "shapes-9.1: 9.1's names fired and seen (vfio_load_device_config_state, no _start/_end)" bash -c "
+		grep -q '\"probe\":\"vfio_load_device_config_state\"' '$T/shapes-9.1.events' &&
+		! grep -q '\"probe\":\"vfio_load_device_config_state_start\"' '$T/shapes-9.1.events'"
+	jq_check shapes-9.1 "the 3-argument set_state before its ioctl gives every transition" \
+		"[$src | .transitions[]] | length >= 6 and all(.dur_ms != null)"
+	jq_check shapes-9.1 "SWITCHOVER_START and precopy-complete: null with the reason (10.0)" \
+		"$src | .unavailable | has(\"milestones.switchover-start\") and has(\"milestones.precopy-complete\") and (has(\"error\") | not)"
+fi
+if scenario cancel-9.1 --cancel-at precopy; then
+	compare cancel-9.1
+	check "cancel-9.1: migrate_fd_cancel fired" grep -q '"probe":"migrate_fd_cancel"' "$T/cancel-9.1.events"
+	jq_check cancel-9.1 "migrate_fd_cancel stands in for migration_cancel: cancelled" \
+		"$src | .result == \"cancelled\""
+fi
+if scenario fail-9.1 --fail-at active; then
+	compare fail-9.1
+	jq_check fail-9.1 "9.1's migrate_error gives the error text" \
+		"$src | .result == \"failed\" and (.error | test(\"injected failure\"))"
+fi
+check "migsim-9.1 refuses --multifd in one line (multifd device state is 10.0's)" \
+	bash -c "! '$MIGSIM' --multifd 2> '$T/mf91.err' && test \$(wc -l < '$T/mf91.err') -eq 1"
 MIGSIM=$MIGSIM_DEFAULT
+
+# VFIO device state over multifd (10.0): a save thread per device on the
+# source, packets on a second connection, a load thread per device on the
+# destination started at SWITCHOVER_START (one device with little stop-copy
+# state, one with several buffers).
+if scenario multifd --multifd --devices 3 --dev-stopcopy 6M,1M,0; then
+	check "multifd: migsim completed" test "$SIM_ST" -eq 0
+	compare multifd
+	jq_check multifd "source: every device saved by its thread, its stop-copy bytes from the thread's reads" \
+		"[$src | .devices[] | .multifd.saved == true and .stopcopy_read_bytes > 0 and .save_us > 0] | length == 3 and all"
+	jq_check multifd "destination: every packet loaded, the config last; the source's bytes" \
+		"([$src | .devices[] | {(.name): .stopcopy_read_bytes}] | add) as \$r |
+		 [$dst | .devices[] | .multifd.packets_in == .multifd.buffers_loaded + 1 and .multifd.load_thread_ms > 0 and .stopcopy_bytes == \$r[.name]] | length == 3 and all"
+	jq_check multifd "no multifd figure on a device that did not use it (nothing else null)" \
+		"[.migrations[] | .devices[] | .multifd] | all(. != null)"
+	check "multifd: the text report shows the threads" grep -q 'device state over multifd' "$T/multifd.txt"
+fi
+if scenario multifd-nodev --multifd --devices 0; then
+	check "multifd-nodev: migsim completed" test "$SIM_ST" -eq 0
+	compare multifd-nodev
+fi
+if scenario multifd-killdst --multifd --kill-dst-at vm-stopped; then
+	check "multifd-killdst: migsim reported the failure" test "$SIM_ST" -ne 0
+	jq_check multifd-killdst "source failed, destination aborted" \
+		"($src | .result == \"failed\") and ($dst | .result == \"aborted\")"
+fi
 
 # A storm of probes overflows a small ring buffer: the loss reaches the file
 # and the report, and the affected migration is incomplete, without invented

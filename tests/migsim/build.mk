@@ -10,7 +10,7 @@
 
 MIGSIM_DIR := tests/migsim
 MIGSIM_OUT := $(BUILD)/tests/migsim
-MIGSIM_SRCS := migsim.c migsim_src.c migsim_dst.c migsim_vfio.c migsim_log.c migsim_stream.c
+MIGSIM_SRCS := migsim.c migsim_src.c migsim_dst.c migsim_vfio.c migsim_log.c migsim_stream.c migsim_multifd.c
 MIGSIM_OBJS := $(addprefix $(MIGSIM_OUT)/,$(MIGSIM_SRCS:.c=.o))
 MIGSIM_PROBES_H := $(MIGSIM_OUT)/migsim_probes.h
 MIGSIM_PROBES_O := $(MIGSIM_OUT)/migsim_probes.o
@@ -50,37 +50,37 @@ $(BUILD)/migsim-vfiofs: $(VFIOFS_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(FUSE3_LIBS)
 
-# migsim-8.2: the same model firing QEMU 8.2's shapes of the probes whose
-# argument lists changed since (migsim_trace.h, MIGSIM_SHAPES=82). Its provider
-# file is migsim_probes.d with those probes as 8.2's trace-events declare them.
-MIGSIM82_OUT := $(BUILD)/tests/migsim-8.2
-MIGSIM82_OBJS := $(addprefix $(MIGSIM82_OUT)/,$(MIGSIM_SRCS:.c=.o))
-MIGSIM82_D := $(MIGSIM82_OUT)/migsim_probes.provider # not .d: build/ *.d are make dependency files
+# migsim-8.2, migsim-9.1: the same model firing what those releases have
+# (migsim.h MIGSIM_QEMU, migsim_trace.h): their probe set and argument lists,
+# from a provider file made from migsim_probes.d by provider.sh.
+MIGSIM_VERSIONS := 8.2 9.1
 
-TEST_HELPERS += $(BUILD)/migsim-8.2
+define MIGSIM_VERSION_RULES
+MIGSIM_V_OUT_$(1) := $(BUILD)/tests/migsim-$(1)
+MIGSIM_V_OBJS_$(1) := $$(addprefix $$(MIGSIM_V_OUT_$(1))/,$(MIGSIM_SRCS:.c=.o))
+TEST_HELPERS += $(BUILD)/migsim-$(1)
 
-$(MIGSIM82_D): $(MIGSIM_DIR)/migsim_probes.d $(MIGSIM_DIR)/build.mk
-	@mkdir -p $(@D)
-	$(call msg,GEN,$@)
-	$(Q)sed -e 's/^probe migrate_transferred(.*/probe migrate_transferred(uint64_t transferred,uint64_t time_spent,uint64_t bandwidth,uint64_t size);/' \
-		-e 's/^probe vfio_migration_set_state(.*/probe vfio_migration_set_state(const char * name,const char * state);/' \
-		-e '/^probe vfio_migration_set_device_state(/d' \
-		-e 's/^probe vfio_migration_state_notifier(.*/probe vfio_migration_state_notifier(const char * name,const char * state);/' \
-		$< > $@.tmp && mv $@.tmp $@
+# not .d: build/ *.d are make dependency files
+$$(MIGSIM_V_OUT_$(1))/migsim_probes.provider: $(MIGSIM_DIR)/migsim_probes.d $(MIGSIM_DIR)/provider.sh
+	@mkdir -p $$(@D)
+	$$(call msg,GEN,$$@)
+	$$(Q)sh $(MIGSIM_DIR)/provider.sh $(1) < $$< > $$@.tmp && mv $$@.tmp $$@
 
-$(MIGSIM82_OUT)/migsim_probes.h: $(MIGSIM82_D)
-	$(call msg,DTRACE,$@)
-	$(Q)$(DTRACE) -h -s $< -o $@
+$$(MIGSIM_V_OUT_$(1))/migsim_probes.h: $$(MIGSIM_V_OUT_$(1))/migsim_probes.provider
+	$$(call msg,DTRACE,$$@)
+	$$(Q)$(DTRACE) -h -s $$< -o $$@
 
-$(MIGSIM82_OUT)/migsim_probes.o: $(MIGSIM82_D)
-	$(call msg,DTRACE,$@)
-	$(Q)$(DTRACE) -G -s $< -o $@
+$$(MIGSIM_V_OUT_$(1))/migsim_probes.o: $$(MIGSIM_V_OUT_$(1))/migsim_probes.provider
+	$$(call msg,DTRACE,$$@)
+	$$(Q)$(DTRACE) -G -s $$< -o $$@
 
-$(MIGSIM82_OBJS): $(MIGSIM82_OUT)/%.o: $(MIGSIM_DIR)/%.c $(MIGSIM82_OUT)/migsim_probes.h
-	@mkdir -p $(@D)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -I$(MIGSIM82_OUT) -DMIGSIM_SHAPES=82 $(CFLAGS) -MMD -MP -c -o $@ $<
+$$(MIGSIM_V_OBJS_$(1)): $$(MIGSIM_V_OUT_$(1))/%.o: $(MIGSIM_DIR)/%.c $$(MIGSIM_V_OUT_$(1))/migsim_probes.h
+	@mkdir -p $$(@D)
+	$$(call msg,CC,$$@)
+	$$(Q)$(CC) $(CPPFLAGS) -I$$(MIGSIM_V_OUT_$(1)) -DMIGSIM_QEMU=$(subst .,,$(1)) $(CFLAGS) -MMD -MP -c -o $$@ $$<
 
-$(BUILD)/migsim-8.2: $(MIGSIM82_OBJS) $(MIGSIM82_OUT)/migsim_probes.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+$(BUILD)/migsim-$(1): $$(MIGSIM_V_OBJS_$(1)) $$(MIGSIM_V_OUT_$(1))/migsim_probes.o
+	$$(call msg,LINK,$$@)
+	$$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ -lpthread
+endef
+$(foreach v,$(MIGSIM_VERSIONS),$(eval $(call MIGSIM_VERSION_RULES,$(v))))

@@ -259,6 +259,8 @@ static void usage(void)
 	       "  --approval-delay MS        destination: time from a device's DEV_INIT_DATA_SENT\n"
 	       "                             to its approval (default 0)\n"
 	       "  --ack on|off               switchover-ack capability (default on); --no-ack\n"
+	       "  --multifd                  multifd on: the devices' stop-copy state and config go\n"
+	       "                             over a multifd channel, a thread per device (10.0)\n"
 	       "\n"
 	       "Faults (PHASE below):\n"
 	       "  --fail-at PHASE            inject a failure at PHASE\n"
@@ -447,6 +449,7 @@ enum {
 	OPT_APPROVAL_DELAY,
 	OPT_ACK,
 	OPT_NO_ACK,
+	OPT_MULTIFD,
 	OPT_FAIL_AT,
 	OPT_CANCEL_AT,
 	OPT_KILL_DST_AT,
@@ -478,6 +481,7 @@ static const struct option options[] = {
 	{ "approval-delay", required_argument, NULL, OPT_APPROVAL_DELAY },
 	{ "ack", required_argument, NULL, OPT_ACK },
 	{ "no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "multifd", no_argument, NULL, OPT_MULTIFD },
 	{ "fail-at", required_argument, NULL, OPT_FAIL_AT },
 	{ "cancel-at", required_argument, NULL, OPT_CANCEL_AT },
 	{ "kill-dst-at", required_argument, NULL, OPT_KILL_DST_AT },
@@ -576,6 +580,13 @@ static bool parse_args(int argc, char **argv)
 				usage_error("--ack: expected on or off, got '%s'", optarg);
 			break;
 		case OPT_NO_ACK: cfg.ack = false; break;
+		case OPT_MULTIFD:
+			if (!MIGSIM_MULTIFD)
+				usage_error("--multifd: QEMU %d.%d has no VFIO device state over "
+					    "multifd (10.0)",
+					    MIGSIM_QEMU / 10, MIGSIM_QEMU % 10);
+			cfg.multifd = true;
+			break;
 		case OPT_FAIL_AT: cfg.fail_at = parse_phase("--fail-at", optarg, true); break;
 		case OPT_CANCEL_AT:
 			cfg.cancel_at = parse_phase("--cancel-at", optarg, false);

@@ -11,6 +11,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * The QEMU release whose probes a migsim build fires (docs/migsim.md
+ * "QEMU versions"): 100 for 10.0 (build/migsim), 91 and 82 for
+ * build/migsim-9.1 and build/migsim-8.2. VFIO device state over multifd
+ * exists from 10.0.
+ */
+#ifndef MIGSIM_QEMU
+#define MIGSIM_QEMU 100
+#endif
+#define MIGSIM_MULTIFD (MIGSIM_QEMU >= 100)
+
 #define MS_MAX_DEV   16
 #define MS_PAGE_SIZE 4096
 #define MS_ERR_LEN   256
@@ -73,6 +84,7 @@ struct ms_cfg {
 	uint64_t downtime_limit_ms;
 	uint64_t approval_delay_ms;
 	bool ack;
+	bool multifd; /* VFIO device state over a multifd channel (10.0) */
 	int fail_at;
 	int cancel_at;
 	int kill_dst_at;
@@ -168,6 +180,30 @@ int vfio_vm_state_notify(struct ms_dev *devs, int n, bool running, int state, ch
 uint64_t vfio_data_buffer_size(uint64_t stop_copy_size);
 ssize_t vfio_data_read(struct ms_dev *d, void *buf, size_t len);
 ssize_t vfio_data_write(struct ms_dev *d, const void *buf, size_t len);
+
+/*
+ * migsim_multifd.c: VFIO device state over multifd (QEMU 10.0's
+ * hw/vfio/migration-multifd.c), on a second connection, the multifd channel.
+ * Source: a save thread per device from the start of the iterable stop phase
+ * to its end. Destination: a receive thread for the channel, a load thread per
+ * device from SWITCHOVER_START, waited for before the load completes.
+ */
+struct jw;
+struct ms_mf_fig {
+	uint64_t t_start, t_end; /* the thread's first and last probe */
+	bool ok;		 /* it saved (loaded) everything */
+	/* destination */
+	uint64_t packets_in, buffers_loaded, loaded_bytes;
+	uint64_t write_ns, starved, starved_ns;
+};
+int mf_save_start(struct ms_dev *devs, int n, int sock, bool (*should_exit)(void), char *err);
+int mf_save_join(char *err);
+int mf_load_listen(struct ms_dev *devs, int n, int sock, char *err);
+int mf_load_switchover_start(char *err);
+int mf_load_wait(char *err);
+void mf_load_cleanup(void);
+const struct ms_mf_fig *mf_fig(int idx); /* NULL when the device did not use it */
+void jw_mf_fig(struct jw *w, const struct ms_mf_fig *f, bool dest);
 
 /* migsim_src.c, migsim_dst.c */
 int ms_source_main(void);

@@ -34,6 +34,7 @@ static struct dst {
 	struct ms_vfiofs fs;
 	int lfd;
 	int sock;
+	int mf_sock; /* the multifd channel (--multifd) */
 	struct ms_rd *rd;
 	int state;
 	int runstate;
@@ -45,7 +46,7 @@ static struct dst {
 	int se_kind[SE_MAX];
 	bool phase_hit[PH_COUNT];
 	uint64_t t_setup, t_active, t_ack_sent, t_loadvm_completed, t_vm_started, t_terminal;
-} D = {.lfd = -1, .sock = -1};
+} D = {.lfd = -1, .sock = -1, .mf_sock = -1};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -528,7 +529,17 @@ static int process_command(void)
 		}
 		val = htonl(val);
 		return send_rp_message(MIG_RP_MSG_PONG, 4, &val, NULL);
-	case MIG_CMD_SWITCHOVER_START: return 0;
+	case MIG_CMD_SWITCHOVER_START:
+		/* loadvm_postcopy_handle_switchover_start(): the devices' load threads */
+		if (cfg.multifd) {
+			char err[MS_ERR_LEN] = "";
+
+			ret = mf_load_switchover_start(err);
+			if (ret)
+				set_error("%s", err);
+			return ret;
+		}
+		return 0;
 	}
 	return 0;
 }
@@ -581,7 +592,13 @@ static int loadvm_state(void)
 		if (D.rd->err)
 			return rd_error("load of migration failed");
 		switch (type) {
-		case QEMU_VM_EOF: return 0;
+		case QEMU_VM_EOF:
+			/* qemu_loadvm_thread_pool_wait() */
+			if (cfg.multifd && mf_load_wait(err)) {
+				set_error("%s", err);
+				return -EINVAL;
+			}
+			return 0;
 		case QEMU_VM_COMMAND: ret = process_command(); break;
 		case QEMU_VM_SECTION_START:
 		case QEMU_VM_SECTION_FULL:
@@ -599,6 +616,12 @@ static void incoming_state_destroy(bool failed)
 {
 	uint32_t val = htonl(failed ? 1 : 0);
 
+	/* the load threads stopped and the multifd channel shut first: they
+	 * write to the data fds closed below */
+	if (cfg.multifd) {
+		mf_load_cleanup();
+		D.mf_sock = -1;
+	}
 	/* qemu_loadvm_state_cleanup(): vfio_load_cleanup() */
 	for (int i = 0; i < D.ndev; i++) {
 		struct ms_dev *d = &D.dev[i];
@@ -729,6 +752,7 @@ static void write_summary(void)
 	jw_arr_begin(&w);
 	for (int i = 0; i < D.ndev; i++) {
 		struct ms_dev *d = &D.dev[i];
+		const struct ms_mf_fig *mf = cfg.multifd ? mf_fig(i) : NULL;
 
 		jw_obj_begin(&w);
 		jw_key(&w, "name");
@@ -744,7 +768,7 @@ static void write_summary(void)
 		jw_null(&w);
 		jw_key(&w, "stopcopy_bytes");
 		if (D.t_loadvm_completed && D.state != MIG_FAILED)
-			jw_u64(&w, d->end_loaded_bytes);
+			jw_u64(&w, mf ? mf->loaded_bytes : d->end_loaded_bytes);
 		else
 			jw_null(&w);
 		jw_key(&w, "loaded_bytes");
@@ -754,9 +778,11 @@ static void write_summary(void)
 		jw_null(&w);
 		jw_key(&w, "load_us");
 		if (D.t_loadvm_completed && D.state != MIG_FAILED)
-			jw_i64(&w, d->load_us);
+			jw_i64(&w, mf ? (int64_t)(mf->t_end - mf->t_start) / 1000 : d->load_us);
 		else
 			jw_null(&w);
+		if (cfg.multifd)
+			jw_mf_fig(&w, mf, true);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -809,6 +835,23 @@ int ms_dest_main(void)
 	status("L %d", cfg.in_port);
 
 	D.sock = tcp_accept(D.lfd, cfg.timeout_s * 1000, &stop_requested);
+	/* multifd_recv_new_channel(): the source connects it after the main one */
+	if (D.sock >= 0 && cfg.multifd) {
+		D.mf_sock = tcp_accept(D.lfd, cfg.timeout_s * 1000, &stop_requested);
+		if (D.mf_sock < 0) {
+			set_error("no multifd channel: %s", strerror(-D.mf_sock));
+			D.mf_sock = -1;
+			D.state = MIG_ACTIVE; /* fail from active, as QEMU would */
+			set_state(MIG_ACTIVE, MIG_FAILED);
+			goto done;
+		}
+		if (mf_load_listen(D.dev, D.ndev, D.mf_sock, err)) {
+			set_error("%s", err);
+			D.state = MIG_ACTIVE;
+			set_state(MIG_ACTIVE, MIG_FAILED);
+			goto done;
+		}
+	}
 	close(D.lfd);
 	D.lfd = -1;
 	if (D.sock < 0) {
@@ -847,6 +890,8 @@ done:
 				D.has_error ? D.error : "did not complete");
 	}
 out:
+	if (cfg.multifd && D.mf_sock >= 0)
+		mf_load_cleanup();
 	if (D.lfd >= 0)
 		close(D.lfd);
 	if (D.sock >= 0)

@@ -103,6 +103,26 @@ probe vfio_load_device_config_state_start(const char * name);
 
 probe vfio_load_device_config_state_end(const char * name);
 
+probe vfio_save_complete_precopy_thread_start(const char * name,const char * idstr,uint32_t instance_id);
+
+probe vfio_save_complete_precopy_thread_end(const char * name,int ret);
+
+probe vfio_load_bufs_thread_start(const char * name);
+
+probe vfio_load_bufs_thread_end(const char * name);
+
+probe vfio_load_state_device_buffer_incoming(const char * name,uint32_t idx);
+
+probe vfio_load_state_device_buffer_start(const char * name);
+
+probe vfio_load_state_device_buffer_starved(const char * name,uint32_t idx);
+
+probe vfio_load_state_device_buffer_load_start(const char * name,uint32_t idx);
+
+probe vfio_load_state_device_buffer_load_end(const char * name,uint32_t idx);
+
+probe vfio_load_state_device_buffer_end(const char * name);
+
 probe savevm_command_send(uint16_t command,uint16_t len);
 
 probe loadvm_process_command(const char * s,uint16_t len);

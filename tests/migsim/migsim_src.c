@@ -68,6 +68,7 @@ static struct src {
 	char dst_error[MS_ERR_LEN];
 	bool dst_reaped;
 	int sock;
+	int mf_sock; /* the multifd channel (--multifd) */
 	struct ms_wr *wr;
 	pthread_t mig_thread;
 	pthread_t rp_thread;
@@ -119,6 +120,7 @@ static struct src {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
     .sock = -1,
+    .mf_sock = -1,
     .dst_status = -1,
     .killed_dst_at = PH_NONE,
 };
@@ -515,6 +517,11 @@ static int vfio_save_complete_precopy(struct ms_dev *d)
 	ssize_t n;
 	int ret;
 
+	/* the save thread moves the data and the config */
+	if (cfg.multifd) {
+		wr_be64(S.wr, MS_VFIO_MIG_FLAG_END_OF_STATE);
+		return S.wr->err;
+	}
 	trace_vfio_save_complete_precopy_start(d->name);
 	/* we get here in STOP or STOP_COPY only */
 	ret = vfio_set_state(d, MS_VFIO_STOP_COPY, MS_VFIO_STOP, err);
@@ -541,6 +548,10 @@ static void vfio_save_state(struct ms_dev *d)
 {
 	uint8_t config[VFIO_CONFIG_BYTES];
 
+	if (cfg.multifd) {
+		wr_be64(S.wr, MS_VFIO_MIG_FLAG_END_OF_STATE);
+		return;
+	}
 	wr_be64(S.wr, MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE);
 	memset(config, 0, sizeof(config));
 	config[0] = 0xb3; /* a vendor ID, for show */
@@ -675,16 +686,30 @@ static int64_t us_since(uint64_t t0)
 	return (int64_t)((ms_now() - t0) / 1000);
 }
 
+/* multifd_device_state_save_thread_should_exit() */
+static bool save_thread_should_exit(void)
+{
+	return get_state() == MIG_CANCELLING || has_error();
+}
+
 static int complete_precopy_iterable(void)
 {
-	uint64_t t0 = ms_now();
+	char err[MS_ERR_LEN] = "";
+	uint64_t t0;
 	int ret;
 
+	if (cfg.multifd && S.ndev &&
+	    mf_save_start(S.dev, S.ndev, S.mf_sock, save_thread_should_exit, err)) {
+		set_error("%s", err);
+		ret = -EAGAIN;
+		goto fail_join;
+	}
+	t0 = ms_now();
 	section_header(QEMU_VM_SECTION_END, SE_RAM, "ram");
 	ret = ram_save_complete();
 	section_footer(SE_RAM);
 	if (ret < 0)
-		return ret;
+		goto fail_join;
 	trace_vmstate_downtime_save("iterable", "ram", 0, us_since(t0));
 
 	for (int i = 0; i < S.ndev; i++) {
@@ -699,14 +724,24 @@ static int complete_precopy_iterable(void)
 			ret = wr_flush(S.wr);
 		if (ret < 0) {
 			file_set_error(ret);
-			return ret;
+			goto fail_join;
 		}
 		us = us_since(t0);
-		d->save_us += us;
+		if (!cfg.multifd) /* else the save thread's time */
+			d->save_us += us;
 		trace_vmstate_downtime_save("iterable", d->idstr, 0, us);
+	}
+	if (cfg.multifd && mf_save_join(err)) {
+		set_error("%s", err);
+		file_set_error(-EINVAL);
+		return -EINVAL;
 	}
 	S.t_iter_saved = trace_vmstate_downtime_checkpoint("src-iterable-saved");
 	return 0;
+fail_join:
+	if (cfg.multifd)
+		mf_save_join(err);
+	return ret;
 }
 
 static int complete_precopy_non_iterable(void)
@@ -735,7 +770,8 @@ static int complete_precopy_non_iterable(void)
 		vfio_save_state(d);
 		section_footer(d->section_id);
 		us = us_since(t0);
-		d->save_us += us;
+		if (!cfg.multifd)
+			d->save_us += us;
 		trace_vmstate_downtime_save("non-iterable", d->idstr, 0, us);
 	}
 	wr_u8(S.wr, QEMU_VM_EOF);
@@ -969,8 +1005,11 @@ static int migration_completion_precopy(void)
 		return -ECANCELED;
 	/* migration_switchover_start() */
 	S.rate_limit_max = 0;
+#if MIGSIM_QEMU >= 100
+	trace_migration_precopy_complete(); /* precopy_notify_complete() */
 	trace_savevm_send_switchover_start();
 	send_command(MIG_CMD_SWITCHOVER_START, 0, NULL);
+#endif
 
 	ret = complete_precopy_iterable();
 	if (ret)
@@ -1181,6 +1220,10 @@ static void migration_cleanup(void)
 		close(S.sock);
 		S.sock = -1;
 	}
+	if (S.mf_sock >= 0) {
+		close(S.mf_sock);
+		S.mf_sock = -1;
+	}
 	if (get_state() == MIG_CANCELLING)
 		set_state(MIG_CANCELLING, MIG_CANCELLED);
 	type = get_state() == MIG_COMPLETED ? MIG_EVENT_PRECOPY_DONE : MIG_EVENT_PRECOPY_FAILED;
@@ -1311,6 +1354,8 @@ static int spawn_destination(int *port_out, char *err)
 		add_arg(argv, &argc, "--downtime-limit=%" PRIu64, cfg.downtime_limit_ms);
 		add_arg(argv, &argc, "--approval-delay=%" PRIu64, cfg.approval_delay_ms);
 		add_arg(argv, &argc, "--ack=%s", cfg.ack ? "on" : "off");
+		if (cfg.multifd)
+			add_arg(argv, &argc, "--multifd");
 		add_arg(argv, &argc, "--timeout=%d", cfg.timeout_s);
 		add_arg(argv, &argc, "--startup-delay=%" PRIu64, cfg.startup_delay_ms);
 		if (cfg.fail_at >= PH_FIRST_DST)
@@ -1539,6 +1584,8 @@ static void summary(struct jw *w)
 			jw_null(w);
 		jw_key(w, "load_us");
 		jw_null(w);
+		if (cfg.multifd)
+			jw_mf_fig(w, S.t_iter_saved ? mf_fig(i) : NULL, false);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -1659,13 +1706,30 @@ int ms_source_main(void)
 	}
 	S.sock = tcp_connect("127.0.0.1", port, cfg.timeout_s * 1000);
 	if (S.sock < 0) {
-		set_error("Failed to connect to 127.0.0.1:%d: %s", port, strerror(-S.sock));
+		char msg[MS_ERR_LEN];
+
+		snprintf(msg, sizeof(msg), "Failed to connect to 127.0.0.1:%d: %s", port,
+			 strerror(-S.sock));
+		trace_migrate_fd_error(msg); /* before 9.1: migrate_fd_error() */
+		set_error("%s", msg);
 		S.sock = -1;
 		set_failed();
 		goto cleanup;
 	}
 	tcp_tune(S.sock, cfg.timeout_s * 1000);
 	wr_init(S.wr, S.sock);
+	/* multifd_send_setup(): the channel the devices' stop-copy state takes */
+	if (cfg.multifd) {
+		S.mf_sock = tcp_connect("127.0.0.1", port, cfg.timeout_s * 1000);
+		if (S.mf_sock < 0) {
+			set_error("multifd: failed to connect to 127.0.0.1:%d: %s", port,
+				  strerror(-S.mf_sock));
+			S.mf_sock = -1;
+			set_failed();
+			goto cleanup;
+		}
+		tcp_tune(S.mf_sock, cfg.timeout_s * 1000);
+	}
 
 	/* migration_connect() */
 	for (int i = 0; i < S.ndev; i++)
