@@ -41,12 +41,12 @@
 
 #if MIGSIM_MULTIFD
 
-#define MF_MAGIC		  0x11223344u /* MULTIFD_MAGIC */
-#define MF_PACKET_VERSION	  0u	      /* VFIO_DEVICE_STATE_PACKET_VER_CURRENT */
-#define MF_FLAG_CONFIG_STATE	  1u	      /* VFIO_DEVICE_STATE_CONFIG_STATE */
-#define MF_CONFIG_BYTES		  256
-#define MF_MAX_PACKET		  (64u << 20)
-#define MF_HDR_MAX		  (4 + 1 + 255 + 4 * 5)
+#define MF_MAGIC	     0x11223344u /* MULTIFD_MAGIC */
+#define MF_PACKET_VERSION    0u		 /* VFIO_DEVICE_STATE_PACKET_VER_CURRENT */
+#define MF_FLAG_CONFIG_STATE 1u		 /* VFIO_DEVICE_STATE_CONFIG_STATE */
+#define MF_CONFIG_BYTES	     256
+#define MF_MAX_PACKET	     (64u << 20)
+#define MF_HDR_MAX	     (4 + 1 + 255 + 4 * 5)
 
 /* ---------------------------------------------------------------------- */
 /* source */
@@ -328,7 +328,8 @@ static void *rx_thread(void *arg)
 			goto out;
 		}
 		if (version != MF_PACKET_VERSION) {
-			ms_errf(err, "%s: packet has unknown version %" PRIu32, l->d->name, version);
+			ms_errf(err, "%s: packet has unknown version %" PRIu32, l->d->name,
+				version);
 			goto out;
 		}
 		if (idx == UINT32_MAX || len > MF_MAX_PACKET) {
@@ -484,7 +485,9 @@ static void *load_thread(void *arg)
 			/* QEMU waits until the migration is aborted; the channel's
 			 * end is migsim's abort */
 			if (MD.rx_done) {
-				ms_errf(l->err, "%s: multifd channel ended before state buffer %" PRIu32 "%s%s",
+				ms_errf(l->err,
+					"%s: multifd channel ended before state buffer %" PRIu32
+					"%s%s",
 					d->name, l->idx, MD.rx_err[0] ? ": " : "", MD.rx_err);
 				goto out;
 			}
@@ -496,8 +499,8 @@ static void *load_thread(void *arg)
 			clock_gettime(CLOCK_REALTIME, &dl);
 			dl.tv_sec += cfg.timeout_s;
 			if (pthread_cond_timedwait(&MD.cond, &MD.lock, &dl) == ETIMEDOUT) {
-				ms_errf(l->err, "%s: no state buffer %" PRIu32 " within %d s", d->name,
-					l->idx, cfg.timeout_s);
+				ms_errf(l->err, "%s: no state buffer %" PRIu32 " within %d s",
+					d->name, l->idx, cfg.timeout_s);
 				goto out;
 			}
 			continue;
