@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# make fuzz-long: a fuzzing campaign, not part of make check. Every libFuzzer
+# target (build/fuzz/fuzz_*, ASan + UBSan) runs for FUZZ_LONG_SECONDS of CPU
+# (default 3600: one CPU-hour each; libFuzzer's -max_total_time is wall time,
+# and each runs alone on its CPU, FUZZ_JOBS at a time, default the CPU count),
+# from the seed corpus in tests/fuzz/corpus/NAME. Crashes are kept under
+# build/fuzz-long/NAME/ and fail the run. The corpus in the repository is
+# then the named seeds plus the minimised set of what was found (-merge=1 of
+# the seeds and the campaign's corpus; what the seeds already cover is not
+# added), and one line per target gives the figures for docs/fuzzing.md.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${FUZZ_LONG_SECONDS:-3600}
+jobs=${FUZZ_JOBS:-$(nproc)}
+out=$root/build/fuzz-long
+make -C "$root" --no-print-directory fuzz || exit 1
+mkdir -p "$out"
+
+run_one() {
+	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1
+	rm -rf "$dir" && mkdir -p "$dir/work" "$dir/crashes"
+	cp -r "$root/tests/fuzz/corpus/$name/." "$dir/work/" 2>/dev/null
+	local t0=$SECONDS
+	nice -n 19 "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=60 \
+		-print_final_stats=1 -artifact_prefix="$dir/crashes/" "$dir/work" \
+		> "$dir/log" 2>&1
+	echo $? > "$dir/status"
+	echo $((SECONDS - t0)) > "$dir/wall"
+}
+
+names=()
+for bin in "$root"/build/fuzz/fuzz_*; do names+=("${bin##*/fuzz_}"); done
+running=0
+for n in "${names[@]}"; do
+	run_one "$n" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+fail=0
+printf '%-10s %8s %12s %8s %8s %8s %8s %s\n' target wall_s runs exec/s cov ft corpus crashes
+for n in "${names[@]}"; do
+	dir=$out/$n bin=$root/build/fuzz/fuzz_$n
+	# the minimised union: seeds first, then what the campaign found
+	rm -rf "$dir/min" && mkdir -p "$dir/min"
+	"$bin" -merge=1 -rss_limit_mb=2048 -timeout=60 "$dir/min" \
+		"$root/tests/fuzz/corpus/$n" "$dir/work" > "$dir/merge.log" 2>&1
+	crashes=$(find "$dir/crashes" -type f | wc -l)
+	last=$(grep -E '^#[0-9]+' "$dir/log" | tail -1)
+	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$')
+	eps=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$')
+	cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
+	ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+')
+	if [ "$(cat "$dir/status")" -ne 0 ] || [ "$crashes" -gt 0 ]; then
+		fail=1
+	else
+		# the named seeds stay; what the campaign adds (inputs named by
+		# their SHA-1, as libFuzzer names them) replaces the last one's
+		local_corpus=$root/tests/fuzz/corpus/$n
+		mkdir -p "$local_corpus"
+		find "$local_corpus" -type f -regextype egrep -regex '.*/[0-9a-f]{40}' -delete
+		for f in "$local_corpus"/*; do
+			[ -f "$f" ] && rm -f "$dir/min/$(sha1sum < "$f" | cut -c1-40)"
+		done
+		cp "$dir/min/"* "$local_corpus/" 2>/dev/null
+	fi
+	printf '%-10s %8s %12s %8s %8s %8s %8s %s\n' "$n" "$(cat "$dir/wall")" "${runs:-?}" \
+		"${eps:-?}" "${cov:-?}" "${ft:-?}" "$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes"
+done
+[ "$fail" -eq 0 ] || { echo "fuzz-long: crashes or failures under $out (see */log)"; exit 1; }
