@@ -5,12 +5,17 @@
 # make demo       install what is missing, run the default migsim scenario under record, replay it
 # make bench      performance figures beside their baselines (after make check's setup)
 # make SAN=1      the same build with ASan + UBSan, into build/san
+# make SAN=thread  the same build with ThreadSanitizer, into build/tsan
 # V=1             show full commands
 
 BUILD ?= build
 ifeq ($(SAN),1)
 BUILD := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ifeq ($(SAN),thread)
+BUILD := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -108,6 +113,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory SAN=1 all unit
+	$(Q)$(MAKE) --no-print-directory SAN=thread all
 	$(Q)tests/run.sh
 
 demo: deps

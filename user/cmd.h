@@ -3,6 +3,9 @@
 #ifndef MIGSCOPE_CMD_H
 #define MIGSCOPE_CMD_H
 
+#include <getopt.h>
+#include "live.h"
+
 /* Exit statuses: 0 success, 1 failure, 2 usage error. */
 #define MS_EXIT_FAIL  1
 #define MS_EXIT_USAGE 2
@@ -17,5 +20,31 @@ int cmd_serve(int argc, char **argv);
 /* Common options every command accepts: -v, -j, -h. Returns 1 if OPT was
  * one of them and was handled. */
 int cmd_common_opt(int opt);
+
+/*
+ * The live-tracing options of record, serve and top (cmd_live.c): -p PID
+ * and --binary PATH, each up to CMD_MAX_TARGETS times, and --ring-size MB.
+ * A command puts CMD_LIVE_OPTIONS in its option table and "p:" in its short
+ * options, and hands every option to cmd_live_opt first.
+ */
+#define CMD_MAX_TARGETS 256
+enum { CMD_OPT_BINARY = 0x100, CMD_OPT_RING_SIZE };
+#define CMD_LIVE_OPTIONS                                                                           \
+	{"pid", required_argument, NULL, 'p'},                                                     \
+	    {"binary", required_argument, NULL, CMD_OPT_BINARY},                                   \
+	{                                                                                          \
+		"ring-size", required_argument, NULL, CMD_OPT_RING_SIZE                            \
+	}
+
+struct cmd_live {
+	int pids[CMD_MAX_TARGETS];
+	const char *bins[CMD_MAX_TARGETS];
+	struct live_opts lo; /* points into the arrays above */
+};
+
+void cmd_live_init(struct cmd_live *a);
+/* 1 when opt is a live option and arg was taken, 0 when it is not one, -1
+ * for a bad value (said in one line naming cmd). */
+int cmd_live_opt(const char *cmd, int opt, const char *arg, struct cmd_live *a);
 
 #endif

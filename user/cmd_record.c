@@ -12,8 +12,6 @@
 #include "tracefile.h"
 #include "util.h"
 
-#define MAX_PIDS 256
-
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
@@ -60,15 +58,16 @@ static int on_rec(const union ms_rec *r, void *arg)
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"pid", required_argument, NULL, 'p'},	{"output", required_argument, NULL, 'o'},
-	    {"duration", required_argument, NULL, 'd'}, {"ring-size", required_argument, NULL, 'r'},
-	    {"binary", required_argument, NULL, 'b'},	{"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},		{},
+	    CMD_LIVE_OPTIONS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
-	int pids[MAX_PIDS], opt, ret = MS_EXIT_FAIL, r;
-	const char *bins[MAX_PIDS];
-	struct live_opts lo = {.pids = pids, .binaries = bins};
-	double duration = 0, ring_mb = 0;
+	struct cmd_live la;
+	int opt, ret = MS_EXIT_FAIL, r;
+	double duration = 0;
 	const char *out = NULL;
 	struct rec_ctx c = {};
 	struct live *l = NULL;
@@ -78,42 +77,23 @@ int cmd_record(int argc, char **argv)
 	uint64_t start, last_flush;
 	char err[512];
 
+	cmd_live_init(&la);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:o:d:r:b:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:o:d:vh", opts, NULL)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
+		r = cmd_live_opt("record", opt, optarg, &la);
+		if (r < 0)
+			return MS_EXIT_USAGE;
+		if (r)
+			continue;
 		switch (opt) {
-		case 'p':
-			if (lo.npids == MAX_PIDS) {
-				ms_err("record: at most %d -p options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			if (ms_parse_pid(optarg, &pids[lo.npids])) {
-				ms_err("record: -p takes a PID, not '%s'", optarg);
-				return MS_EXIT_USAGE;
-			}
-			lo.npids++;
-			break;
 		case 'o': out = optarg; break;
-		case 'b':
-			if (lo.nbinaries == MAX_PIDS) {
-				ms_err("record: at most %d --binary options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			bins[lo.nbinaries++] = optarg;
-			break;
 		case 'd':
 			if (ms_parse_seconds(optarg, &duration) || duration <= 0) {
 				ms_err("record: --duration takes seconds > 0, not '%s'", optarg);
 				return MS_EXIT_USAGE;
 			}
-			break;
-		case 'r':
-			if (ms_parse_seconds(optarg, &ring_mb) || ring_mb <= 0) {
-				ms_err("record: --ring-size takes MiB > 0, not '%s'", optarg);
-				return MS_EXIT_USAGE;
-			}
-			lo.ring_bytes = (size_t)(ring_mb * (1 << 20));
 			break;
 		case 'h': help(stdout); return 0;
 		default: help(stderr); return MS_EXIT_USAGE;
@@ -138,7 +118,7 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = live_open(&lo, on_rec, &c, &l, err, sizeof(err));
+	r = live_open(&la.lo, on_rec, &c, &l, err, sizeof(err));
 	if (r) {
 		ms_err("record: %s", err);
 		tf_writer_close(c.w, 0);
@@ -162,7 +142,7 @@ int cmd_record(int argc, char **argv)
 		}
 		now = ms_now_mono();
 		if (now - last_flush >= 1000000000ull) {
-			live_check_lost(l);
+			live_tick(l);
 			if (tf_writer_flush(c.w) < 0) {
 				ms_err("record: %s", tf_writer_error(c.w));
 				c.werr = 1;
@@ -176,7 +156,7 @@ int cmd_record(int argc, char **argv)
 	/* what the kernel already holds belongs to the file */
 	while ((r = live_poll(l, 0)) > 0)
 		;
-	live_check_lost(l);
+	live_tick(l);
 	ret = 0;
 out:
 	live_stats(l, &st);

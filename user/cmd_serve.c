@@ -25,7 +25,6 @@
 #include "tracefile.h"
 #include "util.h"
 
-#define MAX_PIDS	  256
 #define MIN_EXPIRE_S	  10
 #define TICK_MS		  1000
 #define FIRST_TICK_WAIT_S 10
@@ -209,17 +208,15 @@ int cmd_serve(int argc, char **argv)
 	    {"record", required_argument, NULL, 'o'},
 	    {"expire", required_argument, NULL, 'e'},
 	    {"replay", required_argument, NULL, 'R'},
-	    {"pid", required_argument, NULL, 'p'},
-	    {"binary", required_argument, NULL, 'b'},
-	    {"ring-size", required_argument, NULL, 'r'},
+	    CMD_LIVE_OPTIONS,
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	int pids[MAX_PIDS], opt, ret = MS_EXIT_FAIL, lfd = -1, sig, r;
-	const char *bins[MAX_PIDS];
+	int opt, ret = MS_EXIT_FAIL, lfd = -1, sig, r;
+	struct cmd_live la;
 	const char *listen_spec = HS_DEFAULT_LISTEN, *web_path = NULL, *replay = NULL;
-	struct collector_opts co = {.live = {.pids = pids, .binaries = bins}, .tick_ms = TICK_MS};
+	struct collector_opts co = {.tick_ms = TICK_MS};
 	struct serve s = {.expire_ns = PROM_TL_DEFAULT_EXPIRE_NS};
 	struct wc_config *web = NULL;
 	struct collector *c = NULL;
@@ -233,9 +230,15 @@ int cmd_serve(int argc, char **argv)
 	sigset_t mask;
 	struct timespec ts = {.tv_nsec = 500 * 1000000};
 
+	cmd_live_init(&la);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "l:w:o:e:R:p:b:r:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:w:o:e:R:p:vh", opts, NULL)) != -1) {
 		if (cmd_common_opt(opt))
+			continue;
+		r = cmd_live_opt("serve", opt, optarg, &la);
+		if (r < 0)
+			return MS_EXIT_USAGE;
+		if (r)
 			continue;
 		switch (opt) {
 		case 'l': listen_spec = optarg; break;
@@ -250,31 +253,6 @@ int cmd_serve(int argc, char **argv)
 			}
 			s.expire_ns = (uint64_t)(secs * 1e9);
 			break;
-		case 'p':
-			if (co.live.npids == MAX_PIDS) {
-				ms_err("serve: at most %d -p options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			if (ms_parse_pid(optarg, &pids[co.live.npids])) {
-				ms_err("serve: -p takes a PID, not '%s'", optarg);
-				return MS_EXIT_USAGE;
-			}
-			co.live.npids++;
-			break;
-		case 'b':
-			if (co.live.nbinaries == MAX_PIDS) {
-				ms_err("serve: at most %d --binary options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			bins[co.live.nbinaries++] = optarg;
-			break;
-		case 'r':
-			if (ms_parse_seconds(optarg, &secs) || secs <= 0) {
-				ms_err("serve: --ring-size takes MiB > 0, not '%s'", optarg);
-				return MS_EXIT_USAGE;
-			}
-			co.live.ring_bytes = (size_t)(secs * (1 << 20));
-			break;
 		case 'h': help(stdout); return 0;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
@@ -283,6 +261,7 @@ int cmd_serve(int argc, char **argv)
 		ms_err("serve: unexpected argument '%s'", argv[optind]);
 		return MS_EXIT_USAGE;
 	}
+	co.live = la.lo;
 	if (replay && (co.record_path || co.live.npids || co.live.nbinaries)) {
 		ms_err("serve: --replay serves a file; --record, -p and --binary are for live "
 		       "tracing");

@@ -26,7 +26,6 @@
 #include "tracefile.h"
 #include "util.h"
 
-#define MAX_PIDS     256
 #define DEFAULT_KEEP 300.0
 #define REPLAY_SLICE 200000 /* records fed between two looks at the keys */
 
@@ -34,8 +33,8 @@ static void help(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: migscope top [-p PID ...] [--binary PATH ...] [--interval S] [--keep S]\n"
-	    "                    [--replay FILE [--speed X]] [--batch [-n N]]\n"
+	    "Usage: migscope top [-p PID ...] [--binary PATH ...] [--ring-size MB] [--interval S]\n"
+	    "                    [--keep S] [--replay FILE [--speed X]] [--batch [-n N]]\n"
 	    "A top-like view of every QEMU live migration on this host: one row per QEMU\n"
 	    "process with an active or recent migration (VM, role, phase, elapsed time,\n"
 	    "precopy progress, bandwidth, expected downtime against the limit,\n"
@@ -142,10 +141,7 @@ struct replay {
 
 struct top_ctx {
 	/* options */
-	int pids[MAX_PIDS];
-	size_t npids;
-	const char *bins[MAX_PIDS];
-	size_t nbins;
+	struct cmd_live live; /* -p, --binary, --ring-size */
 	double interval, speed, keep;
 	const char *replay_path;
 	bool batch;
@@ -298,7 +294,7 @@ static void take(struct top_ctx *x)
 {
 	struct top_snap *next = &x->snap[!x->cur], *prev = &x->snap[x->cur];
 	struct top_take_opts o = {
-	    .keep_ns = (uint64_t)(x->keep * 1e9), .pids = x->pids, .npids = x->npids};
+	    .keep_ns = (uint64_t)(x->keep * 1e9), .pids = x->live.pids, .npids = x->live.lo.npids};
 	struct top_head h = {};
 	int ret;
 
@@ -594,11 +590,15 @@ static int run_tui(struct top_ctx *x)
 int cmd_top(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"pid", required_argument, NULL, 'p'},	{"binary", required_argument, NULL, 'B'},
-	    {"interval", required_argument, NULL, 'd'}, {"keep", required_argument, NULL, 'K'},
-	    {"replay", required_argument, NULL, 'r'},	{"speed", required_argument, NULL, 'S'},
-	    {"batch", no_argument, NULL, 'b'},		{"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},		{},
+	    CMD_LIVE_OPTIONS,
+	    {"interval", required_argument, NULL, 'd'},
+	    {"keep", required_argument, NULL, 'K'},
+	    {"replay", required_argument, NULL, 'r'},
+	    {"speed", required_argument, NULL, 'S'},
+	    {"batch", no_argument, NULL, 'b'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	static struct top_ctx ctx;
 	struct top_ctx *x = &ctx;
@@ -606,36 +606,24 @@ int cmd_top(int argc, char **argv)
 	bool speed_set = false;
 	struct utsname un;
 	char err[512];
-	int opt, ret = MS_EXIT_FAIL;
+	int opt, ret = MS_EXIT_FAIL, r;
 	sigset_t old;
 
 	memset(x, 0, sizeof(*x));
 	x->interval = 1;
 	x->speed = 1;
 	x->keep = DEFAULT_KEEP;
+	cmd_live_init(&x->live);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "p:d:n:bjvh", opts, NULL)) != -1) {
 		if (opt != 'j' && cmd_common_opt(opt))
 			continue;
+		r = cmd_live_opt("top", opt, optarg, &x->live);
+		if (r < 0)
+			return MS_EXIT_USAGE;
+		if (r)
+			continue;
 		switch (opt) {
-		case 'p':
-			if (x->npids == MAX_PIDS) {
-				ms_err("top: at most %d -p options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			if (ms_parse_pid(optarg, &x->pids[x->npids])) {
-				ms_err("top: -p takes a PID, not '%s'", optarg);
-				return MS_EXIT_USAGE;
-			}
-			x->npids++;
-			break;
-		case 'B':
-			if (x->nbins == MAX_PIDS) {
-				ms_err("top: at most %d --binary options", MAX_PIDS);
-				return MS_EXIT_USAGE;
-			}
-			x->bins[x->nbins++] = optarg;
-			break;
 		case 'd':
 			if (ms_parse_seconds(optarg, &x->interval) || x->interval < 0.01) {
 				ms_err("top: --interval takes seconds >= 0.01, not '%s'", optarg);
@@ -685,8 +673,8 @@ int cmd_top(int argc, char **argv)
 		ms_err("top: --speed needs --replay FILE");
 		return MS_EXIT_USAGE;
 	}
-	if (x->nbins && x->replay_path) {
-		ms_err("top: --binary is for live capture, not --replay");
+	if ((x->live.lo.nbinaries || x->live.lo.ring_bytes) && x->replay_path) {
+		ms_err("top: --binary and --ring-size are for live capture, not --replay");
 		return MS_EXIT_USAGE;
 	}
 	if (!x->batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
@@ -706,10 +694,7 @@ int cmd_top(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		co.live.pids = x->pids;
-		co.live.npids = x->npids;
-		co.live.binaries = x->bins;
-		co.live.nbinaries = x->nbins;
+		co.live = x->live.lo;
 		co.tick_ms = 500;
 		/* what is no longer listed need not be kept */
 		co.expire_ns = (uint64_t)(x->keep * 1e9);

@@ -72,7 +72,7 @@ static void tick(struct collector *c, uint64_t now)
 {
 	struct live_stats st;
 
-	live_check_lost(c->live);
+	live_tick(c->live);
 	live_stats(c->live, &st);
 	pthread_mutex_lock(&c->lock);
 	if (now > c->last_tick)
@@ -217,7 +217,7 @@ int collector_stop(struct collector *c)
 	/* what the kernel already holds belongs to the file */
 	while (!c->error[0] && live_poll(c->live, 0) > 0)
 		;
-	live_check_lost(c->live);
+	live_tick(c->live);
 	live_stats(c->live, &st);
 	if (c->w) {
 		ret = tf_writer_close(c->w, st.lost);

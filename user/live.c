@@ -23,17 +23,30 @@
 _Static_assert(MS_P_COUNT <= 128, "ms_proc.probes_present holds 128 catalog ids");
 
 #define DEFAULT_RING_BYTES (16u << 20)
+#define BINS_MAX	   4096
 
-/* A binary seen by exec or at start: QEMU (probes attached) or not. */
+/* A binary seen by exec or at start: QEMU (probes attached) or not. A QEMU
+ * binary that no traced process runs any more and that is no longer at its
+ * path (replaced by an upgrade, deleted) is detached and forgotten
+ * (bin_release); one named by --binary or found in the usual places stays. */
 struct bin {
 	uint64_t dev; /* kernel encoding */
 	uint64_t ino;
 	bool qemu;
 	bool warned;
+	int64_t mtime_ns, size;	 /* with dev and ino: this file, not a new one at a freed inode */
+	bool pinned;		 /* attached before any process ran it */
+	unsigned int nprocs;	 /* traced processes running it */
+	char *path;		 /* where it was found (a process's exe link target) */
 	struct bpf_link **links; /* by catalog id, NULL where not attached */
 	unsigned int attached, missing;
 	uint32_t qemu_version; /* from the binary's version string, 0 unknown */
 	uint64_t present[2];   /* catalog ids attached */
+};
+
+struct tracked {
+	int pid;
+	uint64_t dev, ino; /* its binary */
 };
 
 struct live {
@@ -47,8 +60,9 @@ struct live {
 	size_t nbins;
 	int ret; /* callback's stop value */
 	uint64_t events, lost;
-	int *tracked; /* PIDs traced now, as userspace knows them */
+	struct tracked *tracked; /* processes traced now, as userspace knows them */
 	size_t ntracked, tracked_cap;
+	uint64_t bins_released;
 	unsigned int probe_attached[MS_P_COUNT];
 };
 
@@ -66,20 +80,43 @@ static uint64_t kdev(dev_t d)
 	return ((uint64_t)major(d) << 20) | minor(d);
 }
 
-static bool tracked_has(const struct live *l, int pid)
+static int64_t mtime_ns(const struct stat *st)
 {
-	for (size_t i = 0; i < l->ntracked; i++)
-		if (l->tracked[i] == pid)
-			return true;
-	return false;
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static void tracked_add(struct live *l, int pid)
+static struct tracked *tracked_find(const struct live *l, int pid)
 {
-	int *v;
+	for (size_t i = 0; i < l->ntracked; i++)
+		if (l->tracked[i].pid == pid)
+			return &l->tracked[i];
+	return NULL;
+}
 
-	if (tracked_has(l, pid))
+static bool tracked_has(const struct live *l, int pid)
+{
+	return tracked_find(l, pid) != NULL;
+}
+
+static struct bin *bin_find(struct live *l, uint64_t dev, uint64_t ino);
+static void bin_release(struct live *l, uint64_t dev, uint64_t ino);
+
+/* PID is traced and runs B (again, after an exec, maybe another binary). */
+static void tracked_add(struct live *l, int pid, struct bin *b)
+{
+	struct tracked *t = tracked_find(l, pid), *v;
+
+	if (t) {
+		uint64_t dev = t->dev, ino = t->ino;
+
+		if (dev == b->dev && ino == b->ino)
+			return;
+		t->dev = b->dev;
+		t->ino = b->ino;
+		b->nprocs++;
+		bin_release(l, dev, ino);
 		return;
+	}
 	if (l->ntracked == l->tracked_cap) {
 		size_t cap = l->tracked_cap ? 2 * l->tracked_cap : 64;
 
@@ -89,14 +126,18 @@ static void tracked_add(struct live *l, int pid)
 		l->tracked = v;
 		l->tracked_cap = cap;
 	}
-	l->tracked[l->ntracked++] = pid;
+	l->tracked[l->ntracked++] = (struct tracked){.pid = pid, .dev = b->dev, .ino = b->ino};
+	b->nprocs++;
 }
 
 static bool tracked_del(struct live *l, int pid)
 {
 	for (size_t i = 0; i < l->ntracked; i++) {
-		if (l->tracked[i] == pid) {
+		if (l->tracked[i].pid == pid) {
+			uint64_t dev = l->tracked[i].dev, ino = l->tracked[i].ino;
+
 			l->tracked[i] = l->tracked[--l->ntracked];
+			bin_release(l, dev, ino);
 			return true;
 		}
 	}
@@ -143,6 +184,67 @@ static void bin_detach(struct live *l, struct bin *b)
 	}
 	free(b->links);
 	b->links = NULL;
+}
+
+/* Forget the binary at index i of l->bins: detached, its verdict dropped
+ * (a process that still runs it is classified anew at its next exec). */
+static void bin_forget(struct live *l, size_t i)
+{
+	struct bin *b = &l->bins[i];
+	struct exe_key k = {.dev = b->dev, .ino = b->ino};
+
+	/* the kernel takes some 50 ms per uprobe (a binary's 60-odd probes: 3 s
+	 * here) and libbpf's USDT links are not to be destroyed from another
+	 * thread while this one attaches: the reader waits, the ring buffer
+	 * holds the events meanwhile */
+	bin_detach(l, b);
+	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.exe_verdict), &k);
+	free(b->path);
+	l->bins[i] = l->bins[--l->nbins];
+}
+
+/* Detach and forget the QEMU binary at index i, said once it is done. */
+static void bin_release_at(struct live *l, size_t i)
+{
+	char *path = l->bins[i].path;
+
+	l->bins[i].path = NULL;
+	l->bins_released++;
+	bin_forget(l, i);
+	ms_dbg("%s: no traced process runs it and it was replaced or deleted: detached",
+	       path ? path : "a QEMU binary");
+	free(path);
+}
+
+static bool same_file(const struct bin *b, const struct stat *st)
+{
+	return kdev(st->st_dev) == b->dev && st->st_ino == b->ino && mtime_ns(st) == b->mtime_ns &&
+	       st->st_size == b->size;
+}
+
+/* Whether B's file is still at the path it was found at. */
+static bool bin_installed(const struct bin *b)
+{
+	struct stat st;
+
+	return b->path && !stat(b->path, &st) && same_file(b, &st);
+}
+
+/*
+ * A traced process of binary (dev, ino) is gone. When no other one runs it,
+ * a QEMU binary that is no longer at its path (a package upgrade renamed a
+ * new file over it, or it was deleted) is detached: its uprobes would stay in
+ * the kernel, and its links here, for every upgrade a long-running serve
+ * sees. One still at its path stays attached for the next QEMU it starts
+ * (live_tick looks again later).
+ */
+static void bin_release(struct live *l, uint64_t dev, uint64_t ino)
+{
+	struct bin *b = bin_find(l, dev, ino);
+
+	if (!b || !b->nprocs || --b->nprocs || b->pinned || !b->qemu || bin_installed(b))
+		return;
+	bin_release_at(l, (size_t)(b - l->bins));
 }
 
 /* 0, or -ESRCH when PATH (a /proc/PID/exe) vanished while attaching. */
@@ -222,7 +324,8 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 /* Classify the executable at PATH (LABEL names it in messages) and remember
  * the verdict, in the kernel too. Returns the bin, or NULL if PATH is gone.
  * The pointer is valid until the next classification. */
-static struct bin *classify_path(struct live *l, const char *path, const char *label)
+static struct bin *classify_path(struct live *l, const char *path, const char *label,
+				 const char *where)
 {
 	char err[256];
 	int rd;
@@ -235,8 +338,21 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 	if (stat(path, &st))
 		return NULL;
 	b = bin_find(l, kdev(st.st_dev), st.st_ino);
-	if (b)
+	if (b && same_file(b, &st))
 		return b;
+	if (b) {
+		/* a new file with a freed inode number: the old one was deleted */
+		ms_dbg("%s is a new file at a known inode: the old one is forgotten", label);
+		if (b->qemu)
+			l->bins_released++;
+		bin_forget(l, (size_t)(b - l->bins));
+	}
+	/* every binary ever exec'd has an entry: bounded, the verdicts of
+	 * other programs (cheap to learn again) go first */
+	if (l->nbins >= BINS_MAX)
+		for (size_t i = l->nbins; i-- > 0;)
+			if (!l->bins[i].qemu)
+				bin_forget(l, i);
 	b = realloc(l->bins, (l->nbins + 1) * sizeof(*b));
 	if (!b)
 		return NULL;
@@ -245,9 +361,13 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 	memset(b, 0, sizeof(*b));
 	b->dev = kdev(st.st_dev);
 	b->ino = st.st_ino;
+	b->mtime_ns = mtime_ns(&st);
+	b->size = st.st_size;
+	b->path = where && where[0] ? strdup(where) : NULL;
 	rd = S_ISREG(st.st_mode) ? sdt_read(path, &sl, err, sizeof(err)) : -ENOEXEC;
 	if (rd && access(path, F_OK)) {
 		/* gone before its notes were read: no verdict to remember */
+		free(b->path);
 		l->nbins--;
 		return NULL;
 	}
@@ -261,6 +381,7 @@ static struct bin *classify_path(struct live *l, const char *path, const char *l
 				ms_dbg("%s exited while being attached", label);
 				bin_detach(l, b);
 				sdt_free(&sl);
+				free(b->path);
 				l->nbins--;
 				return NULL;
 			}
@@ -286,7 +407,7 @@ static struct bin *classify(struct live *l, int pid)
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	snprintf(label, sizeof(label), "PID %d (%s)", pid, exe);
-	return classify_path(l, path, label);
+	return classify_path(l, path, label, exe);
 }
 
 /* Attach to QEMU binaries before any process runs them, so that the first
@@ -303,7 +424,7 @@ static int preattach(struct live *l, const struct live_opts *o, char *err, size_
 	};
 
 	for (size_t i = 0; i < o->nbinaries; i++) {
-		struct bin *b = classify_path(l, o->binaries[i], o->binaries[i]);
+		struct bin *b = classify_path(l, o->binaries[i], o->binaries[i], o->binaries[i]);
 
 		if (!b) {
 			snprintf(err, errlen, "cannot read %s: %s", o->binaries[i],
@@ -317,11 +438,18 @@ static int preattach(struct live *l, const struct live_opts *o, char *err, size_
 				 o->binaries[i]);
 			return -ENOEXEC;
 		}
+		b->pinned = true;
 	}
 	if (!o->nbinaries)
-		for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
-			if (!access(usual[i], X_OK))
-				classify_path(l, usual[i], usual[i]);
+		for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+			struct bin *b;
+
+			if (access(usual[i], X_OK))
+				continue;
+			b = classify_path(l, usual[i], usual[i], usual[i]);
+			if (b)
+				b->pinned = true;
+		}
 	return 0;
 }
 
@@ -388,7 +516,7 @@ static int track(struct live *l, int pid, bool explicit)
 	pr.probes_present[1] = b->present[1];
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
 		return -errno;
-	tracked_add(l, pid);
+	tracked_add(l, pid, b);
 	emit(l, (union ms_rec *)&pr);
 	return 1;
 }
@@ -451,12 +579,14 @@ static int scan_proc(struct live *l, char *err, size_t errlen)
 static int on_exec(struct live *l, const struct ms_exec *e)
 {
 	__u32 key = e->h.pid;
-	struct bin *b = bin_find(l, e->dev, e->ino);
+	/* by its exe link while the process lives (a new file may have a freed
+	 * inode number); one gone already is what the record says */
+	struct bin *b = classify(l, e->h.pid);
 	/* what userspace knows: the kernel may have traced it at exec already */
 	bool was = tracked_has(l, e->h.pid);
 
 	if (!b)
-		b = classify(l, e->h.pid);
+		b = bin_find(l, e->dev, e->ino);
 	if (!b)
 		return 0; /* gone already */
 	if (!b->qemu) {
@@ -494,12 +624,56 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 }
 
-void live_check_lost(struct live *l)
+/*
+ * The QEMU binaries are looked at again at their paths. One attached before
+ * any process ran it (--binary, the usual places) and replaced there gets the
+ * new file attached in its place, so that the next QEMU started is traced
+ * from its first probe. Then one that was replaced or deleted is detached
+ * when no traced process runs it (its last process may have exited before the
+ * file went). The new file goes first: detaching takes the kernel a while
+ * (bin_forget), and a QEMU started meanwhile must find its probes attached.
+ */
+static void refresh_bins(struct live *l)
+{
+	char *again[8];
+	size_t nagain = 0;
+
+	for (size_t i = 0; i < l->nbins; i++) {
+		struct bin *b = &l->bins[i];
+
+		if (!b->qemu || !b->pinned || !b->path || bin_installed(b))
+			continue;
+		b->pinned = false;
+		if (nagain < sizeof(again) / sizeof(again[0]) && (again[nagain] = strdup(b->path)))
+			nagain++;
+	}
+	for (size_t i = 0; i < nagain; i++) {
+		struct bin *nb;
+
+		ms_dbg("%s was replaced: attaching the new file", again[i]);
+		nb = classify_path(l, again[i], again[i], again[i]);
+		if (nb && nb->qemu)
+			nb->pinned = true;
+		free(again[i]);
+	}
+	for (size_t i = 0; i < l->nbins;) {
+		struct bin *b = &l->bins[i];
+
+		if (!b->qemu || b->pinned || b->nprocs || !b->path || bin_installed(b)) {
+			i++;
+			continue;
+		}
+		bin_release_at(l, i); /* the last entry moved to i */
+	}
+}
+
+void live_tick(struct live *l)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *v, sum = 0;
 	__u32 zero = 0;
 
+	refresh_bins(l);
 	if (ncpu <= 0)
 		return;
 	v = calloc(ncpu, sizeof(*v));
@@ -636,6 +810,7 @@ void live_stats(const struct live *l, struct live_stats *s)
 	s->events = l->events;
 	s->lost = l->lost;
 	s->procs = l->ntracked;
+	s->binaries_released = l->bins_released;
 	for (size_t i = 0; i < l->nbins; i++) {
 		if (!l->bins[i].qemu)
 			continue;
@@ -657,6 +832,7 @@ void live_close(struct live *l)
 	ring_buffer__free(l->rb);
 	for (size_t i = 0; i < l->nbins; i++) {
 		bin_detach(l, &l->bins[i]);
+		free(l->bins[i].path);
 	}
 	free(l->bins);
 	migscope_bpf__destroy(l->skel);

@@ -34,6 +34,7 @@ struct live_stats {
 	unsigned int procs;	      /* QEMU processes traced now */
 	unsigned int binaries;	      /* QEMU binaries attached */
 	unsigned int probes_attached; /* catalog probes attached, all binaries */
+	uint64_t binaries_released;   /* QEMU binaries detached once replaced or deleted */
 	unsigned int probes_missing;  /* catalog probes absent, all binaries */
 };
 
@@ -43,8 +44,10 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 /* Wait up to timeout_ms for events and hand them over. Returns the number of
  * records, a negative errno on failure, or the callback's nonzero value. */
 int live_poll(struct live *l, int timeout_ms);
-/* Sum the kernel's lost counter; emit a MS_EV_LOST record if it grew. */
-void live_check_lost(struct live *l);
+/* About once a second: sum the kernel's lost counter and emit a MS_EV_LOST
+ * record if it grew; attach a --binary (or usual-place) QEMU binary that was
+ * replaced on disk. */
+void live_tick(struct live *l);
 void live_stats(const struct live *l, struct live_stats *s);
 /* Per-probe attach state, for self-metrics: attached[id] counts binaries. */
 const unsigned int *live_probe_attached(const struct live *l);

@@ -42,6 +42,14 @@ expect_error "probes: missing binary" 1 "cannot open" "$MIGSCOPE" probes --binar
 expect_error "probes: dead PID" 1 "no process" "$MIGSCOPE" probes -p 999999999
 expect_error "record: no -o" 2 "-o FILE is required" "$MIGSCOPE" record
 expect_error "record: bad duration" 2 "duration" "$MIGSCOPE" record -o "$T/x" --duration abc
+# the live options, one parser for record, serve and top
+for c in record serve top; do
+	expect_error "$c: -p not a PID" 2 "$c: -p takes a PID, not 'abc'" "$MIGSCOPE" $c -p abc -o "$T/x"
+	expect_error "$c: --ring-size 0" 2 "$c: --ring-size takes MiB > 0, not '0'" \
+		"$MIGSCOPE" $c --ring-size 0 -o "$T/x"
+done
+expect_error "top: --ring-size with --replay" 2 "for live capture, not --replay" \
+	"$MIGSCOPE" top --ring-size 8 --replay "$T/text" --batch
 
 sleep 30 & sp=$!
 expect_error "record: PID that is not QEMU" 1 "not a QEMU process" \

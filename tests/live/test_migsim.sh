@@ -138,6 +138,37 @@ else
 	t_fail "short-lived: recorder did not start"
 fi
 
+# A QEMU binary replaced on disk (a package upgrade renames a new file over
+# the old one): the old file is detached once no traced process runs it, and
+# one given with --binary is attached anew before the next QEMU starts, so
+# that nothing of that QEMU's migration is missed.
+cp "$MIGSIM" "$T/qemu-found"
+cp "$MIGSIM" "$T/qemu-pinned"
+if rec_start "$T/upg.trace" -v --binary "$T/qemu-pinned"; then
+	"$T/qemu-found" --vfiofs "$MS_BUILD/migsim-vfiofs" > /dev/null 2>&1
+	sleep 0.3
+	cp "$MIGSIM" "$T/qemu-found.new" && mv "$T/qemu-found.new" "$T/qemu-found"
+	cp "$MIGSIM" "$T/qemu-pinned.new" && mv "$T/qemu-pinned.new" "$T/qemu-pinned"
+	# the recorder looks at the binaries once a second, attaches the new
+	# --binary file, then detaches both old files (about 3 s each here)
+	wait_for 15 grep -q "$T/qemu-found: no traced process runs it" "$T/upg.trace.err"
+	"$T/qemu-pinned" --vfiofs "$MS_BUILD/migsim-vfiofs" --log "$T/upg.log" > /dev/null 2>&1
+	sleep 0.3
+	rec_stop
+	check "upgrade: the replaced binary a process ran is detached after it exited" \
+		grep -q "$T/qemu-found: no traced process runs it and it was replaced or deleted: detached" "$T/upg.trace.err"
+	check "upgrade: a replaced --binary file is attached anew" \
+		grep -q "$T/qemu-pinned was replaced: attaching the new file" "$T/upg.trace.err"
+	"$MIGSCOPE" replay --format json -o "$T/upg.all.json" "$T/upg.trace" &&
+		"$MIGSCOPE" replay --format events -o "$T/upg.events" "$T/upg.trace" &&
+		$PY "$MS_ROOT/tests/live/only_pids.py" "$T/upg.all.json" "$T/upg.log" > "$T/upg.json" &&
+		compare upg
+	jq_check upg "the new --binary file's migration traced from its first probe" \
+		'[.migrations[] | select(.result=="completed" and .vm=="migsim-vm" and (.incomplete|not))] | length == 2'
+else
+	t_fail "upgrade: recorder did not start"
+fi
+
 # Older releases' probes (build/migsim-8.2, -9.1: what those releases have,
 # tests/migsim/provider.sh): attached by their shape, decoded live, every
 # figure and decoded value as migsim's own; the figures they cannot give are

@@ -228,7 +228,7 @@ void jw_write_line(struct jw *w)
 	jw_free(w);
 }
 
-void mslog_probe(uint64_t ts, bool fired, const char *name, const char *types, ...)
+void mslog_probe(uint64_t ts, uint64_t te, bool fired, const char *name, const char *types, ...)
 {
 	struct jw w;
 	va_list ap;
@@ -238,6 +238,10 @@ void mslog_probe(uint64_t ts, bool fired, const char *name, const char *types, .
 	jw_line_begin(&w, ts);
 	jw_key(&w, fired ? "probe" : "site");
 	jw_str(&w, name);
+	if (fired) {
+		jw_key(&w, "window");
+		jw_u64(&w, te - ts);
+	}
 	jw_key(&w, "args");
 	jw_arr_begin(&w);
 	va_start(ap, types);

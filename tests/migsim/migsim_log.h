@@ -24,13 +24,15 @@ bool mslog_enabled(void);
 
 /*
  * A probe site ran at ts; fired says whether its semaphore was set, that is
- * whether the USDT probe really fired (key "probe") or not (key "site"). types
+ * whether the USDT probe really fired (key "probe") or not (key "site"). A
+ * probe that fired did so between ts and te (key "window": te - ts in ns; a
+ * thread preempted there widens it, and a tracer's time stamp lies in it). types
  * uses the letters of
  * include/migscope_probes.h; the variadic arguments follow them, promoted:
  * s const char *, u uint64_t, x unsigned int, w int (uint16_t promoted),
  * i int, I int64_t.
  */
-void mslog_probe(uint64_t ts, bool fired, const char *name, const char *types, ...);
+void mslog_probe(uint64_t ts, uint64_t te, bool fired, const char *name, const char *types, ...);
 /* A probe with args (const char *name, u64 VFIO section flag), plus "flag". */
 void mslog_probe_vfio_flag(uint64_t ts, bool fired, const char *probe, const char *name,
 			   uint64_t flag);

@@ -25,11 +25,13 @@
 #define MS_NO_PROBE(...) return ms_now()
 
 #define MS_TRACE(UP, name, types, ...)                                                             \
-	uint64_t ts = ms_now();                                                                    \
+	uint64_t ts = ms_now(), te = ts;                                                           \
 	bool on = QEMU_##UP##_ENABLED();                                                           \
-	if (on)                                                                                    \
+	if (on) {                                                                                  \
 		QEMU_##UP(__VA_ARGS__);                                                            \
-	mslog_probe(ts, on, #name, types, ##__VA_ARGS__);                                          \
+		te = ms_now();                                                                     \
+	}                                                                                          \
+	mslog_probe(ts, te, on, #name, types, ##__VA_ARGS__);                                      \
 	return ts
 
 /* migration core */

@@ -84,6 +84,15 @@ def main():
             src.cmd("migrate_cancel")
             deadline = now + 10
         time.sleep(0.01)
+    # QEMU sets "completed" before it computes total-time and downtime
+    # (migration_calculate_complete() runs after the state change): a query
+    # in between reads 0 for both. Ask again until they are there.
+    requeries = 0
+    while status == "completed" and not info.get("total-time") and requeries < 200:
+        time.sleep(0.005)
+        info = src.cmd("query-migrate")
+        requeries += 1
+    out["completed_requeries"] = requeries
     out["wall_end"] = time.time()
     out["polls"] = polls
     out["src"] = info

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The live-tracing options record, serve and top share (cmd.h). */
+#include "cmd.h"
+#include "util.h"
+
+void cmd_live_init(struct cmd_live *a)
+{
+	a->lo = (struct live_opts){.pids = a->pids, .binaries = a->bins};
+}
+
+int cmd_live_opt(const char *cmd, int opt, const char *arg, struct cmd_live *a)
+{
+	double mb;
+
+	switch (opt) {
+	case 'p':
+		if (a->lo.npids == CMD_MAX_TARGETS) {
+			ms_err("%s: at most %d -p options", cmd, CMD_MAX_TARGETS);
+			return -1;
+		}
+		if (ms_parse_pid(arg, &a->pids[a->lo.npids])) {
+			ms_err("%s: -p takes a PID, not '%s'", cmd, arg);
+			return -1;
+		}
+		a->lo.npids++;
+		return 1;
+	case CMD_OPT_BINARY:
+		if (a->lo.nbinaries == CMD_MAX_TARGETS) {
+			ms_err("%s: at most %d --binary options", cmd, CMD_MAX_TARGETS);
+			return -1;
+		}
+		a->bins[a->lo.nbinaries++] = arg;
+		return 1;
+	case CMD_OPT_RING_SIZE:
+		if (ms_parse_seconds(arg, &mb) || mb <= 0) {
+			ms_err("%s: --ring-size takes MiB > 0, not '%s'", cmd, arg);
+			return -1;
+		}
+		a->lo.ring_bytes = (size_t)(mb * (1 << 20));
+		return 1;
+	default: return 0;
+	}
+}
