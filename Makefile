@@ -4,6 +4,8 @@
 # make check      install what is missing, build, run every test (as root)
 # make demo       install what is missing, run the default migsim scenario under record, replay it
 # make bench      performance figures beside their baselines (after make check's setup)
+# make soak       serve and record for 20 minutes of QEMU-like process churn (docs/hardening.md)
+# make fuzz-long  an hour of fuzzing per libFuzzer target (docs/hardening.md)
 # make SAN=1      the same build with ASan + UBSan, into build/san
 # make SAN=thread  the same build with ThreadSanitizer, into build/tsan
 # V=1             show full commands
@@ -54,7 +56,7 @@ LIB := $(BUILD)/libmigscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check demo bench vmlinux unit deps install format format-check
+.PHONY: all clean check demo bench soak vmlinux unit deps install format format-check
 .DEFAULT_GOAL := all
 # nothing built is an intermediate to delete (skeletons, BPF objects, generated headers)
 .SECONDARY:
@@ -122,6 +124,10 @@ demo: deps
 
 bench: all
 	$(Q)tests/bench/run.sh
+
+soak: all
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/migsim $(BUILD)/migsim-vfiofs $(BUILD)/migsim-8.2 $(BUILD)/migsim-9.1
+	$(Q)bash tests/soak/soak.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -416,12 +416,7 @@ static void test_gzip(void **state)
 /* ------------------------------------------------------------------ */
 /* the engine's figures as metrics */
 
-#define BASE   1000000000000ULL
-#define MSI(x) ((int64_t)((x)*1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
-#define AT(x)  ((uint64_t)((int64_t)BASE + MSI(x)))
-#define DEV    "0000:00:05.0"
-#define V(x)   ((uint64_t)(x))
-#define SEC    1000.0 /* ms */
+#define SEC 1000.0 /* ms */
 
 static void exit_rec(struct tl *tl, uint32_t pid, uint64_t ts)
 {
@@ -431,23 +426,6 @@ static void exit_rec(struct tl *tl, uint32_t pid, uint64_t ts)
 	r.h.kind = MS_EV_EXIT;
 	r.h.pid = r.h.tid = pid;
 	r.h.ts = ts;
-	tl_feed(tl, &r);
-}
-
-static void ioctl_set(struct tl *tl, uint32_t pid, uint64_t ts, int fd, uint32_t st, double ms)
-{
-	union ms_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.h.kind = MS_EV_IOCTL;
-	r.h.pid = r.h.tid = pid;
-	r.h.ts = ts;
-	r.ioctl.cmd = MS_VFIO_DEVICE_FEATURE;
-	r.ioctl.fd = fd;
-	r.ioctl.feat_flags = MS_VFIO_FEAT_MIG_DEVICE_STATE | MS_VFIO_FEAT_SET;
-	r.ioctl.dev_state = st;
-	r.ioctl.data_fd = -1;
-	r.ioctl.dur_ns = (uint64_t)MSI(ms);
 	tl_feed(tl, &r);
 }
 
@@ -468,7 +446,7 @@ static void pair_part1(struct tl *tl, uint32_t src, uint32_t dst, double t0, con
 	usdt(tl, dst, T(-1), MS_P_MIGRATE_SET_STATE, "setup");
 	usdt(tl, src, T(0), MS_P_MIGRATE_SET_STATE, "setup");
 	usdt(tl, src, T(0.9), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "PRE_COPY", "RUNNING");
-	ioctl_set(tl, src, T(1), 30, MS_VFIO_PRE_COPY, 0.25);
+	feed_ioctl_set(tl, src, T(1), 30, MS_VFIO_PRE_COPY, MSF(0.25));
 	usdt(tl, src, T(1.5), MS_P_VFIO_SAVE_SETUP, DEV, V(4096));
 	usdt(tl, src, T(1.6), MS_P_VFIO_SAVE_ITERATE, DEV, V(1000), V(0));
 	usdt(tl, src, T(2), MS_P_MIGRATE_SET_STATE, "active");
@@ -496,7 +474,7 @@ static void pair_part1(struct tl *tl, uint32_t src, uint32_t dst, double t0, con
 
 static void pair_part2(struct tl *tl, uint32_t src, uint32_t dst, double t0)
 {
-	ioctl_set(tl, src, T(82), 30, MS_VFIO_STOP_COPY, 3);
+	feed_ioctl_set(tl, src, T(82), 30, MS_VFIO_STOP_COPY, MSF(3));
 	usdt(tl, src, T(86), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-vm-stopped");
 	usdt(tl, src, T(87), MS_P_VFIO_SAVE_BLOCK, DEV, V(4444));
 	usdt(tl, src, T(89), MS_P_VMSTATE_DOWNTIME_SAVE, "iterable", DEV "/vfio", V(0), V(2000));

@@ -373,33 +373,9 @@ static bool jbool(struct jv *root, const char *path)
 /* ------------------------------------------------------------------ */
 /* record builders (the same shape as in test_timeline.c) */
 
-#define BASE   1000000000000ULL
-#define MSI(x) ((int64_t)((x)*1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
-#define AT(x)  ((uint64_t)((int64_t)BASE + MSI(x)))
-#define SRC    100
-#define DST    200
-#define DEV    "0000:00:05.0"
-#define UUID   "6f1c3b1e-1111-2222-3333-444455556666"
-
-static void ioctl_set(struct tl *tl, uint32_t pid, uint64_t ts, int fd, uint32_t state,
-		      uint64_t dur)
-{
-	union ms_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.h.kind = MS_EV_IOCTL;
-	r.h.pid = r.h.tid = pid;
-	r.h.ts = ts;
-	r.ioctl.cmd = MS_VFIO_DEVICE_FEATURE;
-	r.ioctl.fd = fd;
-	r.ioctl.feat_flags = MS_VFIO_FEAT_MIG_DEVICE_STATE | MS_VFIO_FEAT_SET;
-	r.ioctl.dev_state = state;
-	r.ioctl.data_fd = -1;
-	r.ioctl.dur_ns = dur;
-	tl_feed(tl, &r);
-}
-
-#define V(x) ((uint64_t)(x))
+#define SRC  100
+#define DST  200
+#define UUID "6f1c3b1e-1111-2222-3333-444455556666"
 
 /*
  * A source (pid 100) and a destination (pid 200) of one VM, fed in time
@@ -418,7 +394,7 @@ static struct tl *pair_tl(void)
 	usdt(tl, DST, AT(-1), MS_P_MIGRATE_SET_STATE, "setup");
 	usdt(tl, SRC, AT(0), MS_P_MIGRATE_SET_STATE, "setup");
 	usdt(tl, SRC, AT(0.9), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "PRE_COPY", "RUNNING");
-	ioctl_set(tl, SRC, AT(1), 30, MS_VFIO_PRE_COPY, V(MSI(0.25))); /* stamped at its start */
+	feed_ioctl_set(tl, SRC, AT(1), 30, MS_VFIO_PRE_COPY, MSF(0.25)); /* stamped at its start */
 	usdt(tl, SRC, AT(1.5), MS_P_VFIO_SAVE_SETUP, DEV, V(4096));
 	usdt(tl, SRC, AT(1.6), MS_P_VFIO_SAVE_ITERATE, DEV, V(1000), V(0));
 	usdt(tl, SRC, AT(2), MS_P_MIGRATE_SET_STATE, "active");
@@ -442,7 +418,7 @@ static struct tl *pair_tl(void)
 	usdt(tl, SRC, AT(80.2), MS_P_MIGRATION_THREAD_LOW_PENDING, V(2500));
 	usdt(tl, SRC, AT(81), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-downtime-start");
 	usdt(tl, SRC, AT(81.9), MS_P_VFIO_MIGRATION_SET_STATE, DEV, "STOP_COPY", "STOP");
-	ioctl_set(tl, SRC, AT(82), 30, MS_VFIO_STOP_COPY, V(MSI(3)));
+	feed_ioctl_set(tl, SRC, AT(82), 30, MS_VFIO_STOP_COPY, MSF(3));
 	usdt(tl, SRC, AT(86), MS_P_VMSTATE_DOWNTIME_CHECKPOINT, "src-vm-stopped");
 	usdt(tl, SRC, AT(87), MS_P_VFIO_SAVE_BLOCK, DEV, V(4444));
 	usdt(tl, SRC, AT(89), MS_P_VMSTATE_DOWNTIME_SAVE, "iterable", DEV "/vfio", V(0), V(2000));

@@ -14,17 +14,12 @@
 
 #include "catalog.h"
 #include "timeline.h"
+#include "feed.h"
 
-#define BASE 1000000000000ULL /* 1000 s of uptime */
-/* ms (may be negative, fractional) to ns */
-#define MSI(x)	 ((int64_t)((x)*1000000.0 + ((x) < 0 ? -0.5 : 0.5)))
-#define MSF(x)	 ((uint64_t)MSI(x))
-#define AT(x)	 ((uint64_t)((int64_t)BASE + MSI(x)))
 #define NS_MS(x) MSI(x)
 
 #define SRC  100
 #define DST  200
-#define DEV  "0000:00:05.0"
 #define DEV2 "0000:00:06.0"
 #define UUID "6f1c3b1e-1111-2222-3333-444455556666"
 
@@ -149,19 +144,13 @@ static void lost_rec(struct rb *b, uint64_t ts, uint64_t count)
 	r->lost.count = count;
 }
 
-/* MIG_DEVICE_STATE SET ioctl: like the BPF side, stamped at its start */
+/* MIG_DEVICE_STATE SET ioctl (feed.h rec_ioctl_set) into the batch */
 static void ioctl_set(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, int fd, uint32_t state,
 		      uint64_t dur, int data_fd, int ret)
 {
 	union ms_rec *r = rb_add(b, MS_EV_IOCTL, pid, tid, ts);
 
-	r->ioctl.cmd = MS_VFIO_DEVICE_FEATURE;
-	r->ioctl.fd = fd;
-	r->ioctl.feat_flags = MS_VFIO_FEAT_MIG_DEVICE_STATE | MS_VFIO_FEAT_SET;
-	r->ioctl.dev_state = state;
-	r->ioctl.data_fd = data_fd;
-	r->ioctl.dur_ns = dur;
-	r->ioctl.ret = ret;
+	rec_ioctl_set(r, pid, tid, ts, fd, state, dur, data_fd, ret);
 }
 
 static void ioctl_datasize(struct rb *b, uint32_t pid, uint32_t tid, uint64_t ts, int fd,
