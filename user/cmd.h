@@ -4,6 +4,7 @@
 #define MIGSCOPE_CMD_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include "live.h"
 
 /* Exit statuses: 0 success, 1 failure, 2 usage error. */
@@ -16,6 +17,23 @@ int cmd_replay(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+
+/*
+ * Each command's synopsis, one string per form of its command line ('\n'
+ * where a form wraps), NULL-terminated: its --help and main.c's usage print
+ * the same lines (cmd_print_synopsis).
+ */
+extern const char *const cmd_probes_synopsis[];
+extern const char *const cmd_record_synopsis[];
+extern const char *const cmd_replay_synopsis[];
+extern const char *const cmd_merge_synopsis[];
+extern const char *const cmd_top_synopsis[];
+extern const char *const cmd_serve_synopsis[];
+/* "LEADmigscope NAME FORM" per form, wrapped lines indented under the form;
+ * the first line led by lead, the others by as many spaces (or by alt_lead
+ * when given, for the next forms). */
+void cmd_print_synopsis(FILE *f, const char *lead, const char *alt_lead, const char *name,
+			const char *const *forms);
 
 /* Common options every command accepts: -v, -j, -h. Returns 1 if OPT was
  * one of them and was handled. */

@@ -17,10 +17,12 @@
 #include "tracefile.h"
 #include "util.h"
 
+const char *const cmd_merge_synopsis[] = {"SRC DST -o FILE [--vm NAME] [--uuid UUID]", NULL};
+
 static void help(FILE *f)
 {
+	cmd_print_synopsis(f, "Usage: ", NULL, "merge", cmd_merge_synopsis);
 	fprintf(f,
-		"Usage: migscope merge SRC DST -o FILE [--vm NAME] [--uuid UUID]\n"
 		"Put a source host's and a destination host's recordings of one migration (trace\n"
 		"files or QEMU logs) into one trace file on the source's clock. The offset\n"
 		"between the clocks is bounded by the migration's own messages (as `replay SRC\n"

@@ -14,10 +14,12 @@
 #include "sdt.h"
 #include "util.h"
 
+const char *const cmd_probes_synopsis[] = {"[--binary PATH | -p PID] [-j]", NULL};
+
 static void help(FILE *f)
 {
-	fprintf(f, "Usage: migscope probes [--binary PATH | -p PID] [-j]\n"
-		   "List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
+	cmd_print_synopsis(f, "Usage: ", NULL, "probes", cmd_probes_synopsis);
+	fprintf(f, "List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
 		   "and the QEMU version if the binary says it. Without --binary or -p, the\n"
 		   "qemu-system binary for this machine found in PATH.\n\n"
 		   "Examples:\n"

@@ -19,11 +19,13 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
+const char *const cmd_record_synopsis[] = {
+    "[-p PID ...] [--binary PATH ...] [--ring-size MB] -o FILE [--duration S]", NULL};
+
 static void help(FILE *f)
 {
+	cmd_print_synopsis(f, "Usage: ", NULL, "record", cmd_record_synopsis);
 	fprintf(f,
-		"Usage: migscope record [-p PID ...] [--binary PATH ...] -o FILE [--duration S]\n"
-		"                       [--ring-size MB]\n"
 		"Trace every QEMU process (found now or started later), or the given PIDs, and\n"
 		"write the events to a compressed trace file. SIGINT or SIGTERM end the file\n"
 		"cleanly; a killed recorder leaves a file whose complete chunks replay.\n"

@@ -19,27 +19,29 @@
 #include "tracefile.h"
 #include "util.h"
 
+const char *const cmd_replay_synopsis[] = {
+    "FILE... [--format text|json|events|prom] [-o OUT] [--vm NAME] [--uuid UUID]", NULL};
+
 static void help(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: migscope replay FILE... [--format text|json|events|prom] [-o OUT] [--vm NAME]\n"
-	    "Reconstruct every migration of one or more trace files (for instance a source's\n"
-	    "and a destination's recorded on one host) and print the timeline report.\n"
-	    "  text    milestones, devices and figures per migration (default)\n"
-	    "  json    the same as JSON (the contract of docs/figures.md)\n"
-	    "  events  every record, one JSON object a line\n"
-	    "  prom    the Prometheus exposition `migscope serve` would give at the end\n"
-	    "A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
-	    "timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
-	    "skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
-	    "give the VM of the logs, so that a source's and a destination's log pair.\n"
-	    "A damaged or truncated file replays every complete chunk, then names where it\n"
-	    "stopped; the exit status is then 1.\n\n"
-	    "Examples:\n"
-	    "  migscope replay mig.trace\n"
-	    "  migscope replay src.trace dst.trace --format json -o report.json\n"
-	    "  migscope replay --vm web01 src-qemu.log dst-qemu.log\n");
+	cmd_print_synopsis(f, "Usage: ", NULL, "replay", cmd_replay_synopsis);
+	fprintf(f,
+		"Reconstruct every migration of one or more trace files (for instance a source's\n"
+		"and a destination's recorded on one host) and print the timeline report.\n"
+		"  text    milestones, devices and figures per migration (default)\n"
+		"  json    the same as JSON (the contract of docs/figures.md)\n"
+		"  events  every record, one JSON object a line\n"
+		"  prom    the Prometheus exposition `migscope serve` would give at the end\n"
+		"A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
+		"timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
+		"skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
+		"give the VM of the logs, so that a source's and a destination's log pair.\n"
+		"A damaged or truncated file replays every complete chunk, then names where it\n"
+		"stopped; the exit status is then 1.\n\n"
+		"Examples:\n"
+		"  migscope replay mig.trace\n"
+		"  migscope replay src.trace dst.trace --format json -o report.json\n"
+		"  migscope replay --vm web01 src-qemu.log dst-qemu.log\n");
 }
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM };

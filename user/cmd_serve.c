@@ -69,13 +69,16 @@ static bool engine_idle(struct serve *s, const struct tl *tl, uint64_t now)
 	return true;
 }
 
+const char *const cmd_serve_synopsis[] = {
+    "[--listen ADDR:PORT] [--web-config FILE] [--record FILE]\n"
+    "[--expire S] [-p PID ...] [--binary PATH ...] [--ring-size MB]",
+    "--replay FILE [--listen ADDR:PORT] [--web-config FILE]", NULL};
+
 static void help(FILE *f)
 {
+	cmd_print_synopsis(f, "Usage: ", "       ", "serve", cmd_serve_synopsis);
 	fprintf(
 	    f,
-	    "Usage: migscope serve [--listen ADDR:PORT] [--web-config FILE] [--record FILE]\n"
-	    "                      [--expire S] [-p PID ...] [--binary PATH ...] [--ring-size MB]\n"
-	    "       migscope serve --replay FILE [--listen ADDR:PORT] [--web-config FILE]\n"
 	    "Prometheus exporter: traces every QEMU process (or the given PIDs) and serves the\n"
 	    "migration metrics (docs/metrics.md) on http://ADDR:PORT/metrics (default :%s).\n"
 	    "  --listen ADDR:PORT  :PORT every address, 127.0.0.1:PORT, [::1]:PORT; port 0 = any\n"

@@ -29,12 +29,16 @@
 #define DEFAULT_KEEP 300.0
 #define REPLAY_SLICE 200000 /* records fed between two looks at the keys */
 
+const char *const cmd_top_synopsis[] = {
+    "[-p PID ...] [--binary PATH ...] [--ring-size MB] [--interval S]\n"
+    "[--keep S] [--replay FILE [--speed X]] [--batch [-n N]]",
+    NULL};
+
 static void help(FILE *f)
 {
+	cmd_print_synopsis(f, "Usage: ", NULL, "top", cmd_top_synopsis);
 	fprintf(
 	    f,
-	    "Usage: migscope top [-p PID ...] [--binary PATH ...] [--ring-size MB] [--interval S]\n"
-	    "                    [--keep S] [--replay FILE [--speed X]] [--batch [-n N]]\n"
 	    "A top-like view of every QEMU live migration on this host: one row per QEMU\n"
 	    "process with an active or recent migration (VM, role, phase, elapsed time,\n"
 	    "precopy progress, bandwidth, expected downtime against the limit,\n"

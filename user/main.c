@@ -11,14 +11,11 @@
 static const struct cmd {
 	const char *name;
 	int (*func)(int argc, char **argv);
-	const char *usage;
+	const char *const *synopsis; /* the command's own, as its --help shows it */
 } cmds[] = {
-    {"probes", cmd_probes, "[--binary PATH | -p PID] [-j]"},
-    {"record", cmd_record, "[-p PID ...] -o FILE [--duration S]"},
-    {"replay", cmd_replay, "FILE... [--format text|json|events|prom] [-o OUT]"},
-    {"merge", cmd_merge, "SRC DST -o FILE [--vm NAME] [--uuid UUID]"},
-    {"top", cmd_top, "[-p PID ...] [--interval S] [--replay FILE [--speed X]] [--batch [-n N]]"},
-    {"serve", cmd_serve, "[--listen ADDR:PORT] [--web-config FILE] [--record FILE] [--expire S]"},
+    {"probes", cmd_probes, cmd_probes_synopsis}, {"record", cmd_record, cmd_record_synopsis},
+    {"replay", cmd_replay, cmd_replay_synopsis}, {"merge", cmd_merge, cmd_merge_synopsis},
+    {"top", cmd_top, cmd_top_synopsis},		 {"serve", cmd_serve, cmd_serve_synopsis},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -27,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: migscope [-v] [-j] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		fprintf(f, "  migscope %s %s\n", cmds[i].name, cmds[i].usage);
+		cmd_print_synopsis(f, "  ", NULL, cmds[i].name, cmds[i].synopsis);
 	fprintf(f, "\nOptions: -v verbose (libbpf and debug output), -j JSON output, -h help.\n"
 		   "'migscope COMMAND --help' shows a command's options and examples.\n"
 		   "\nExamples:\n"
@@ -37,6 +34,30 @@ static void usage(FILE *f)
 		   "  migscope merge src-host.trace dst-host.trace -o mig.trace   # two hosts\n"
 		   "  migscope top                                   # live view\n"
 		   "  migscope serve                                 # Prometheus exporter\n");
+}
+
+void cmd_print_synopsis(FILE *f, const char *lead, const char *alt_lead, const char *name,
+			const char *const *forms)
+{
+	for (size_t k = 0; forms[k]; k++) {
+		const char *p = forms[k], *l = k ? alt_lead : lead;
+		/* a wrapped line goes under its form's first option */
+		int ind = (int)strlen(lead) + (int)strlen("migscope ") + (int)strlen(name) + 1;
+
+		if (l)
+			fprintf(f, "%smigscope %s ", l, name);
+		else
+			fprintf(f, "%*smigscope %s ", (int)strlen(lead), "", name);
+		for (;;) {
+			const char *nl = strchr(p, '\n');
+
+			fprintf(f, "%.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+			if (!nl)
+				break;
+			p = nl + 1;
+			fprintf(f, "%*s", ind, "");
+		}
+	}
 }
 
 int cmd_common_opt(int opt)

@@ -42,6 +42,36 @@ expect_error "probes: missing binary" 1 "cannot open" "$MIGSCOPE" probes --binar
 expect_error "probes: dead PID" 1 "no process" "$MIGSCOPE" probes -p 999999999
 expect_error "record: no -o" 2 "-o FILE is required" "$MIGSCOPE" record
 expect_error "record: bad duration" 2 "duration" "$MIGSCOPE" record -o "$T/x" --duration abc
+# migscope --help lists each command's synopsis as the command's --help does
+synopsis_same() {
+	$PY - "$MIGSCOPE" "$1" <<'EOF2'
+import subprocess, sys
+ms, cmd = sys.argv[1], sys.argv[2]
+def run(*a):
+    return subprocess.run([ms, *a], capture_output=True, text=True).stdout.splitlines()
+main, block = [], False
+help = run("--help")
+for l in help[help.index("Commands:") + 1:]:
+    if not l.strip():
+        break  # the commands' list ends at the first blank line
+    if l.startswith("  migscope "):
+        block = l.split()[1] == cmd
+    elif not l.startswith("     "):
+        block = False
+    if block:
+        main.append(" ".join(l.split()))
+own = []
+for k, l in enumerate(run(cmd, "--help")):
+    if k and not l.startswith(" "):
+        break
+    own.append(" ".join(l.replace("Usage:", "", 1).split()))
+print(f"# {cmd}: {own}")
+sys.exit(0 if main and main == own else 1)
+EOF2
+}
+for c in probes record replay merge top serve; do
+	check "usage: migscope --help shows $c's own synopsis" synopsis_same "$c"
+done
 # the live options, one parser for record, serve and top
 for c in record serve top; do
 	expect_error "$c: -p not a PID" 2 "$c: -p takes a PID, not 'abc'" "$MIGSCOPE" $c -p abc -o "$T/x"
