@@ -41,12 +41,12 @@ t_start=$(date +%s%N)
 sim_exe=$(readlink -f "$MIGSIM")
 # the shell's fork runs migsim once it has exec'd (-name and -uuid given: no re-exec)
 if ! wait_for 5 sh -c "[ \"\$(readlink /proc/$SIM_PID/exe)\" = '$sim_exe' ]" ||
-   ! serve_start src -p "$SIM_PID" --record "$T/src.trace" --ring-size 64; then
+   ! serve_start src -v -p "$SIM_PID" --record "$T/src.trace" --ring-size 64; then
 	t_fail "fleet: serve -p on migsim's source started"
 	exit 0
 fi
 find_dst() { DST_PID=$(pgrep -P "$SIM_PID" -f -- '--role=dst' | head -1); [ -n "$DST_PID" ]; }
-if ! wait_for 30 find_dst || ! serve_start dst -p "$DST_PID" --record "$T/dst.trace" --ring-size 64; then
+if ! wait_for 30 find_dst || ! serve_start dst -v -p "$DST_PID" --record "$T/dst.trace" --ring-size 64; then
 	t_fail "fleet: serve -p on migsim's destination started"
 	exit 0
 fi
@@ -144,7 +144,17 @@ probes_alert_ok() {
 	echo "# probes attached in fewer binaries than others (per instance): ${want:-none}; MigscopeProbesMissing for: ${got:-none}"
 	[ "$want" = "$got" ]
 }
-check "prometheus: MigscopeProbesMissing holds exactly the probes the two hosts lack" wait_for 5 probes_alert_ok
+if wait_for 5 probes_alert_ok; then
+	t_pass "prometheus: MigscopeProbesMissing holds exactly the probes the two hosts lack"
+else
+	t_fail "prometheus: MigscopeProbesMissing holds exactly the probes the two hosts lack"
+	for f in src dst; do
+		echo "# $f: $(grep -c '^migscope_probe_attached{.*} 1$' "$T/$f.prom") probes at 1," \
+			"$(grep -c '^migscope_probe_attached{.*} 2$' "$T/$f.prom") at 2," \
+			"$(grep -c '^migscope_probe_attached{.*} 0$' "$T/$f.prom") at 0; its binaries:"
+		grep -E 'USDT probes|detached|forgotten|replaced' "$T/$f.err" | sed 's/^/#   /'
+	done
+fi
 
 # --- stop; the one-host figure of the same run -----------------------------------------
 kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null

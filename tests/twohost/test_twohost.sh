@@ -73,10 +73,13 @@ if split 7200000000000 7200000000000 --anon; then
 fi
 
 # a clock step of +30 ms on the destination 300 ms before the stop phase: no single
-# offset fits; the stop phase's messages bound it
+# offset fits; the stop phase's messages bound it. Its one stream message is
+# SWITCHOVER_START, which waits behind whatever precopy data the destination has
+# not read yet: the bound is that backlog (under 2 ms in most runs, 5.9 ms seen), so the
+# check allows 10 ms; the true offset must lie within whatever bound it gives.
 stop=$(jq '.migrations[] | select(.role=="source") | .start_ns + .milestones["src-downtime-start"]' "$T/one.json")
 if split 1000000 1000000 --jump-at "$((stop - 300000000))" --jump 30000000; then
-	$CHECK "$T/one.json" "$T/two.json" "clock step" --basis stop-phase-messages --offset -31000000 --max-error 2
+	$CHECK "$T/one.json" "$T/two.json" "clock step" --basis stop-phase-messages --offset -31000000 --max-error 10
 	check "clock step: the pair says why" jqe '.pairs[0].clock_note | test("stepped")' "$T/two.json"
 fi
 
