@@ -187,5 +187,8 @@ for s in runs:
     if s["role"] == "source":
         by[s["result"]] = by.get(s["result"], 0) + 1
 print(f"# migsim sources by result: {by}")
+from collections import Counter
+reused = sum(1 for p, n in Counter(s["pid"] for s in runs).items() if n > 1)
+print(f"# {reused} PIDs ran more than one migrating process")
 sys.exit(0 if ok and len(runs) > 0 else 1)
 EOF
