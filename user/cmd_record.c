@@ -39,8 +39,14 @@ static void help(FILE *f)
 }
 
 struct rec_ctx {
+	/* the command line */
+	struct cmd_live la;
+	const char *out;
+	double duration;
+	/* the run */
 	struct tf_writer *w;
 	int werr;
+	struct live *l;
 };
 
 static int on_rec(const union ms_rec *r, void *arg)
@@ -57,7 +63,8 @@ static int on_rec(const union ms_rec *r, void *arg)
 	return 0;
 }
 
-int cmd_record(int argc, char **argv)
+/* The command line into c: 0, -1 after --help, or an exit status. */
+static int rec_parse(int argc, char **argv, struct rec_ctx *c)
 {
 	static const struct option opts[] = {
 	    CMD_LIVE_OPTIONS,
@@ -67,37 +74,27 @@ int cmd_record(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	struct cmd_live la;
-	int opt, ret = MS_EXIT_FAIL, r;
-	double duration = 0;
-	const char *out = NULL;
-	struct rec_ctx c = {};
-	struct live *l = NULL;
-	struct live_stats st;
-	struct sigaction sa = {.sa_handler = on_signal};
-	struct tf_meta meta;
-	uint64_t start, last_flush;
-	char err[512];
+	int opt, r;
 
-	cmd_live_init(&la);
+	cmd_live_init(&c->la);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "p:o:d:vh", opts, NULL)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
-		r = cmd_live_opt("record", opt, optarg, &la);
+		r = cmd_live_opt("record", opt, optarg, &c->la);
 		if (r < 0)
 			return MS_EXIT_USAGE;
 		if (r)
 			continue;
 		switch (opt) {
-		case 'o': out = optarg; break;
+		case 'o': c->out = optarg; break;
 		case 'd':
-			if (ms_parse_seconds(optarg, &duration) || duration <= 0) {
+			if (ms_parse_seconds(optarg, &c->duration) || c->duration <= 0) {
 				ms_err("record: --duration takes seconds > 0, not '%s'", optarg);
 				return MS_EXIT_USAGE;
 			}
 			break;
-		case 'h': help(stdout); return 0;
+		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
@@ -105,14 +102,25 @@ int cmd_record(int argc, char **argv)
 		ms_err("record: unexpected argument '%s'", argv[optind]);
 		return MS_EXIT_USAGE;
 	}
-	if (!out) {
+	if (!c->out) {
 		ms_err("record: -o FILE is required");
 		return MS_EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The file opened, the BPF side loaded and attached: 0, or an exit status
+ * with the file removed. */
+static int rec_start(struct rec_ctx *c)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct live_stats st;
+	struct tf_meta meta;
+	char err[512];
 
 	tf_meta_local(&meta);
-	c.w = tf_writer_open(out, &meta, err, sizeof(err));
-	if (!c.w) {
+	c->w = tf_writer_open(c->out, &meta, err, sizeof(err));
+	if (!c->w) {
 		ms_err("record: %s", err);
 		return MS_EXIT_FAIL;
 	}
@@ -120,57 +128,86 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = live_open(&la.lo, on_rec, &c, &l, err, sizeof(err));
-	if (r) {
+	if (live_open(&c->la.lo, on_rec, c, &c->l, err, sizeof(err))) {
 		ms_err("record: %s", err);
-		tf_writer_close(c.w, 0);
-		unlink(out);
+		tf_writer_close(c->w, 0);
+		unlink(c->out);
 		return MS_EXIT_FAIL;
 	}
-	live_stats(l, &st);
+	live_stats(c->l, &st);
 	fprintf(stderr,
 		"migscope: recording to %s: %u QEMU process%s traced, %u probes attached; "
 		"Ctrl-C stops\n",
-		out, st.procs, st.procs == 1 ? "" : "es", st.probes_attached);
+		c->out, st.procs, st.procs == 1 ? "" : "es", st.probes_attached);
+	return 0;
+}
+
+/* Until a signal or --duration: records to the file, a chunk a second. 0,
+ * or MS_EXIT_FAIL after a read or write error (said). */
+static int rec_loop(struct rec_ctx *c)
+{
+	uint64_t start, last_flush;
+	int r;
 
 	start = last_flush = ms_now_mono();
 	while (!stop_sig) {
 		uint64_t now;
 
-		r = live_poll(l, 200);
+		r = live_poll(c->l, 200);
 		if (r < 0) {
-			ms_err("record: %s", c.werr ? tf_writer_error(c.w) : strerror(-r));
-			goto out;
+			ms_err("record: %s", c->werr ? tf_writer_error(c->w) : strerror(-r));
+			return MS_EXIT_FAIL;
 		}
 		now = ms_now_mono();
 		if (now - last_flush >= 1000000000ull) {
-			live_tick(l);
-			if (tf_writer_flush(c.w) < 0) {
-				ms_err("record: %s", tf_writer_error(c.w));
-				c.werr = 1;
-				goto out;
+			live_tick(c->l);
+			if (tf_writer_flush(c->w) < 0) {
+				ms_err("record: %s", tf_writer_error(c->w));
+				c->werr = 1;
+				return MS_EXIT_FAIL;
 			}
 			last_flush = now;
 		}
-		if (duration > 0 && now - start >= (uint64_t)(duration * 1e9))
+		if (c->duration > 0 && now - start >= (uint64_t)(c->duration * 1e9))
 			break;
 	}
 	/* what the kernel already holds belongs to the file */
-	while ((r = live_poll(l, 0)) > 0)
+	while (live_poll(c->l, 0) > 0)
 		;
-	live_tick(l);
-	ret = 0;
-out:
-	live_stats(l, &st);
-	r = tf_writer_close(c.w, st.lost);
+	live_tick(c->l);
+	return 0;
+}
+
+/* The file finished (its trailer) and the BPF side closed; ret, or
+ * MS_EXIT_FAIL when the file cannot be finished. */
+static int rec_stop(struct rec_ctx *c, int ret)
+{
+	struct live_stats st;
+	int r;
+
+	live_stats(c->l, &st);
+	r = tf_writer_close(c->w, st.lost);
 	/* after a write error (a full disk) the file ends at its last whole
 	 * chunk: that error was the one line */
-	if (r < 0 && !c.werr) {
-		ms_err("record: %s: cannot finish the file: %s", out, strerror(-r));
+	if (r < 0 && !c->werr) {
+		ms_err("record: %s: cannot finish the file: %s", c->out, strerror(-r));
 		ret = MS_EXIT_FAIL;
 	}
-	live_close(l);
-	fprintf(stderr, "migscope: %s: %llu events, %llu lost\n", out,
+	live_close(c->l);
+	fprintf(stderr, "migscope: %s: %llu events, %llu lost\n", c->out,
 		(unsigned long long)st.events, (unsigned long long)st.lost);
 	return ret;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct rec_ctx c = {};
+	int ret = rec_parse(argc, argv, &c);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = rec_start(&c);
+	if (ret)
+		return ret;
+	return rec_stop(&c, rec_loop(&c));
 }

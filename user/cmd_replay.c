@@ -96,7 +96,23 @@ static const struct prom_tl_clock *replay_clock(const struct in_set *in, const s
 	return c;
 }
 
-int cmd_replay(int argc, char **argv)
+struct replay_ctx {
+	/* the command line */
+	struct in_opts io;
+	enum fmt fmt;
+	const char *outpath;
+	char **files;
+	size_t nfiles;
+	/* the run */
+	struct in_set *in;
+	size_t nlogs;
+	struct tl *tl;
+	FILE *out;
+	uint64_t last_ts;
+};
+
+/* The command line into c: 0, -1 after --help, or an exit status. */
+static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 {
 	static const struct option opts[] = {
 	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
@@ -104,25 +120,13 @@ int cmd_replay(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},	      {"vm", required_argument, NULL, 'V'},
 	    {"uuid", required_argument, NULL, 'U'},   {},
 	};
-	struct in_opts io = {};
-	struct in_log_counts lc;
-	struct in_set *in = NULL;
-	enum fmt fmt = FMT_TEXT;
-	const char *outpath = NULL;
-	struct report_opts ro = {};
-	char err[1024];
-	int opt, ret = MS_EXIT_FAIL;
-	uint64_t last_ts = 0, lost;
-	size_t nlogs = 0;
-	struct tl *tl = NULL;
-	union ms_rec rec;
-	struct prom_tl_clock clock;
-	FILE *out = stdout;
+	int opt;
 
+	c->fmt = FMT_TEXT;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f:o:jvh", opts, NULL)) != -1) {
 		if (opt == 'j') {
-			fmt = FMT_JSON;
+			c->fmt = FMT_JSON;
 			continue;
 		}
 		if (cmd_common_opt(opt))
@@ -130,23 +134,23 @@ int cmd_replay(int argc, char **argv)
 		switch (opt) {
 		case 'f':
 			if (!strcmp(optarg, "text")) {
-				fmt = FMT_TEXT;
+				c->fmt = FMT_TEXT;
 			} else if (!strcmp(optarg, "json")) {
-				fmt = FMT_JSON;
+				c->fmt = FMT_JSON;
 			} else if (!strcmp(optarg, "events")) {
-				fmt = FMT_EVENTS;
+				c->fmt = FMT_EVENTS;
 			} else if (!strcmp(optarg, "prom")) {
-				fmt = FMT_PROM;
+				c->fmt = FMT_PROM;
 			} else {
 				ms_err("replay: unknown format '%s' (text, json, events or prom)",
 				       optarg);
 				return MS_EXIT_USAGE;
 			}
 			break;
-		case 'o': outpath = optarg; break;
-		case 'V': io.vm = optarg; break;
-		case 'U': io.uuid = optarg; break;
-		case 'h': help(stdout); return 0;
+		case 'o': c->outpath = optarg; break;
+		case 'V': c->io.vm = optarg; break;
+		case 'U': c->io.uuid = optarg; break;
+		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
@@ -158,66 +162,115 @@ int cmd_replay(int argc, char **argv)
 		ms_err("replay: at most %d files", IN_MAX);
 		return MS_EXIT_USAGE;
 	}
-	in = in_open(argv + optind, (size_t)(argc - optind), &io, err, sizeof(err));
-	if (!in) {
+	c->files = argv + optind;
+	c->nfiles = (size_t)(argc - optind);
+	return 0;
+}
+
+/* The inputs opened, the engine and the output ready: 0 or MS_EXIT_FAIL. */
+static int replay_start(struct replay_ctx *c)
+{
+	char err[1024];
+
+	c->out = stdout;
+	c->in = in_open(c->files, c->nfiles, &c->io, err, sizeof(err));
+	if (!c->in) {
 		ms_err("replay: %s", err);
 		return MS_EXIT_FAIL;
 	}
-	for (size_t k = 0; k < in_files(in); k++)
-		nlogs += in_is_log(in, k);
-	tl = tl_new();
-	if (!tl) {
+	for (size_t k = 0; k < in_files(c->in); k++)
+		c->nlogs += in_is_log(c->in, k);
+	c->tl = tl_new();
+	if (!c->tl) {
 		ms_err("replay: out of memory");
-		goto out;
+		return MS_EXIT_FAIL;
 	}
-	in_setup_tl(in, tl);
-	if (outpath) {
-		out = fopen(outpath, "w");
-		if (!out) {
-			ms_err("replay: cannot write %s: %s", outpath, strerror(errno));
-			goto out;
+	in_setup_tl(c->in, c->tl);
+	if (c->outpath) {
+		c->out = fopen(c->outpath, "w");
+		if (!c->out) {
+			ms_err("replay: cannot write %s: %s", c->outpath, strerror(errno));
+			return MS_EXIT_FAIL;
 		}
 	}
-	while (in_next(in, &rec) > 0) {
-		if (rec.h.ts > last_ts)
-			last_ts = rec.h.ts;
-		if (fmt == FMT_EVENTS)
-			evdump_json_line(out, &rec);
-		tl_feed(tl, &rec);
+	return 0;
+}
+
+/* Every record into the engine (and out, for --format events). */
+static void replay_loop(struct replay_ctx *c)
+{
+	union ms_rec rec;
+
+	while (in_next(c->in, &rec) > 0) {
+		if (rec.h.ts > c->last_ts)
+			c->last_ts = rec.h.ts;
+		if (c->fmt == FMT_EVENTS)
+			evdump_json_line(c->out, &rec);
+		tl_feed(c->tl, &rec);
 	}
-	tl_finish(tl, last_ts);
-	in_log_counts(in, &lc);
-	lost = in_lost(in);
+	tl_finish(c->tl, c->last_ts);
+}
+
+/* The report in its format, the notes, the inputs' error: 0 or MS_EXIT_FAIL. */
+static int replay_report(struct replay_ctx *c)
+{
+	struct report_opts ro = {};
+	struct in_log_counts lc;
+	struct prom_tl_clock clock;
+	uint64_t lost;
+
+	in_log_counts(c->in, &lc);
+	lost = in_lost(c->in);
 	ro.lost = lost;
-	ro.input_error = in_error(in)[0] ? in_error(in) : NULL;
+	ro.input_error = in_error(c->in)[0] ? in_error(c->in) : NULL;
 	ro.pretty = true;
-	if (fmt == FMT_TEXT)
-		report_text(out, tl, &ro);
-	else if (fmt == FMT_JSON && json_with_skipped(out, tl, &ro, nlogs > 0, lc.skipped))
-		report_json(out, tl, &ro);
-	else if (fmt == FMT_PROM)
-		prom_render_tl(out, tl, lost > tl_lost_total(tl) ? lost : tl_lost_total(tl),
-			       replay_clock(in, tl, &clock));
-	if (fflush(out) || ferror(out)) {
+	if (c->fmt == FMT_TEXT)
+		report_text(c->out, c->tl, &ro);
+	else if (c->fmt == FMT_JSON &&
+		 json_with_skipped(c->out, c->tl, &ro, c->nlogs > 0, lc.skipped))
+		report_json(c->out, c->tl, &ro);
+	else if (c->fmt == FMT_PROM)
+		prom_render_tl(c->out, c->tl,
+			       lost > tl_lost_total(c->tl) ? lost : tl_lost_total(c->tl),
+			       replay_clock(c->in, c->tl, &clock));
+	if (fflush(c->out) || ferror(c->out)) {
 		ms_err("replay: write error: %s", strerror(errno));
-		goto out;
+		return MS_EXIT_FAIL;
 	}
 	if (lc.skipped)
 		fprintf(stderr,
 			"migscope: replay: note: %llu lines of the QEMU log%s skipped (%llu events "
 			"not in the catalog, %llu other lines, %llu without timestamp)\n",
-			(unsigned long long)lc.skipped, nlogs > 1 ? "s" : "",
+			(unsigned long long)lc.skipped, c->nlogs > 1 ? "s" : "",
 			(unsigned long long)lc.unknown, (unsigned long long)lc.malformed,
 			(unsigned long long)lc.no_timestamp);
 	if (ro.input_error) {
 		ms_err("replay: %s", ro.input_error);
-		goto out;
+		return MS_EXIT_FAIL;
 	}
-	ret = 0;
-out:
-	if (out && out != stdout)
-		fclose(out);
-	tl_free(tl);
-	in_close(in);
+	return 0;
+}
+
+static void replay_stop(struct replay_ctx *c)
+{
+	if (c->out && c->out != stdout)
+		fclose(c->out);
+	tl_free(c->tl);
+	in_close(c->in);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct replay_ctx c = {};
+	int ret = replay_parse(argc, argv, &c);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = replay_start(&c);
+	if (!ret) {
+		replay_loop(&c);
+		ret = replay_report(&c);
+	}
+	replay_stop(&c);
 	return ret;
 }
