@@ -203,7 +203,24 @@ static int load_file(struct serve *s, const char *path)
 	return s->snap ? 0 : -1;
 }
 
-int cmd_serve(int argc, char **argv)
+/* One run of serve: its command line, then what it started. */
+struct serve_run {
+	struct cmd_live la;
+	const char *listen_spec, *web_path, *replay;
+	struct collector_opts co;
+	struct serve s;
+	struct wc_config *web;
+	struct collector *c;
+	struct hs *h;
+	struct hs_opts ho;
+	int lfd;
+	sigset_t mask;
+	bool rec_failed;
+	char addr[96];
+};
+
+/* The command line into r: 0, -1 after --help, or an exit status. */
+static int serve_parse(int argc, char **argv, struct serve_run *r)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -216,47 +233,33 @@ int cmd_serve(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	int opt, ret = MS_EXIT_FAIL, lfd = -1, sig, r;
-	struct cmd_live la;
-	const char *listen_spec = HS_DEFAULT_LISTEN, *web_path = NULL, *replay = NULL;
-	struct collector_opts co = {.tick_ms = TICK_MS};
-	struct serve s = {.expire_ns = PROM_TL_DEFAULT_EXPIRE_NS};
-	struct wc_config *web = NULL;
-	struct collector *c = NULL;
-	struct collector_stats cs;
-	bool rec_failed = false;
-	struct hs *h = NULL;
-	struct hs_opts ho = {.snapshot = get_snapshot, .arg = &s};
-	struct hs_stats hst = {};
 	double secs;
-	char err[512], addr[96], capn[128];
-	sigset_t mask;
-	struct timespec ts = {.tv_nsec = 500 * 1000000};
+	int opt, k;
 
-	cmd_live_init(&la);
+	cmd_live_init(&r->la);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "l:w:o:e:R:p:vh", opts, NULL)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
-		r = cmd_live_opt("serve", opt, optarg, &la);
-		if (r < 0)
+		k = cmd_live_opt("serve", opt, optarg, &r->la);
+		if (k < 0)
 			return MS_EXIT_USAGE;
-		if (r)
+		if (k)
 			continue;
 		switch (opt) {
-		case 'l': listen_spec = optarg; break;
-		case 'w': web_path = optarg; break;
-		case 'o': co.record_path = optarg; break;
-		case 'R': replay = optarg; break;
+		case 'l': r->listen_spec = optarg; break;
+		case 'w': r->web_path = optarg; break;
+		case 'o': r->co.record_path = optarg; break;
+		case 'R': r->replay = optarg; break;
 		case 'e':
 			if (ms_parse_seconds(optarg, &secs) || secs < MIN_EXPIRE_S) {
 				ms_err("serve: --expire takes seconds >= %d, not '%s'",
 				       MIN_EXPIRE_S, optarg);
 				return MS_EXIT_USAGE;
 			}
-			s.expire_ns = (uint64_t)(secs * 1e9);
+			r->s.expire_ns = (uint64_t)(secs * 1e9);
 			break;
-		case 'h': help(stdout); return 0;
+		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
@@ -264,145 +267,193 @@ int cmd_serve(int argc, char **argv)
 		ms_err("serve: unexpected argument '%s'", argv[optind]);
 		return MS_EXIT_USAGE;
 	}
-	co.live = la.lo;
-	if (replay && (co.record_path || co.live.npids || co.live.nbinaries)) {
+	r->co.live = r->la.lo;
+	if (r->replay && (r->co.record_path || r->co.live.npids || r->co.live.nbinaries)) {
 		ms_err("serve: --replay serves a file; --record, -p and --binary are for live "
 		       "tracing");
 		return MS_EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The web config, the listening socket, the collector (or the replayed
+ * file), the capabilities dropped, the HTTP server: 0 or MS_EXIT_FAIL. */
+static int serve_start(struct serve_run *r)
+{
+	char err[512], capn[128];
+	struct collector_stats cs;
+	int k;
 
 	/* everything that needs privileges or may fail comes first */
-	if (web_path) {
-		web = wc_load(web_path, err, sizeof(err));
-		if (!web) {
+	if (r->web_path) {
+		r->web = wc_load(r->web_path, err, sizeof(err));
+		if (!r->web) {
 			ms_err("serve: %s", err);
 			return MS_EXIT_FAIL;
 		}
 	}
-	lfd = hs_listen(listen_spec, err, sizeof(err));
-	if (lfd < 0) {
+	r->lfd = hs_listen(r->listen_spec, err, sizeof(err));
+	if (r->lfd < 0) {
 		ms_err("serve: %s", err);
-		goto out;
+		return MS_EXIT_FAIL;
 	}
-	hs_local_addr(lfd, addr, sizeof(addr));
-	s.pt = prom_tl_new(s.expire_ns);
-	if (!s.pt) {
+	hs_local_addr(r->lfd, r->addr, sizeof(r->addr));
+	r->s.pt = prom_tl_new(r->s.expire_ns);
+	if (!r->s.pt) {
 		ms_err("serve: out of memory");
-		goto out;
+		return MS_EXIT_FAIL;
 	}
-	pthread_mutex_init(&s.snap_mu, NULL);
+	pthread_mutex_init(&r->s.snap_mu, NULL);
 	/* SIGINT, SIGTERM (and SIGHUP) wait for sigtimedwait in this thread;
 	 * every thread started from here on inherits the mask */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sigemptyset(&r->mask);
+	sigaddset(&r->mask, SIGINT);
+	sigaddset(&r->mask, SIGTERM);
+	sigaddset(&r->mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &r->mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (replay) {
-		if (load_file(&s, replay))
-			goto out;
+	if (r->replay) {
+		if (load_file(&r->s, r->replay))
+			return MS_EXIT_FAIL;
 	} else {
-		co.tick = on_tick;
-		co.tick_arg = &s;
-		r = collector_start(&co, &c, err, sizeof(err));
-		if (r) {
+		r->co.tick = on_tick;
+		r->co.tick_arg = &r->s;
+		if (collector_start(&r->co, &r->c, err, sizeof(err))) {
 			ms_err("serve: %s", err);
-			goto out;
+			return MS_EXIT_FAIL;
 		}
-		atomic_store(&s.coll, c);
+		atomic_store(&r->s.coll, r->c);
 	}
 	/* Nothing below needs a capability: the HTTP threads, created from
 	 * this thread, start with none. */
-	r = caps_restrict(0);
-	if (r) {
-		ms_err("serve: cannot drop capabilities: %s", strerror(-r));
-		goto out;
+	k = caps_restrict(0);
+	if (k) {
+		ms_err("serve: cannot drop capabilities: %s", strerror(-k));
+		return MS_EXIT_FAIL;
 	}
-	if (c) {
+	if (r->c) {
 		/* the first tick drops the collector thread's and makes the first
 		 * snapshot */
-		for (int i = 0; i < FIRST_TICK_WAIT_S * 100 && !atomic_load(&s.caps); i++)
+		for (int i = 0; i < FIRST_TICK_WAIT_S * 100 && !atomic_load(&r->s.caps); i++)
 			usleep(10000);
-		r = atomic_load(&s.caps);
-		if (r <= 0) {
+		k = atomic_load(&r->s.caps);
+		if (k <= 0) {
 			ms_err("serve: the collector thread %s",
-			       r ? "cannot drop its capabilities" : "did not start");
-			goto out;
+			       k ? "cannot drop its capabilities" : "did not start");
+			return MS_EXIT_FAIL;
 		}
 		ms_dbg("collector thread keeps %s; the other threads none",
 		       caps_names(CAPS_ATTACH, capn, sizeof(capn)));
 	}
 
-	ho.listen_fd = lfd;
-	ho.web = web;
-	h = hs_start(&ho, err, sizeof(err));
-	if (!h) {
+	r->ho.listen_fd = r->lfd;
+	r->ho.web = r->web;
+	r->h = hs_start(&r->ho, err, sizeof(err));
+	if (!r->h) {
 		ms_err("serve: %s", err);
-		goto out;
+		return MS_EXIT_FAIL;
 	}
-	lfd = -1; /* the server's now */
-	if (c) {
-		collector_stats(c, &cs);
+	r->lfd = -1; /* the server's now */
+	if (r->c) {
+		collector_stats(r->c, &cs);
 		fprintf(stderr,
 			"migscope: serving %s://%s/metrics%s: %u QEMU process%s traced, %u probes "
 			"attached%s%s; Ctrl-C stops\n",
-			web && web->cert_pem ? "https" : "http", addr,
-			web && web->nusers ? " (basic auth)" : "", cs.live.procs,
+			r->web && r->web->cert_pem ? "https" : "http", r->addr,
+			r->web && r->web->nusers ? " (basic auth)" : "", cs.live.procs,
 			cs.live.procs == 1 ? "" : "es", cs.live.probes_attached,
-			co.record_path ? "; recording to " : "",
-			co.record_path ? co.record_path : "");
+			r->co.record_path ? "; recording to " : "",
+			r->co.record_path ? r->co.record_path : "");
 	} else {
 		fprintf(stderr,
 			"migscope: serving %s://%s/metrics%s: the end of %s; Ctrl-C stops\n",
-			web && web->cert_pem ? "https" : "http", addr,
-			web && web->nusers ? " (basic auth)" : "", replay);
+			r->web && r->web->cert_pem ? "https" : "http", r->addr,
+			r->web && r->web->nusers ? " (basic auth)" : "", r->replay);
 	}
+	return 0;
+}
+
+/* Until SIGINT or SIGTERM, or the collector stops: 0 or MS_EXIT_FAIL. */
+static int serve_loop(struct serve_run *r)
+{
+	struct timespec ts = {.tv_nsec = 500 * 1000000};
+	struct collector_stats cs;
+	int sig;
 
 	for (;;) {
-		sig = sigtimedwait(&mask, NULL, &ts);
+		sig = sigtimedwait(&r->mask, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		if (sig == SIGHUP)
 			ms_err("serve: SIGHUP ignored: the web config is read at start; restart "
 			       "migscope to change it");
-		if (c) {
-			collector_stats(c, &cs);
+		if (r->c) {
+			collector_stats(r->c, &cs);
 			if (cs.error[0]) {
 				ms_err("serve: collector stopped: %s", cs.error);
-				goto out;
+				return MS_EXIT_FAIL;
 			}
-			if (cs.record_error[0] && !rec_failed) {
+			if (cs.record_error[0] && !r->rec_failed) {
 				/* once: the metrics go on without the file */
 				ms_err("serve: --record %s stopped: %s; serving goes on",
-				       co.record_path, cs.record_error);
-				rec_failed = true;
+				       r->co.record_path, cs.record_error);
+				r->rec_failed = true;
 			}
 		}
 	}
-	ret = rec_failed ? MS_EXIT_FAIL : 0;
-out:
-	if (h) {
-		hs_stats(h, &hst);
-		hs_stop(h);
+	return r->rec_failed ? MS_EXIT_FAIL : 0;
+}
+
+/* Everything started, stopped; ret, or MS_EXIT_FAIL when the trace file
+ * cannot be finished. */
+static int serve_stop(struct serve_run *r, int ret)
+{
+	struct collector_stats cs;
+	struct hs_stats hst = {};
+	int k;
+
+	if (r->h) {
+		hs_stats(r->h, &hst);
+		hs_stop(r->h);
 	}
-	if (c) {
-		collector_stats(c, &cs);
-		r = collector_stop(c);
-		if (r < 0) {
-			ms_err("serve: %s: cannot finish the trace file: %s", co.record_path,
-			       strerror(-r));
+	if (r->c) {
+		collector_stats(r->c, &cs);
+		k = collector_stop(r->c);
+		if (k < 0) {
+			ms_err("serve: %s: cannot finish the trace file: %s", r->co.record_path,
+			       strerror(-k));
 			ret = MS_EXIT_FAIL;
 		}
 		fprintf(stderr, "migscope: serve: %llu scrapes, %llu events, %llu lost\n",
 			(unsigned long long)hst.scrapes, (unsigned long long)cs.live.events,
 			(unsigned long long)cs.live.lost);
 	}
-	if (lfd >= 0)
-		close(lfd);
-	prom_snap_unref(s.snap);
-	prom_tl_free(s.pt);
-	wc_free(web);
+	if (r->lfd >= 0)
+		close(r->lfd);
+	prom_snap_unref(r->s.snap);
+	prom_tl_free(r->s.pt);
+	wc_free(r->web);
 	return ret;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static struct serve_run r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	r.listen_spec = HS_DEFAULT_LISTEN;
+	r.co.tick_ms = TICK_MS;
+	r.s.expire_ns = PROM_TL_DEFAULT_EXPIRE_NS;
+	r.ho.snapshot = get_snapshot;
+	r.ho.arg = &r.s;
+	r.lfd = -1;
+	ret = serve_parse(argc, argv, &r);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = serve_start(&r);
+	if (!ret)
+		ret = serve_loop(&r);
+	return serve_stop(&r, ret);
 }
