@@ -591,7 +591,8 @@ static int run_tui(struct top_ctx *x)
 	return 0;
 }
 
-int cmd_top(int argc, char **argv)
+/* The command line into x: 0, -1 after --help, or an exit status. */
+static int top_parse(int argc, char **argv, struct top_ctx *x)
 {
 	static const struct option opts[] = {
 	    CMD_LIVE_OPTIONS,
@@ -604,16 +605,9 @@ int cmd_top(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	static struct top_ctx ctx;
-	struct top_ctx *x = &ctx;
-	struct collector_opts co = {};
 	bool speed_set = false;
-	struct utsname un;
-	char err[512];
-	int opt, ret = MS_EXIT_FAIL, r;
-	sigset_t old;
+	int opt, r;
 
-	memset(x, 0, sizeof(*x));
 	x->interval = 1;
 	x->speed = 1;
 	x->keep = DEFAULT_KEEP;
@@ -665,7 +659,7 @@ int cmd_top(int argc, char **argv)
 			ms_err("top: no JSON output; use --batch for text, or replay --format "
 			       "json");
 			return MS_EXIT_USAGE;
-		case 'h': help(stdout); return 0;
+		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
 	}
@@ -685,6 +679,18 @@ int cmd_top(int argc, char **argv)
 		ms_err("top: not a terminal; use --batch for plain-text snapshots (as top -b)");
 		return MS_EXIT_FAIL;
 	}
+	return 0;
+}
+
+/* Signals, then the trace file or the collector: 0 or MS_EXIT_FAIL. */
+static int top_start(struct top_ctx *x)
+{
+	struct collector_opts co = {};
+	struct utsname un;
+	char err[512];
+	sigset_t old;
+	int ret;
+
 	/* wide characters for the screen; numbers stay in the C locale */
 	setlocale(LC_CTYPE, "");
 
@@ -695,29 +701,32 @@ int cmd_top(int argc, char **argv)
 	if (x->replay_path) {
 		if (replay_open(&x->rp, x->replay_path, err, sizeof(err))) {
 			ms_err("top: %s", err);
-			goto out;
+			return MS_EXIT_FAIL;
 		}
-	} else {
-		co.live = x->live.lo;
-		co.tick_ms = 500;
-		/* what is no longer listed need not be kept */
-		co.expire_ns = (uint64_t)(x->keep * 1e9);
-		if (!uname(&un))
-			ms_strlcpy(x->host, un.nodename, sizeof(x->host));
-		/* signals are the main thread's: the collector runs with them
-		 * blocked */
-		signals_block(&old);
-		ret = collector_start(&co, &x->col, err, sizeof(err));
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (ret) {
-			x->col = NULL;
-			ret = MS_EXIT_FAIL;
-			ms_err("top: %s", err);
-			goto out;
-		}
+		return 0;
 	}
-	ret = x->batch ? run_batch(x) : run_tui(x);
-out:
+	co.live = x->live.lo;
+	co.tick_ms = 500;
+	/* what is no longer listed need not be kept */
+	co.expire_ns = (uint64_t)(x->keep * 1e9);
+	if (!uname(&un))
+		ms_strlcpy(x->host, un.nodename, sizeof(x->host));
+	/* signals are the main thread's: the collector runs with them blocked */
+	signals_block(&old);
+	ret = collector_start(&co, &x->col, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		x->col = NULL;
+		ms_err("top: %s", err);
+		return MS_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* The terminal given back, everything closed; ret, or MS_EXIT_FAIL when the
+ * collector failed. */
+static int top_stop(struct top_ctx *x, int ret)
+{
 	top_term_close();
 	stderr_release();
 	if (x->lock_n)
@@ -737,4 +746,20 @@ out:
 			sig_pipe[i] = -1;
 		}
 	return ret;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static struct top_ctx ctx;
+	struct top_ctx *x = &ctx;
+	int ret;
+
+	memset(x, 0, sizeof(*x));
+	ret = top_parse(argc, argv, x);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = top_start(x);
+	if (!ret) /* the loop: the screen, or plain snapshots */
+		ret = x->batch ? run_batch(x) : run_tui(x);
+	return top_stop(x, ret);
 }
