@@ -12,6 +12,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+/* libbpf's USDT argument specs, one per probe site attached (a QEMU binary
+ * has some 90): 256 by default, so that a fourth binary attached at once (an
+ * upgrade while VMs still run older ones, each binary until its last process
+ * exits) got E2BIG. The IP map is unused with BPF cookies (kernel 5.15+). */
+#define BPF_USDT_MAX_SPEC_CNT 4096
+#define BPF_USDT_MAX_IP_CNT   4096
 #include <bpf/usdt.bpf.h>
 #include "migscope_abi.h"
 #include "migscope.bpf.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,11 @@ struct live {
 	struct tracked *tracked; /* processes traced now, as userspace knows them */
 	size_t ntracked, tracked_cap;
 	uint64_t bins_released;
+	/* libbpf's USDT links share the object's spec table: created (here)
+	 * and destroyed (here or by a reaper thread) under link_mu */
+	pthread_mutex_t link_mu;
+	pthread_cond_t reap_cv;
+	unsigned int reaping; /* reaper threads not done, under link_mu */
 	unsigned int probe_attached[MS_P_COUNT];
 };
 
@@ -176,13 +182,76 @@ static void bin_detach(struct live *l, struct bin *b)
 {
 	if (!b->links)
 		return;
+	pthread_mutex_lock(&l->link_mu);
 	for (unsigned int id = 0; id < MS_P_COUNT; id++) {
 		if (!b->links[id])
 			continue;
 		bpf_link__destroy(b->links[id]);
 		l->probe_attached[id]--;
 	}
+	pthread_mutex_unlock(&l->link_mu);
 	free(b->links);
+	b->links = NULL;
+}
+
+struct reap_job {
+	struct live *l;
+	struct bpf_link **links;
+};
+
+static void *reap_thread(void *arg)
+{
+	struct reap_job *j = arg;
+	struct live *l = j->l;
+
+	pthread_mutex_lock(&l->link_mu);
+	for (unsigned int id = 0; id < MS_P_COUNT; id++)
+		if (j->links[id])
+			bpf_link__destroy(j->links[id]);
+	l->reaping--;
+	pthread_cond_broadcast(&l->reap_cv);
+	pthread_mutex_unlock(&l->link_mu);
+	free(j->links);
+	free(j);
+	return NULL;
+}
+
+/*
+ * bin_detach by a thread of its own: the kernel takes some 50 ms per uprobe
+ * (a QEMU binary's 60-odd probes: 3 s here), and the reader must not stop
+ * that long, or a QEMU started meanwhile would exit before its exec record
+ * is read (and its identity with it). The reader waits only if it attaches
+ * a binary meanwhile. In this thread when no thread can start.
+ */
+static void bin_detach_async(struct live *l, struct bin *b)
+{
+	struct reap_job *j;
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret = -1;
+
+	if (!b->links)
+		return;
+	j = malloc(sizeof(*j));
+	if (j && !pthread_attr_init(&attr)) {
+		*j = (struct reap_job){.l = l, .links = b->links};
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&l->link_mu);
+		ret = pthread_create(&t, &attr, reap_thread, j);
+		if (!ret) {
+			l->reaping++;
+			for (unsigned int id = 0; id < MS_P_COUNT; id++)
+				if (b->links[id])
+					l->probe_attached[id]--;
+		}
+		pthread_mutex_unlock(&l->link_mu);
+		pthread_attr_destroy(&attr);
+	}
+	if (ret) {
+		free(j);
+		bin_detach(l, b);
+		return;
+	}
 	b->links = NULL;
 }
 
@@ -193,11 +262,7 @@ static void bin_forget(struct live *l, size_t i)
 	struct bin *b = &l->bins[i];
 	struct exe_key k = {.dev = b->dev, .ino = b->ino};
 
-	/* the kernel takes some 50 ms per uprobe (a binary's 60-odd probes: 3 s
-	 * here) and libbpf's USDT links are not to be destroyed from another
-	 * thread while this one attaches: the reader waits, the ring buffer
-	 * holds the events meanwhile */
-	bin_detach(l, b);
+	bin_detach_async(l, b);
 	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.exe_verdict), &k);
 	free(b->path);
 	l->bins[i] = l->bins[--l->nbins];
@@ -292,8 +357,10 @@ static int bin_attach(struct live *l, struct bin *b, const char *path, const cha
 			continue;
 		}
 		uo.usdt_cookie = cat_cookie(id, (unsigned int)shape);
+		pthread_mutex_lock(&l->link_mu);
 		link = bpf_program__attach_usdt(l->skel->progs.ms_usdt, -1, path, MS_PROVIDER, name,
 						&uo);
+		pthread_mutex_unlock(&l->link_mu);
 		if (!link) {
 			int e = errno;
 
@@ -724,6 +791,8 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		return -ENOMEM;
 	}
 	l->cb = cb;
+	pthread_mutex_init(&l->link_mu, NULL);
+	pthread_cond_init(&l->reap_cv, NULL);
 	l->arg = arg;
 	if (o->npids) {
 		l->pids = malloc(o->npids * sizeof(int));
@@ -830,6 +899,11 @@ void live_close(struct live *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
+	/* the reapers' links go before the programs they run */
+	pthread_mutex_lock(&l->link_mu);
+	while (l->reaping)
+		pthread_cond_wait(&l->reap_cv, &l->link_mu);
+	pthread_mutex_unlock(&l->link_mu);
 	for (size_t i = 0; i < l->nbins; i++) {
 		bin_detach(l, &l->bins[i]);
 		free(l->bins[i].path);

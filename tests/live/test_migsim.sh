@@ -151,7 +151,8 @@ if rec_start "$T/upg.trace" -v --binary "$T/qemu-pinned"; then
 	cp "$MIGSIM" "$T/qemu-pinned.new" && mv "$T/qemu-pinned.new" "$T/qemu-pinned"
 	# the recorder looks at the binaries once a second, attaches the new
 	# --binary file, then detaches both old files (about 3 s each here)
-	wait_for 15 grep -q "$T/qemu-found: no traced process runs it" "$T/upg.trace.err"
+	wait_for 20 sh -c "grep -q '$T/qemu-found: no traced process runs it' '$T/upg.trace.err' &&
+		grep -q '$T/qemu-pinned: no traced process runs it' '$T/upg.trace.err'"
 	"$T/qemu-pinned" --vfiofs "$MS_BUILD/migsim-vfiofs" --log "$T/upg.log" > /dev/null 2>&1
 	sleep 0.3
 	rec_stop

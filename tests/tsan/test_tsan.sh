@@ -5,7 +5,8 @@
 # collector thread, the engine lock, the HTTP threads scraping snapshots and
 # collector_stats, the capability drop per thread), serve --record, and a
 # new QEMU binary appearing while serve is scraped (the live source's binary
-# table grows on the collector thread).
+# table grows on the collector thread), and that binary replaced on disk (its
+# old file detached by a thread of its own).
 . "$(dirname "$0")/../lib.sh"
 t_tmpdir
 . "$MS_ROOT/tests/exporter/lib_exporter.sh"
@@ -68,6 +69,11 @@ if serve_start s --binary "$MIGSIM" --record "$T/s.trace"; then
 	"$MIGSIM" > "$T/m4.out" 2>&1
 	cp "$MIGSIM" "$T/qemu-new" # discovered by exec: the binary table grows
 	"$T/qemu-new" --vfiofs "$MS_BUILD/migsim-vfiofs" > "$T/m5.out" 2>&1
+	# replaced on disk: the old file detached by a reaper thread while the
+	# new one is attached at the next exec
+	cp "$MIGSIM" "$T/qemu-new.x" && mv "$T/qemu-new.x" "$T/qemu-new"
+	sleep 1.2
+	"$T/qemu-new" --vfiofs "$MS_BUILD/migsim-vfiofs" > "$T/m5b.out" 2>&1
 	"$MIGSIM" --multifd > "$T/m6.out" 2>&1
 	sleep 1.5
 	check "serve: metrics of the migrations" bash -c \
