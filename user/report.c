@@ -13,7 +13,7 @@
 
 static const struct report_opts default_opts;
 
-static uint64_t lost_events(const struct tl *tl, const struct report_opts *o)
+static uint64_t lost_records(const struct tl *tl, const struct report_opts *o)
 {
 	uint64_t e = tl_lost_total(tl);
 
@@ -572,7 +572,8 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 	fprintf(f,
 		"migscope timeline: %zu migration%s, %zu pair%s, %" PRIu64 " records, %" PRIu64
 		" lost\n",
-		nm, nm == 1 ? "" : "s", np, np == 1 ? "" : "s", tl_records(tl), lost_events(tl, o));
+		nm, nm == 1 ? "" : "s", np, np == 1 ? "" : "s", tl_records(tl),
+		lost_records(tl, o));
 	if (o->input_error)
 		fprintf(f, "input error: %s\n", o->input_error);
 	fputc('\n', f);
@@ -631,7 +632,7 @@ int report_text(FILE *f, const struct tl *tl, const struct report_opts *o)
 		if (tl_events(tl, p))
 			fprintf(f, " %s=%" PRIu64, cat_name(p), tl_events(tl, p));
 	fprintf(f, "\nrecords %" PRIu64 "  lost %" PRIu64 "  unattributed %" PRIu64 "\n",
-		tl_records(tl), lost_events(tl, o), tl_unattributed(tl));
+		tl_records(tl), lost_records(tl, o), tl_unattributed(tl));
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }
@@ -1120,7 +1121,7 @@ int report_json(FILE *f, const struct tl *tl, const struct report_opts *o)
 	jsonw_end_object(w);
 
 	jsonw_uint_field(w, "records", tl_records(tl));
-	jsonw_uint_field(w, "lost_events", lost_events(tl, o));
+	jsonw_uint_field(w, "lost_records", lost_records(tl, o));
 	jsonw_uint_field(w, "unattributed", tl_unattributed(tl));
 	jsonw_bool_field(w, "single_clock", tl_single_clock(tl));
 	j_str(w, "input_error", o->input_error);

@@ -184,7 +184,7 @@ rate_step() {
 	got=$(kv "$o" rate)
 	# the file says what was lost (MS_EV_LOST records, the trailer)
 	lost=$("$MIGSCOPE" replay --format json "$W/rate.trace" 2> /dev/null |
-		$PY -c 'import json,sys; print(json.load(sys.stdin).get("lost_events"))')
+		$PY -c 'import json,sys; print(json.load(sys.stdin).get("lost_records"))')
 	ev=$(rec_events "$W/rate.trace")
 	cpu=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" 'BEGIN {printf "%.1f", (b - a) * 100 / t}')
 	ns=$(awk -v a="$c0" -v b="$c1" -v n="${ev:-0}" 'BEGIN {printf "%.0f", n ? (b - a) / n : 0}')

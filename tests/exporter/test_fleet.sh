@@ -167,7 +167,7 @@ R_GDT=$(jq -r ".pairs[] | select(.vm==\"$VM\") | .guest_downtime_ms" "$T/replay.
 # loaded for the start-up delay) would have missed the migration's start
 check "each serve saw its side from the migration's setup on" \
 	test "$(jq -c "[.migrations[] | select(.vm==\"$VM\") | .role + \":\" + (.implicit_start | tostring)] | sort" "$T/replay.json")" = '["destination:false","source:false"]'
-echo "# one-host guest downtime (replay of both recordings): ${R_GDT} ms; lost events: $(jq .lost_events "$T/replay.json")"
+echo "# one-host guest downtime (replay of both recordings): ${R_GDT} ms; lost events: $(jq .lost_records "$T/replay.json")"
 ms() { awk -v v="$1" 'BEGIN { if (v == "") exit 1; printf "%.6f", v * 1000 }'; }
 diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.6f", a - b }'; }
 echo "# rules - one host: $(diff_ms "$(ms "$P_GDT")" "$R_GDT") ms"

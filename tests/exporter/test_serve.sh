@@ -333,7 +333,7 @@ R_N=$(jq "[.migrations[] | select(.vm==\"$VM\" and .result==\"completed\")] | le
 S_DT=$(jq -r 'select(.summary.role=="source") | .summary.downtime_ms' "$T/sim.log")
 echo "# replay: downtime ${R_DT} ms, guest ${R_GDT} ms, precopy ${R_PRE} ms, ACK latency ${R_ACK} ms, wait ${R_WAIT} ms; migsim's log: downtime ${S_DT} ms"
 # other suites' probe storms on this host can overflow the ring buffer: say so
-echo "# lost events in the recording: $(jq .lost_events "$T/replay.json"); $VM incomplete: $(jq -c "[.migrations[] | select(.vm==\"$VM\") | .incomplete]" "$T/replay.json")"
+echo "# lost events in the recording: $(jq .lost_records "$T/replay.json"); $VM incomplete: $(jq -c "[.migrations[] | select(.vm==\"$VM\") | .incomplete]" "$T/replay.json")"
 check "replay report: 2 completed migrations of $VM, as Prometheus counted" test "$R_N" = 2
 ms() { awk -v v="$1" 'BEGIN { if (v == "") exit 1; printf "%.9f", v * 1000 }'; }
 check "prometheus downtime == replay downtime (1 us)" close_to "$(ms "$P_DT")" "$R_DT" 0.001

@@ -51,7 +51,7 @@ if scenario default; then
 	check "default: probes the binary lacks are named, the rest traced" \
 		grep -q 'lacks 5 of .* catalog probes (postcopy_start, loadvm_postcopy_handle_run, migrate_fd_error, migrate_fd_cancel, vfio_load_device_config_state); the rest' "$T/default.trace.err"
 	jq_check default "no lost events, nothing incomplete" \
-		'.lost_events == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
+		'.lost_records == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
 fi
 
 for n in 0 1 3; do
@@ -259,7 +259,7 @@ if rec_start "$T/storm.trace" --binary "$MIGSIM" --ring-size 0.0625; then
 	"$MIGSCOPE" replay --format json -o "$T/storm.all.json" "$T/storm.trace"
 	$PY "$MS_ROOT/tests/live/only_pids.py" "$T/storm.all.json" "$T/storm.log" > "$T/storm.json"
 	"$MIGSCOPE" replay "$T/storm.trace" > "$T/storm.txt"
-	jq_check storm "lost events counted in the file" '.lost_events > 0'
+	jq_check storm "lost events counted in the file" '.lost_records > 0'
 	check "storm: the text report shows the loss" grep -qiE 'lost [1-9]' "$T/storm.txt"
 	jq_check storm "the affected source migration is incomplete" "$src | .incomplete == true"
 	jq_check storm "an incomplete migration has no invented ACK wait or pass count" \

@@ -201,8 +201,8 @@ def main():
             f"{src['role']} / {dst['role']}")
     verdict(src["result"] == q.get("status"), p("live: source result = QMP status"),
             f"{src['result']} != {q.get('status')}")
-    verdict(not src["incomplete"] and not dst["incomplete"] and live["lost_events"] == 0,
-            p("live: nothing lost or incomplete"), f"lost {live['lost_events']}")
+    verdict(not src["incomplete"] and not dst["incomplete"] and live["lost_records"] == 0,
+            p("live: nothing lost or incomplete"), f"lost {live['lost_records']}")
     syncs = sum(1 for e in lev if e["pid"] == spid and e["probe"] == "migration_bitmap_sync_end")
     dsc = q.get("ram", {}).get("dirty-sync-count")
 

@@ -186,7 +186,7 @@ for name in ("rec", "serve"):
         found += 1
         if cand[0]["result"] != s["result"]:
             wrong += 1
-    lost = rep.get("lost_events", 0)
+    lost = rep.get("lost_records", 0)
     print(f"# {name}: {found} of {len(runs)} migration sides found, {missing} missing, "
           f"{wrong} with another result, {lost} events lost (counted)")
     # a side may be missing or differ only where events were lost, and then counted

@@ -551,7 +551,7 @@ static void test_json_contract(void **state)
 	assert_int_equal(jnum(j, "events_by_probe.migrate_set_state"), 6);
 	assert_int_equal(jnum(j, "events_by_probe.loadvm_approve_switchover"), 1);
 	assert_int_equal(jnum(j, "events_by_probe.postcopy_start"), 0);
-	assert_int_equal(jnum(j, "lost_events"), 0);
+	assert_int_equal(jnum(j, "lost_records"), 0);
 	jnull(j, "input_error");
 	assert_true(jbool(j, "single_clock"));
 
@@ -605,7 +605,7 @@ static void test_json_nulls_for_absent(void **state)
 	assert_string_equal(jreq(j, "migrations[0].elapsed_ms", J_NUM)->raw, "10.000000");
 	assert_int_equal(jreq(j, "pairs", J_ARR)->n, 0);
 	/* the larger of the source's and the engine's count */
-	assert_int_equal(jnum(j, "lost_events"), 3);
+	assert_int_equal(jnum(j, "lost_records"), 3);
 	assert_string_equal(jstr(j, "input_error"), "file truncated at byte 4096");
 	jv_free(j);
 	free(txt);
@@ -614,7 +614,7 @@ static void test_json_nulls_for_absent(void **state)
 	txt = render(tl, NULL, true);
 	assert_true(strchr(txt, '\n') == txt + strlen(txt) - 1); /* one line */
 	j = json_parse(txt);
-	assert_int_equal(jnum(j, "lost_events"), 2);
+	assert_int_equal(jnum(j, "lost_records"), 2);
 	jv_free(j);
 	free(txt);
 	tl_free(tl);
