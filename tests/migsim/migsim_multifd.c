@@ -75,6 +75,12 @@ static size_t put_be32(uint8_t *p, uint32_t v)
 	return 4;
 }
 
+static size_t put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	return 4 + put_be32(p + 4, (uint32_t)v);
+}
+
 /* multifd_queue_device_state(): the packet goes out whole on the channel */
 static int queue_device_state(const struct ms_dev *d, uint32_t idx, uint32_t flags,
 			      const void *data, uint32_t len)
@@ -107,17 +113,13 @@ static int queue_device_state(const struct ms_dev *d, uint32_t idx, uint32_t fla
 static int save_config_state(struct mf_saver *s, uint32_t idx)
 {
 	uint8_t buf[8 + 4 + MF_CONFIG_BYTES + 8] = {0}, *p = buf;
-	uint64_t flag = MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE;
 	int ret;
 
-	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(flag >> (8 * i));
+	p += put_be64(p, MS_VFIO_MIG_FLAG_DEV_CONFIG_STATE);
 	p += put_be32(p, MF_CONFIG_BYTES);
 	p[0] = 0xb3, p[1] = 0x15; /* a vendor ID, for show */
 	p += MF_CONFIG_BYTES;
-	flag = MS_VFIO_MIG_FLAG_END_OF_STATE;
-	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(flag >> (8 * i));
+	p += put_be64(p, MS_VFIO_MIG_FLAG_END_OF_STATE);
 	trace_vfio_save_device_config_state(s->d->name);
 	ret = queue_device_state(s->d, idx, MF_FLAG_CONFIG_STATE, buf, (uint32_t)(p - buf));
 	if (ret)
