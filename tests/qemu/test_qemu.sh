@@ -27,10 +27,11 @@ fi
 # ms, where its commands alone gave up to 2.4 ms).
 MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-0.25}
 export MS_MAX_CLOCK_ERROR=$MAX_CLOCK_ERROR
-# The catalog's events, and two the replay must skip; the test reads them
-# from the log to place the start of QEMU's migration thread.
+# The catalog's events, and three the replay must skip; the test reads them
+# from the log to place the start of QEMU's migration thread and the last
+# thing it does before reading its end clock (compare.py end_low).
 EVENTS=$T/trace-events
-{ cat "$QDIR/trace-events"; printf '%s\n' savevm_state_header migration_thread_setup_complete; } > "$EVENTS"
+{ cat "$QDIR/trace-events"; printf '%s\n' savevm_state_header migration_thread_setup_complete migration_return_path_end_after; } > "$EVENTS"
 QPIDS=()
 qemu_cleanup() {
 	for p in "${QPIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
