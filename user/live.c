@@ -178,17 +178,23 @@ static int emit(struct live *l, const union ms_rec *r)
 
 /* Attach every catalog probe the binary has; a probe that fails is reported,
  * never fatal. */
+/* a binary's links, destroyed; the caller holds link_mu */
+static void links_destroy(struct bpf_link **links)
+{
+	for (unsigned int id = 0; id < MS_P_COUNT; id++)
+		if (links[id])
+			bpf_link__destroy(links[id]);
+}
+
 static void bin_detach(struct live *l, struct bin *b)
 {
 	if (!b->links)
 		return;
 	pthread_mutex_lock(&l->link_mu);
-	for (unsigned int id = 0; id < MS_P_COUNT; id++) {
-		if (!b->links[id])
-			continue;
-		bpf_link__destroy(b->links[id]);
-		l->probe_attached[id]--;
-	}
+	links_destroy(b->links);
+	for (unsigned int id = 0; id < MS_P_COUNT; id++)
+		if (b->links[id])
+			l->probe_attached[id]--;
 	pthread_mutex_unlock(&l->link_mu);
 	free(b->links);
 	b->links = NULL;
@@ -205,9 +211,7 @@ static void *reap_thread(void *arg)
 	struct live *l = j->l;
 
 	pthread_mutex_lock(&l->link_mu);
-	for (unsigned int id = 0; id < MS_P_COUNT; id++)
-		if (j->links[id])
-			bpf_link__destroy(j->links[id]);
+	links_destroy(j->links);
 	l->reaping--;
 	pthread_cond_broadcast(&l->reap_cv);
 	pthread_mutex_unlock(&l->link_mu);
