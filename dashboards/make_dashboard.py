@@ -205,7 +205,7 @@ timeseries("Device state transitions (p99)", "VFIO MIG_DEVICE_STATE SET ioctl du
 row("Precopy")
 timeseries("Remaining bytes and threshold", "Source: latest pending bytes and the "
            "threshold that fits the downtime limit.",
-           [target(f"migscope_precopy_remaining_bytes{{{SEL}}}", "pending {{vm}}"),
+           [target(f"migscope_precopy_pending_bytes{{{SEL}}}", "pending {{vm}}"),
             target(f"migscope_precopy_threshold_bytes{{{SEL}}}", "threshold {{vm}}",
                    ref="B")], "bytes", x=0)
 timeseries("Bandwidth", "Source: migration bandwidth QEMU measured.",

@@ -85,7 +85,7 @@ enum prom_bset {
 	X(ACK_PENDING, "migscope_switchover_ack_pending", GAUGE, NOW, PROM_L_MIG, NONE,            \
 	  "Device approvals the destination still misses before it sends the switchover ACK "      \
 	  "(on a source: its paired destination's).")                                              \
-	X(REMAINING, "migscope_precopy_remaining_bytes", GAUGE, NOW, PROM_L_MIG, NONE,             \
+	X(PENDING, "migscope_precopy_pending_bytes", GAUGE, NOW, PROM_L_MIG, NONE,             \
 	  "Latest pending bytes of the source (RAM and devices), migrate_pending_*.")              \
 	X(THRESHOLD, "migscope_precopy_threshold_bytes", GAUGE, NOW, PROM_L_MIG, NONE,             \
 	  "Latest switchover threshold: pending bytes that fit in the downtime limit.")            \

@@ -502,7 +502,7 @@ static void group_gauges(struct prom_tl *p, const struct tl *tl, const struct gr
 		const struct tl_pair *pr = tl_mig_pair(m);
 
 		if (tl_has(m->pending))
-			prom_set(prom_get(p->reg, PF_REMAINING, g->id, l), (double)m->pending);
+			prom_set(prom_get(p->reg, PF_PENDING, g->id, l), (double)m->pending);
 		if (tl_has(m->threshold))
 			prom_set(prom_get(p->reg, PF_THRESHOLD, g->id, l), (double)m->threshold);
 		if (tl_has(m->bandwidth))

@@ -210,8 +210,8 @@ static void text_milestones(FILE *f, const struct tl_mig *m, enum tl_role role)
 
 		lines[n].ts = a->ts;
 		lines[n].order = TL_M_ACK_NEEDED; /* ties: after ack-needed */
-		snprintf(lines[n].label, sizeof(lines[n].label), "approval %.40s (%u left)",
-			 a->dev >= 0 ? m->devs[a->dev].name : "?", a->remaining);
+		snprintf(lines[n].label, sizeof(lines[n].label), "approval %.40s (%u pending)",
+			 a->dev >= 0 ? m->devs[a->dev].name : "?", a->pending);
 		n++;
 	}
 	qsort(lines, (size_t)n, sizeof(lines[0]), mline_cmp);
@@ -771,7 +771,7 @@ static void json_devices(json_writer_t *w, const struct tl_mig *m)
 		j_ms(w, "complete_precopy_ms", tl_dev_complete_precopy(d));
 		j_rel(w, "init_data_sent_ns", m, d->init_sent_ts);
 		j_rel(w, "approved_ns", m, d->approve_ts);
-		j_u(w, "approval_remaining", d->approve_remaining);
+		j_u(w, "approval_pending", d->approve_pending);
 		j_ms(w, "approval_latency_ms", tl_dev_approval_latency(d));
 		j_u(w, "bytes_read", tl_dev_bytes_read(m, d));
 		j_u(w, "bytes_written", tl_dev_bytes_written(m, d));
@@ -960,7 +960,7 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 
 		jsonw_start_object(w);
 		j_str(w, "device", a->dev >= 0 ? m->devs[a->dev].name : NULL);
-		jsonw_uint_field(w, "remaining", a->remaining);
+		jsonw_uint_field(w, "pending", a->pending);
 		j_rel(w, "at_ns", m, a->ts);
 		jsonw_end_object(w);
 	}

@@ -651,7 +651,7 @@ static void mdev_init(struct tl_dev *d, const char *name)
 	d->sc_block = d->sc_io = d->init_loaded = TL_NONE;
 	d->bytes_read = d->bytes_written = TL_NONE;
 	d->save_us[0] = d->save_us[1] = d->load_us[0] = d->load_us[1] = TL_DNONE;
-	d->init_sent_ts = d->approve_ts = d->approve_remaining = TL_NONE;
+	d->init_sent_ts = d->approve_ts = d->approve_pending = TL_NONE;
 	d->mf_save_start = d->mf_save_end = TL_NONE;
 	d->mf_first_in = d->mf_last_in = d->mf_load_start = d->mf_load_end = TL_NONE;
 	d->mf_buf_ts = d->mf_starve_ts = TL_NONE;
@@ -2018,13 +2018,13 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 		m->ack_pending = rem;
 		if (di >= 0) {
 			m->devs[di].approve_ts = ts;
-			m->devs[di].approve_remaining = rem;
+			m->devs[di].approve_pending = rem;
 		}
 		if (m->napprovals < TL_MAX_APPROVALS) {
 			struct tl_approval *a = &m->approvals[m->napprovals++];
 
 			a->ts = ts;
-			a->remaining = rem;
+			a->pending = rem;
 			a->dev = di;
 		} else {
 			m->approvals_dropped++;

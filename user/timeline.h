@@ -160,7 +160,7 @@ struct tl_dev {
 	int64_t load_us[2];	    /* vmstate_downtime_load, same split */
 	uint64_t init_sent_ts;	    /* dst: vfio_load_state DEV_INIT_DATA_SENT */
 	uint64_t approve_ts;	    /* dst: the loadvm_approve_switchover that followed */
-	uint64_t approve_remaining;
+	uint64_t approve_pending;
 	/* device state over multifd (10.0+), TL_NONE / TL_DNONE when not seen */
 	uint64_t mf_save_start; /* src: vfio_save_complete_precopy_thread_start */
 	uint64_t mf_save_end;	/* src: its _end */
@@ -188,8 +188,8 @@ struct tl_dev {
 
 struct tl_approval {
 	uint64_t ts;
-	uint32_t remaining; /* loadvm_approve_switchover pending_num */
-	int32_t dev;	    /* index in devs[] of the approving device, -1 unknown */
+	uint32_t pending; /* loadvm_approve_switchover pending_num */
+	int32_t dev;	  /* index in devs[] of the approving device, -1 unknown */
 };
 
 /* One iteration of the source's migration loop (migrate_pending_estimate). */

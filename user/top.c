@@ -82,9 +82,9 @@ static void fill_milestones(struct top_row *r, const struct tl_mig *m)
 			continue;
 		e = &r->ms[r->nms++];
 		e->rel = a->ts - m->start_ts;
-		snprintf(e->name, sizeof(e->name), "approval %.24s (%u left)",
+		snprintf(e->name, sizeof(e->name), "approval %.24s (%u pending)",
 			 a->dev >= 0 && (uint32_t)a->dev < m->ndevs ? m->devs[a->dev].name : "?",
-			 a->remaining);
+			 a->pending);
 	}
 	qsort(r->ms, r->nms, sizeof(r->ms[0]), ms_cmp);
 }
@@ -112,12 +112,12 @@ static void fill_devices(struct top_row *r, const struct tl *tl, const struct tl
 		o->drain = tl_dev_drain(m, d);
 		o->precopy = d->precopy;
 		o->init_sent_rel = o->approved_rel = TL_DNONE;
-		o->approve_remaining = TL_NONE;
+		o->approve_pending = TL_NONE;
 		if (dd) {
 			o->approval_known = true;
 			o->init_sent = tl_has(dd->init_sent_ts);
 			o->approved = tl_has(dd->approve_ts);
-			o->approve_remaining = dd->approve_remaining;
+			o->approve_pending = dd->approve_pending;
 			if (dd == d) {
 				o->init_sent_rel = rel_ns(dd->init_sent_ts, m->start_ts);
 				o->approved_rel = rel_ns(dd->approve_ts, m->start_ts);
@@ -174,13 +174,13 @@ static void fill_row(struct top_row *r, const struct tl *tl, const struct tl_mig
 		dst = peer;
 	}
 
-	r->transferred = r->remaining = r->threshold = r->bandwidth = TL_NONE;
+	r->transferred = r->pending = r->threshold = r->bandwidth = TL_NONE;
 	r->predicted = r->limit = TL_DNONE;
 	if (r->role == TL_ROLE_SOURCE) {
 		if (m->series_n)
 			last = tl_mig_sample(m, m->series_n - 1);
 		if (last) {
-			r->remaining = tl_has(last->exact) ? last->exact : last->pending;
+			r->pending = tl_has(last->exact) ? last->exact : last->pending;
 			r->threshold = last->threshold;
 			r->bandwidth = last->bandwidth;
 		}
@@ -594,18 +594,18 @@ bool top_row_stalled(const struct top_row *r)
 
 double top_row_progress(const struct top_row *r)
 {
-	if (r->role != TL_ROLE_SOURCE || !tl_has(r->remaining))
+	if (r->role != TL_ROLE_SOURCE || !tl_has(r->pending))
 		return -1;
 	if (r->result == TL_RES_COMPLETED || tl_dhas(r->downtime))
 		return r->downtime_prev ? -1 : 1;
-	if (!tl_has(r->transferred) || r->transferred + r->remaining == 0)
+	if (!tl_has(r->transferred) || r->transferred + r->pending == 0)
 		return -1;
-	return (double)r->transferred / (double)(r->transferred + r->remaining);
+	return (double)r->transferred / (double)(r->transferred + r->pending);
 }
 
 static bool converging(const struct top_row *r)
 {
-	return tl_has(r->remaining) && tl_has(r->threshold) && r->remaining < r->threshold;
+	return tl_has(r->pending) && tl_has(r->threshold) && r->pending < r->threshold;
 }
 
 void top_ack_text(const struct top_row *r, char *buf, size_t n)
@@ -638,10 +638,10 @@ enum top_style top_note(const struct top_row *r, char *buf, size_t n)
 		top_fmt_elapsed(d, sizeof(d), r->stall_for);
 		switch (r->stall.reason) {
 		case TL_STALL_ABOVE_THRESHOLD:
-			top_fmt_bytes(a, sizeof(a), r->remaining);
+			top_fmt_bytes(a, sizeof(a), r->pending);
 			top_fmt_bytes(b, sizeof(b), r->threshold);
 			snprintf(buf, n,
-				 "STALLED %s: not converging, RAM above the threshold (remaining "
+				 "STALLED %s: not converging, RAM above the threshold (pending "
 				 "%s, threshold %s)",
 				 d, a, b);
 			break;
@@ -697,14 +697,14 @@ static void bar(char *buf, size_t n, int width, double frac)
 void top_layout(struct top_layout *l, int width)
 {
 	static const int natural[TOP_NCOLS] = {
-	    [TOP_C_PID] = 7,	 [TOP_C_VM] = 16,      [TOP_C_ROLE] = 4,   [TOP_C_PHASE] = 11,
-	    [TOP_C_ELAPSED] = 7, [TOP_C_PRECOPY] = 18, [TOP_C_REMAIN] = 7, [TOP_C_BW] = 8,
-	    [TOP_C_DT] = 12,	 [TOP_C_ACK] = 14,     [TOP_C_LASTDT] = 8, [TOP_C_NOTE] = 12,
+	    [TOP_C_PID] = 7,	 [TOP_C_VM] = 16,      [TOP_C_ROLE] = 4,    [TOP_C_PHASE] = 11,
+	    [TOP_C_ELAPSED] = 7, [TOP_C_PRECOPY] = 18, [TOP_C_PENDING] = 7, [TOP_C_BW] = 8,
+	    [TOP_C_DT] = 12,	 [TOP_C_ACK] = 14,     [TOP_C_LASTDT] = 8,  [TOP_C_NOTE] = 12,
 	};
 	/* what goes first when the terminal is narrow; the bar shrinks to 10
 	 * columns before the columns after it in this list go */
-	static const enum top_col drop[] = {TOP_C_NOTE,	   TOP_C_REMAIN, TOP_C_BW, TOP_C_PRECOPY,
-					    TOP_C_ELAPSED, TOP_C_LASTDT, TOP_C_DT, TOP_C_PRECOPY};
+	static const enum top_col drop[] = {TOP_C_NOTE,	   TOP_C_PENDING, TOP_C_BW, TOP_C_PRECOPY,
+					    TOP_C_ELAPSED, TOP_C_LASTDT,  TOP_C_DT, TOP_C_PRECOPY};
 	bool on[TOP_NCOLS], shrunk = false;
 	int total = 0, extra;
 
@@ -761,17 +761,17 @@ void top_layout(struct top_layout *l, int width)
 const char *top_col_title(enum top_col c)
 {
 	static const char *const t[TOP_NCOLS] = {
-	    [TOP_C_PID] = "PID",       [TOP_C_VM] = "VM",	    [TOP_C_ROLE] = "ROLE",
-	    [TOP_C_PHASE] = "PHASE",   [TOP_C_ELAPSED] = "ELAPSED", [TOP_C_PRECOPY] = "PRECOPY",
-	    [TOP_C_REMAIN] = "REMAIN", [TOP_C_BW] = "BW",	    [TOP_C_DT] = "EXP DT/LIMIT",
-	    [TOP_C_ACK] = "ACK",       [TOP_C_LASTDT] = "LAST DT",  [TOP_C_NOTE] = "NOTE",
+	    [TOP_C_PID] = "PID",	 [TOP_C_VM] = "VM",	      [TOP_C_ROLE] = "ROLE",
+	    [TOP_C_PHASE] = "PHASE",	 [TOP_C_ELAPSED] = "ELAPSED", [TOP_C_PRECOPY] = "PRECOPY",
+	    [TOP_C_PENDING] = "PENDING", [TOP_C_BW] = "BW",	      [TOP_C_DT] = "EXP DT/LIMIT",
+	    [TOP_C_ACK] = "ACK",	 [TOP_C_LASTDT] = "LAST DT",  [TOP_C_NOTE] = "NOTE",
 	};
 	return (unsigned int)c < TOP_NCOLS ? t[c] : "";
 }
 
 bool top_col_right(enum top_col c)
 {
-	return c == TOP_C_PID || c == TOP_C_ELAPSED || c == TOP_C_REMAIN || c == TOP_C_BW ||
+	return c == TOP_C_PID || c == TOP_C_ELAPSED || c == TOP_C_PENDING || c == TOP_C_BW ||
 	       c == TOP_C_DT || c == TOP_C_LASTDT;
 }
 
@@ -809,8 +809,8 @@ enum top_style top_cell(const struct top_row *r, enum top_col c, int width, char
 		}
 		bar(buf, n, width > 0 ? width : 20, p);
 		return converging(r) || p >= 1 ? TOP_S_GOOD : TOP_S_BAR;
-	case TOP_C_REMAIN:
-		top_fmt_bytes(buf, n, r->remaining);
+	case TOP_C_PENDING:
+		top_fmt_bytes(buf, n, r->pending);
 		return converging(r) ? TOP_S_GOOD : TOP_S_NORMAL;
 	case TOP_C_BW:
 		if (tl_has(r->bandwidth)) {
@@ -901,9 +901,9 @@ void top_dev_approval(const struct top_row *r, const struct top_dev *d, char *bu
 			    tl_dhas(d->approved_rel) && d->approved_rel >= 0
 				? (uint64_t)d->approved_rel
 				: TL_NONE);
-		if (tl_has(d->approve_remaining))
-			snprintf(buf, n, "approved %s (%llu left)", t,
-				 (unsigned long long)d->approve_remaining);
+		if (tl_has(d->approve_pending))
+			snprintf(buf, n, "approved %s (%llu pending)", t,
+				 (unsigned long long)d->approve_pending);
 		else
 			snprintf(buf, n, "approved %s", t);
 	} else if (r->result != TL_RES_ACTIVE) {

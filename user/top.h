@@ -36,12 +36,12 @@ struct top_dev {
 	bool precopy;	       /* source: was in a precopy state */
 	/* approval: the destination's device (for a source row, the paired
 	 * destination's device of the same name) */
-	bool approval_known;	    /* there is such a destination device */
-	bool init_sent;		    /* its DEV_INIT_DATA_SENT was loaded */
-	bool approved;		    /* it approved the switchover */
-	int64_t init_sent_rel;	    /* ns since this row's start; TL_DNONE (other clock) */
-	int64_t approved_rel;	    /* same */
-	uint64_t approve_remaining; /* approvals still missing after it */
+	bool approval_known;	  /* there is such a destination device */
+	bool init_sent;		  /* its DEV_INIT_DATA_SENT was loaded */
+	bool approved;		  /* it approved the switchover */
+	int64_t init_sent_rel;	  /* ns since this row's start; TL_DNONE (other clock) */
+	int64_t approved_rel;	  /* same */
+	uint64_t approve_pending; /* approvals still missing after it */
 	/* history of the device's pending precopy data (source) or loaded
 	 * bytes (dest), one sample per snapshot, oldest first */
 	uint32_t nhist;
@@ -72,7 +72,7 @@ struct top_row {
 
 	/* precopy (source) */
 	uint64_t transferred; /* TL_NONE when incomplete */
-	uint64_t remaining;   /* latest pending (exact when the iteration had one) */
+	uint64_t pending;     /* latest pending bytes (exact when the iteration had one) */
 	uint64_t threshold;
 	uint64_t bandwidth; /* bytes/ms */
 	int64_t predicted;  /* expected downtime */
@@ -166,7 +166,7 @@ enum top_col {
 	TOP_C_PHASE,
 	TOP_C_ELAPSED,
 	TOP_C_PRECOPY,
-	TOP_C_REMAIN,
+	TOP_C_PENDING,
 	TOP_C_BW,
 	TOP_C_DT,
 	TOP_C_ACK,

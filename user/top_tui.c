@@ -582,13 +582,13 @@ static void draw_detail(int y, int h, const struct top_row *r)
 		return;
 
 	/* figures: convergence (source) or the downtime once done */
-	if (r->role == TL_ROLE_SOURCE && tl_has(r->remaining)) {
-		top_fmt_bytes(a, sizeof(a), r->remaining);
+	if (r->role == TL_ROLE_SOURCE && tl_has(r->pending)) {
+		top_fmt_bytes(a, sizeof(a), r->pending);
 		top_fmt_bytes(b, sizeof(b), r->threshold);
 		top_fmt_bytes(c, sizeof(c), tl_has(r->bandwidth) ? r->bandwidth * 1000 : TL_NONE);
 		top_fmt_dur(d, sizeof(d), r->predicted);
 		snprintf(buf, sizeof(buf),
-			 " convergence  remaining %s  threshold %s  bandwidth %s/s  iterations "
+			 " convergence  pending %s  threshold %s  bandwidth %s/s  iterations "
 			 "%llu  expected downtime %s",
 			 a, b, c, (unsigned long long)r->iterations, d);
 		put(y++, 0, COLS, buf, false, A_NORMAL);
@@ -638,7 +638,7 @@ static void draw_help(void)
 	    "  q              quit",
 	    "",
 	    "ACK: off | waiting n/m (devices approved) | acked +t (since the start)",
-	    "EXP DT/LIMIT: expected downtime (remaining / bandwidth) against the limit",
+	    "EXP DT/LIMIT: expected downtime (pending / bandwidth) against the limit",
 	    "A stalled source made no progress for the stall window (10 s): the line",
 	    "under it says why (RAM above the threshold, or the devices the ACK awaits).",
 	    "",

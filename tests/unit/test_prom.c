@@ -212,7 +212,7 @@ static void test_table(void **state)
 	    "migscope_switchover_ack_latency_seconds",
 	    "migscope_switchover_ack_wait_seconds",
 	    "migscope_switchover_ack_pending",
-	    "migscope_precopy_remaining_bytes",
+	    "migscope_precopy_pending_bytes",
 	    "migscope_vfio_precopy_initial_bytes",
 	    "migscope_vfio_precopy_dirty_bytes",
 	    "migscope_vfio_stopcopy_bytes",
@@ -549,7 +549,7 @@ static void test_live_progression(void **state)
 	assert_true(val(&e, "migscope_migration_phase", SRC_L ";phase=switchover") == 1);
 	assert_true(val(&e, "migscope_migration_phase", DST_L ";phase=loading") == 1);
 	assert_true(val(&e, "migscope_downtime_seconds_count", SRC_L) == 0);
-	assert_true(val(&e, "migscope_precopy_remaining_bytes", SRC_L) == 2500);
+	assert_true(val(&e, "migscope_precopy_pending_bytes", SRC_L) == 2500);
 	assert_true(val(&e, "migscope_precopy_threshold_bytes", SRC_L) == 5000);
 	assert_true(val(&e, "migscope_precopy_bandwidth_bytes_per_second", SRC_L) == 1000000);
 	assert_true(val(&e, "migscope_switchover_ack_pending", DST_L) == 0);

@@ -515,7 +515,7 @@ static void test_json_contract(void **state)
 			    "67.400000"); /* 69.9 - active 2.5 */
 	jnull(j, "migrations[1].switchover_ack.ack_sent_ms");
 	assert_int_equal(jnum(j, "migrations[0].switchover_ack.pending_initial"), 1);
-	assert_int_equal(jnum(j, "migrations[0].switchover_ack.approvals[0].remaining"), 0);
+	assert_int_equal(jnum(j, "migrations[0].switchover_ack.approvals[0].pending"), 0);
 	assert_string_equal(jstr(j, "migrations[0].switchover_ack.approvals[0].device"), DEV);
 
 	/* milestones: ns relative to start, the terminal one named by the result */
@@ -904,7 +904,7 @@ static void test_text_report(void **state)
 	/* milestones relative to start, 3 decimals */
 	row = line_with(txt, "src-downtime-start");
 	assert_non_null(strstr(row, "81.000"));
-	row = line_with(txt, "approval " DEV " (0 left)");
+	row = line_with(txt, "approval " DEV " (0 pending)");
 	assert_non_null(strstr(row, "61.500")); /* 60.5 - (-1) */
 	/* absent milestones of the side are listed with "-" */
 	row = line_with(txt, "return-path-open");

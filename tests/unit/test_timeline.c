@@ -1198,9 +1198,9 @@ static void test_approval_latency(void **state)
 	a = dev_of(m, DEV);
 	c = dev_of(m, DEV2);
 	assert_int_equal(tl_dev_approval_latency(a), NS_MS(0.25));
-	assert_int_equal(a->approve_remaining, 1);
+	assert_int_equal(a->approve_pending, 1);
 	assert_int_equal(tl_dev_approval_latency(c), NS_MS(0.5));
-	assert_int_equal(c->approve_remaining, 0);
+	assert_int_equal(c->approve_pending, 0);
 	assert_int_equal(m->napprovals, 2);
 	assert_string_equal(m->devs[m->approvals[0].dev].name, DEV);
 	assert_string_equal(m->devs[m->approvals[1].dev].name, DEV2);
@@ -1401,7 +1401,7 @@ static void test_approvals_delayed_fifo(void **state)
 	m = only_mig(tl);
 	assert_int_equal(tl_dev_approval_latency(dev_of(m, DEV)), NS_MS(10));
 	assert_int_equal(tl_dev_approval_latency(dev_of(m, DEV2)), NS_MS(10));
-	assert_int_equal(dev_of(m, DEV)->approve_remaining, 1);
+	assert_int_equal(dev_of(m, DEV)->approve_pending, 1);
 	assert_int_equal(m->napprovals, 3);
 	assert_int_equal(m->approvals[2].dev, -1);
 	tl_free(tl);

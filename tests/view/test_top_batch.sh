@@ -59,7 +59,7 @@ if rec_start "$T/b.trace" --binary "$MIGSIM"; then
 	check "live: header: host, live, processes, probes, events/s, lost" \
 		grep -qE '^QEMU processes [0-9]+ traced, [1-9][0-9]* probes attached, [0-9]+ events/s, [0-9]+ lost; migrations: ' "$T/live.out"
 	check "live: title with the time and host" grep -qE '^migscope top - [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} - host .* - live$' "$T/live.out"
-	check "live: column header" grep -qE '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +REMAIN +BW EXP DT/LIMIT ACK +LAST DT NOTE$' "$T/live.out"
+	check "live: column header" grep -qE '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +PENDING +BW EXP DT/LIMIT ACK +LAST DT NOTE$' "$T/live.out"
 	check "live: both sides have rows named by the VM, waiting for the ACK" \
 		bash -c "grep -qE '^ +[0-9]+ $VM +src +waiting-ack .* waiting [01]/2 ' $T/live.out && grep -qE '^ +[0-9]+ $VM +dst +loading .* waiting [01]/2 .*ACK needs 0000:00:0[56].0' $T/live.out"
 	check "live: the ACK column goes from waiting to acked" \

@@ -31,7 +31,7 @@ tm_wait "live: title with the host" 30 'migscope top - host .* - live .*sort: st
 tm_check "live: on the alternate screen, cursor hidden" \
 	test "$(tm_flag alternate_on)$(tm_flag cursor_flag)" = 10
 tm_check "live: column header" \
-	tm_has '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +REMAIN +BW EXP DT/LIMIT ACK +LAST DT NOTE'
+	tm_has '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +PENDING +BW EXP DT/LIMIT ACK +LAST DT NOTE'
 
 # only this run's migrations (others may run on the host), sorted by VM:
 # the ACK migration's source, its destination, then the stalling one's
@@ -104,7 +104,7 @@ stalled=$(jq -r --arg vm "$VM2" '[.migrations[] | select(.vm==$vm and .role=="so
 if [ "$stalled" = true ]; then
 	check "live: the stalled migration stands out (STALLED in its row)" test -n "$stall_seen"
 	check "live: the line under it says why" grep -qE \
-		"^ +└ STALLED [0-9.]+s: (not converging, RAM above the threshold \(remaining .*, threshold .*\)|waiting for the ACK of $DEV)" "$T/stall.screen"
+		"^ +└ STALLED [0-9.]+s: (not converging, RAM above the threshold \(pending .*, threshold .*\)|waiting for the ACK of $DEV)" "$T/stall.screen"
 else
 	echo "# the engine saw no stall in this run (migsim's passes made progress)"
 	check "live: no stall detected, none shown" test -z "$stall_seen"
@@ -118,7 +118,7 @@ tm_check "resize: the detail pane still fits" tm_has '^ DEVICE +STATE'
 tm resize-window -t "$TM_SESS" -x 100 -y 9
 tm_wait "resize: too short for the detail pane, the footer says so" 5 'detail pane hidden: terminal too small'
 tm resize-window -t "$TM_SESS" -x "$TM_W" -y "$TM_H"
-tm_wait "resize: back to 160x45, every column" 5 '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +REMAIN +BW EXP DT/LIMIT ACK +LAST DT NOTE' &&
+tm_wait "resize: back to 160x45, every column" 5 '^ +PID VM +ROLE PHASE +ELAPSED PRECOPY +PENDING +BW EXP DT/LIMIT ACK +LAST DT NOTE' &&
 	tm_check "resize: the detail pane is back" tm_has '^ DEVICE +STATE'
 
 tm_keys f C-u "$VM2" Enter
