@@ -17,11 +17,21 @@
 #include "tracefile.h"
 #include "util.h"
 
-const char *const cmd_merge_synopsis[] = {"SRC DST -o FILE [--vm NAME] [--uuid UUID]", NULL};
+const struct cmd_usage cmd_merge_usage = {
+    .name = "merge",
+    .args = {"SRC DST"},
+    .nforms = 1,
+    .opts = (const struct cmd_opt[]){
+	{"output", 'o', "FILE", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, CMD_FORM(0)},
+	{"vm", 'V', "NAME", 0, 0, 0},
+	{"uuid", 'U', "UUID", 0, 0, 0},
+	CMD_COMMON_OPTIONS,
+	{},
+    }};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", NULL, "merge", cmd_merge_synopsis);
+	cmd_print_usage(f, "Usage: ", NULL, &cmd_merge_usage);
 	fprintf(f,
 		"Put a source host's and a destination host's recordings of one migration (trace\n"
 		"files or QEMU logs) into one trace file on the source's clock. The offset\n"
@@ -54,11 +64,6 @@ static void fill_input(struct tf_input *t, const struct in_set *in, size_t i)
 
 int cmd_merge(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'}, {"vm", required_argument, NULL, 'V'},
-	    {"uuid", required_argument, NULL, 'U'},   {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	      {},
-	};
 	struct in_opts io = {};
 	const char *outpath = NULL;
 	struct in_set *in = NULL;
@@ -74,7 +79,7 @@ int cmd_merge(int argc, char **argv)
 	int opt, ret = MS_EXIT_FAIL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_merge_usage)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
 		switch (opt) {

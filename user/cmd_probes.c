@@ -14,11 +14,20 @@
 #include "sdt.h"
 #include "util.h"
 
-const char *const cmd_probes_synopsis[] = {"[--binary PATH | -p PID] [-j]", NULL};
+const struct cmd_usage cmd_probes_usage = {
+    .name = "probes",
+    .nforms = 1,
+    .opts = (const struct cmd_opt[]){
+	{"binary", 'b', "PATH", 0, 0, 0},
+	{"pid", 'p', "PID", CMD_O_SHORT | CMD_O_SHOW_SHORT | CMD_O_OR, 0, 0},
+	{"json", 'j', NULL, CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
+	CMD_COMMON_OPTIONS,
+	{},
+    }};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", NULL, "probes", cmd_probes_synopsis);
+	cmd_print_usage(f, "Usage: ", NULL, &cmd_probes_usage);
 	fprintf(f, "List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
 		   "and the QEMU version if the binary says it. Without --binary or -p, the\n"
 		   "qemu-system binary for this machine found in PATH.\n\n"
@@ -179,11 +188,6 @@ static void print_json(const char *bin, const struct sdt_list *sl, unsigned int 
 
 int cmd_probes(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"binary", required_argument, NULL, 'b'}, {"pid", required_argument, NULL, 'p'},
-	    {"json", no_argument, NULL, 'j'},	      {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	      {},
-	};
 	char bin[PATH_MAX] = "", err[512];
 	unsigned int present = 0;
 	struct sdt_list sl;
@@ -191,7 +195,7 @@ int cmd_probes(int argc, char **argv)
 	int opt, pid = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "b:p:jvh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_probes_usage)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
 		switch (opt) {

@@ -19,12 +19,20 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-const char *const cmd_record_synopsis[] = {
-    "[-p PID ...] [--binary PATH ...] [--ring-size MB] -o FILE [--duration S]", NULL};
+const struct cmd_usage cmd_record_usage = {
+    .name = "record",
+    .nforms = 1,
+    .opts = (const struct cmd_opt[]){
+	CMD_LIVE_OPTIONS(0),
+	{"output", 'o', "FILE", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, CMD_FORM(0)},
+	{"duration", 'd', "S", CMD_O_SHORT, 0, 0},
+	CMD_COMMON_OPTIONS,
+	{},
+    }};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", NULL, "record", cmd_record_synopsis);
+	cmd_print_usage(f, "Usage: ", NULL, &cmd_record_usage);
 	fprintf(f,
 		"Trace every QEMU process (found now or started later), or the given PIDs, and\n"
 		"write the events to a compressed trace file. SIGINT or SIGTERM end the file\n"
@@ -66,19 +74,11 @@ static int on_rec(const union ms_rec *r, void *arg)
 /* The command line into c: 0, -1 after --help, or an exit status. */
 static int rec_parse(int argc, char **argv, struct rec_ctx *c)
 {
-	static const struct option opts[] = {
-	    CMD_LIVE_OPTIONS,
-	    {"output", required_argument, NULL, 'o'},
-	    {"duration", required_argument, NULL, 'd'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	int opt, r;
 
 	cmd_live_init(&c->la);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:o:d:vh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_record_usage)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
 		r = cmd_live_opt("record", opt, optarg, &c->la);

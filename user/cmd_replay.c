@@ -19,12 +19,23 @@
 #include "tracefile.h"
 #include "util.h"
 
-const char *const cmd_replay_synopsis[] = {
-    "FILE... [--format text|json|events|prom] [-o OUT] [--vm NAME] [--uuid UUID]", NULL};
+const struct cmd_usage cmd_replay_usage = {
+    .name = "replay",
+    .args = {"FILE..."},
+    .nforms = 1,
+    .opts = (const struct cmd_opt[]){
+	{"format", 'f', "text|json|events|prom", CMD_O_SHORT, 0, 0},
+	{"output", 'o', "OUT", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
+	{"vm", 'V', "NAME", 0, 0, 0},
+	{"uuid", 'U', "UUID", 0, 0, 0},
+	{"json", 'j', NULL, CMD_O_SHORT | CMD_O_HIDDEN, 0, 0},
+	CMD_COMMON_OPTIONS,
+	{},
+    }};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", NULL, "replay", cmd_replay_synopsis);
+	cmd_print_usage(f, "Usage: ", NULL, &cmd_replay_usage);
 	fprintf(f,
 		"Reconstruct every migration of one or more trace files (for instance a source's\n"
 		"and a destination's recorded on one host) and print the timeline report.\n"
@@ -114,17 +125,11 @@ struct replay_ctx {
 /* The command line into c: 0, -1 after --help, or an exit status. */
 static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 {
-	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, 'j'},	      {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	      {"vm", required_argument, NULL, 'V'},
-	    {"uuid", required_argument, NULL, 'U'},   {},
-	};
 	int opt;
 
 	c->fmt = FMT_TEXT;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:o:jvh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_replay_usage)) != -1) {
 		if (opt == 'j') {
 			c->fmt = FMT_JSON;
 			continue;

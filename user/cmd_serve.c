@@ -69,14 +69,24 @@ static bool engine_idle(struct serve *s, const struct tl *tl, uint64_t now)
 	return true;
 }
 
-const char *const cmd_serve_synopsis[] = {
-    "[--listen ADDR:PORT] [--web-config FILE] [--record FILE]\n"
-    "[--expire S] [-p PID ...] [--binary PATH ...] [--ring-size MB]",
-    "--replay FILE [--listen ADDR:PORT] [--web-config FILE]", NULL};
+/* two forms: live (0), and the replay of a file (1) */
+const struct cmd_usage cmd_serve_usage = {
+    .name = "serve",
+    .nforms = 2,
+    .opts = (const struct cmd_opt[]){
+	{"replay", 'R', "FILE", CMD_O_SHORT, CMD_FORM(1), CMD_FORM(1)},
+	{"listen", 'l', "ADDR:PORT", CMD_O_SHORT, 0, 0},
+	{"web-config", 'w', "FILE", CMD_O_SHORT, 0, 0},
+	{"record", 'o', "FILE", CMD_O_SHORT, CMD_FORM(0), 0},
+	{"expire", 'e', "S", CMD_O_SHORT, CMD_FORM(0), 0},
+	CMD_LIVE_OPTIONS(CMD_FORM(0)),
+	CMD_COMMON_OPTIONS,
+	{},
+    }};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", "       ", "serve", cmd_serve_synopsis);
+	cmd_print_usage(f, "Usage: ", "       ", &cmd_serve_usage);
 	fprintf(
 	    f,
 	    "Prometheus exporter: traces every QEMU process (or the given PIDs) and serves the\n"
@@ -222,23 +232,12 @@ struct serve_run {
 /* The command line into r: 0, -1 after --help, or an exit status. */
 static int serve_parse(int argc, char **argv, struct serve_run *r)
 {
-	static const struct option opts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"web-config", required_argument, NULL, 'w'},
-	    {"record", required_argument, NULL, 'o'},
-	    {"expire", required_argument, NULL, 'e'},
-	    {"replay", required_argument, NULL, 'R'},
-	    CMD_LIVE_OPTIONS,
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	double secs;
 	int opt, k;
 
 	cmd_live_init(&r->la);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "l:w:o:e:R:p:vh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_serve_usage)) != -1) {
 		if (cmd_common_opt(opt))
 			continue;
 		k = cmd_live_opt("serve", opt, optarg, &r->la);

@@ -29,14 +29,24 @@
 #define DEFAULT_KEEP 300.0
 #define REPLAY_SLICE 200000 /* records fed between two looks at the keys */
 
-const char *const cmd_top_synopsis[] = {
-    "[-p PID ...] [--binary PATH ...] [--ring-size MB] [--interval S]\n"
-    "[--keep S] [--replay FILE [--speed X]] [--batch [-n N]]",
-    NULL};
+const struct cmd_usage cmd_top_usage = {.name = "top",
+					.nforms = 1,
+					.opts = (const struct cmd_opt[]){
+					    CMD_LIVE_OPTIONS(0),
+					    {"interval", 'd', "S", CMD_O_SHORT, 0, 0},
+					    {"keep", 'K', "S", 0, 0, 0},
+					    {"replay", 'r', "FILE", 0, 0, 0},
+					    {"speed", 'S', "X", CMD_O_NESTED, 0, 0},
+					    {"batch", 'b', NULL, CMD_O_SHORT, 0, 0},
+					    {NULL, 'n', "N", CMD_O_SHORT | CMD_O_NESTED, 0, 0},
+					    {NULL, 'j', NULL, CMD_O_SHORT | CMD_O_HIDDEN, 0, 0},
+					    CMD_COMMON_OPTIONS,
+					    {},
+					}};
 
 static void help(FILE *f)
 {
-	cmd_print_synopsis(f, "Usage: ", NULL, "top", cmd_top_synopsis);
+	cmd_print_usage(f, "Usage: ", NULL, &cmd_top_usage);
 	fprintf(
 	    f,
 	    "A top-like view of every QEMU live migration on this host: one row per QEMU\n"
@@ -594,17 +604,6 @@ static int run_tui(struct top_ctx *x)
 /* The command line into x: 0, -1 after --help, or an exit status. */
 static int top_parse(int argc, char **argv, struct top_ctx *x)
 {
-	static const struct option opts[] = {
-	    CMD_LIVE_OPTIONS,
-	    {"interval", required_argument, NULL, 'd'},
-	    {"keep", required_argument, NULL, 'K'},
-	    {"replay", required_argument, NULL, 'r'},
-	    {"speed", required_argument, NULL, 'S'},
-	    {"batch", no_argument, NULL, 'b'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	bool speed_set = false;
 	int opt, r;
 
@@ -613,7 +612,7 @@ static int top_parse(int argc, char **argv, struct top_ctx *x)
 	x->keep = DEFAULT_KEEP;
 	cmd_live_init(&x->live);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:d:n:bjvh", opts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, &cmd_top_usage)) != -1) {
 		if (opt != 'j' && cmd_common_opt(opt))
 			continue;
 		r = cmd_live_opt("top", opt, optarg, &x->live);

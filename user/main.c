@@ -9,13 +9,12 @@
 #include "util.h"
 
 static const struct cmd {
-	const char *name;
 	int (*func)(int argc, char **argv);
-	const char *const *synopsis; /* the command's own, as its --help shows it */
+	const struct cmd_usage *usage; /* its name and options, as its --help shows them */
 } cmds[] = {
-    {"probes", cmd_probes, cmd_probes_synopsis}, {"record", cmd_record, cmd_record_synopsis},
-    {"replay", cmd_replay, cmd_replay_synopsis}, {"merge", cmd_merge, cmd_merge_synopsis},
-    {"top", cmd_top, cmd_top_synopsis},		 {"serve", cmd_serve, cmd_serve_synopsis},
+    {cmd_probes, &cmd_probes_usage}, {cmd_record, &cmd_record_usage},
+    {cmd_replay, &cmd_replay_usage}, {cmd_merge, &cmd_merge_usage},
+    {cmd_top, &cmd_top_usage},	     {cmd_serve, &cmd_serve_usage},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -24,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: migscope [-v] [-j] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		cmd_print_synopsis(f, "  ", NULL, cmds[i].name, cmds[i].synopsis);
+		cmd_print_usage(f, "  ", NULL, cmds[i].usage);
 	fprintf(f, "\nOptions: -v verbose (libbpf and debug output), -j JSON output, -h help.\n"
 		   "'migscope COMMAND --help' shows a command's options and examples.\n"
 		   "\nExamples:\n"
@@ -34,39 +33,6 @@ static void usage(FILE *f)
 		   "  migscope merge src-host.trace dst-host.trace -o mig.trace   # two hosts\n"
 		   "  migscope top                                   # live view\n"
 		   "  migscope serve                                 # Prometheus exporter\n");
-}
-
-void cmd_print_synopsis(FILE *f, const char *lead, const char *alt_lead, const char *name,
-			const char *const *forms)
-{
-	for (size_t k = 0; forms[k]; k++) {
-		const char *p = forms[k], *l = k ? alt_lead : lead;
-		/* a wrapped line goes under its form's first option */
-		int ind = (int)strlen(lead) + (int)strlen("migscope ") + (int)strlen(name) + 1;
-
-		if (l)
-			fprintf(f, "%smigscope %s ", l, name);
-		else
-			fprintf(f, "%*smigscope %s ", (int)strlen(lead), "", name);
-		for (;;) {
-			const char *nl = strchr(p, '\n');
-
-			fprintf(f, "%.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
-			if (!nl)
-				break;
-			p = nl + 1;
-			fprintf(f, "%*s", ind, "");
-		}
-	}
-}
-
-int cmd_common_opt(int opt)
-{
-	switch (opt) {
-	case 'v': ms_verbose++; return 1;
-	case 'j': ms_json = true; return 1;
-	default: return 0;
-	}
 }
 
 int main(int argc, char **argv)
@@ -94,7 +60,7 @@ int main(int argc, char **argv)
 		return MS_EXIT_USAGE;
 	}
 	for (size_t c = 0; c < NCMDS; c++)
-		if (!strcmp(argv[i], cmds[c].name))
+		if (!strcmp(argv[i], cmds[c].usage->name))
 			return cmds[c].func(argc - i, argv + i);
 	ms_err("unknown command '%s'; see migscope --help", argv[i]);
 	return MS_EXIT_USAGE;

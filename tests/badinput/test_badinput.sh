@@ -72,6 +72,55 @@ EOF2
 for c in probes record replay merge top serve; do
 	check "usage: migscope --help shows $c's own synopsis" synopsis_same "$c"
 done
+# the synopses in docs/ are the commands' own (both come from one option
+# table per command, user/cmd_opt.c): every synopsis of docs/usage.md,
+# top.md and serve.md (the "    migscope CMD" lines right under a heading)
+# is a form CMD --help prints
+docs_synopses() {
+	$PY - "$MIGSCOPE" "$MS_ROOT/docs" <<'EOF2'
+import subprocess, sys
+ms, docs = sys.argv[1], sys.argv[2]
+def forms(cmd):
+    out, cur = [], None
+    for k, l in enumerate(subprocess.run([ms, cmd, "--help"], capture_output=True,
+                                         text=True).stdout.splitlines()):
+        if k and not l.startswith(" "):
+            break
+        l = l.replace("Usage:", "", 1)
+        if l.split()[:2] == ["migscope", cmd]:
+            cur = []
+            out.append(cur)
+        cur.extend(l.split())
+    return [" ".join(f) for f in out]
+seen, bad = 0, []
+for doc in ("usage.md", "top.md", "serve.md"):
+    lines = open(f"{docs}/{doc}").read().split("\n")
+    prev = ""  # the last non-blank line before this one, a synopsis as "syn"
+    for i, l in enumerate(lines):
+        w = l.split()
+        if not w or l.startswith("     "):
+            continue
+        if not (l.startswith("    migscope ") and (prev.startswith("#") or prev == "syn")):
+            prev = l
+            continue
+        prev = "syn"
+        syn, j = w, i + 1
+        while j < len(lines) and lines[j].startswith("     ") and not lines[j].split()[0] == "migscope":
+            syn += lines[j].split()
+            j += 1
+        seen += 1
+        if w[1].startswith("["):  # migscope's own, the first line of its --help
+            own = [" ".join(subprocess.run([ms, "--help"], capture_output=True,
+                                           text=True).stdout.splitlines()[0].split()[1:])]
+        else:
+            own = forms(w[1])
+        if " ".join(syn) not in own:
+            bad.append(f"{doc}:{i + 1}: {' '.join(syn)}")
+print(f"# {seen} synopses in docs, {len(bad)} not a command's own: {bad}")
+sys.exit(0 if seen >= 7 and not bad else 1)
+EOF2
+}
+check "usage: the synopses in docs/ are the commands' own" docs_synopses
 # the live options, one parser for record, serve and top
 for c in record serve top; do
 	expect_error "$c: -p not a PID" 2 "$c: -p takes a PID, not 'abc'" "$MIGSCOPE" $c -p abc -o "$T/x"
