@@ -59,12 +59,21 @@ for l in help[help.index("Commands:") + 1:]:
     elif not l.startswith("     "):
         block = False
     if block:
-        main.append(" ".join(l.split()))
+        main.append(l.split())
 own = []
 for k, l in enumerate(run(cmd, "--help")):
     if k and not l.startswith(" "):
         break
-    own.append(" ".join(l.replace("Usage:", "", 1).split()))
+    own.append(l.replace("Usage:", "", 1).split())
+# the forms, their words joined: the lines wrap where their leads differ
+def forms(lines):
+    out = []
+    for w in lines:
+        if w[:2] == ["migscope", cmd] or not out:
+            out.append([])
+        out[-1] += w
+    return [" ".join(f) for f in out]
+main, own = forms(main), forms(own)
 print(f"# {cmd}: {own}")
 sys.exit(0 if main and main == own else 1)
 EOF2

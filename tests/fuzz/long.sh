@@ -11,10 +11,17 @@
 # the minimised set of what was found (-merge=1 of the seeds and the
 # campaign's corpus; what the seeds already cover is not added), and one line
 # per target gives the figures for docs/hardening.md.
+#
+# A campaign may run in parts: FUZZ_LONG_WALL=S stops each target after S
+# seconds of wall time this run (its CPU so far kept in NAME/cpu_total), and
+# FUZZ_LONG_RESUME=1 goes on from there, on the same corpus and log, until the
+# budget is met; a target short of it is reported "paused".
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_LONG_SECONDS:-3600}
 jobs=${FUZZ_JOBS:-$(nproc)}
+wall_cap=${FUZZ_LONG_WALL:-0}
+resume=${FUZZ_LONG_RESUME:-0}
 out=$root/build/fuzz-long
 make -C "$root" --no-print-directory fuzz || exit 1
 mkdir -p "$out"
@@ -29,21 +36,30 @@ children_cpu() {
 }
 
 run_one() {
-	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1
-	rm -rf "$dir" && mkdir -p "$dir/work" "$dir/crashes"
-	cp -r "$root/tests/fuzz/corpus/$name/." "$dir/work/" 2>/dev/null
-	local t0=$SECONDS cpu=0 rc=0
+	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1 base=0 wbase=0
+	if [ "$resume" = 1 ] && [ -f "$dir/cpu_total" ]; then
+		base=$(cat "$dir/cpu_total") wbase=$(cat "$dir/wall_total")
+	else
+		rm -rf "$dir" && mkdir -p "$dir/work" "$dir/crashes"
+		cp -r "$root/tests/fuzz/corpus/$name/." "$dir/work/" 2>/dev/null
+	fi
+	local t0=$SECONDS cpu=$base rc=0 t
 	while [ "$cpu" -lt "$secs" ] && [ "$rc" -eq 0 ]; do
-		chrt --idle 0 "$bin" -max_total_time=$((secs - cpu)) -rss_limit_mb=2048 \
+		t=$((secs - cpu))
+		if [ "$wall_cap" -gt 0 ]; then
+			[ $((SECONDS - t0)) -lt "$wall_cap" ] || break
+			[ $((wall_cap - SECONDS + t0)) -lt "$t" ] && t=$((wall_cap - SECONDS + t0))
+		fi
+		chrt --idle 0 "$bin" -max_total_time="$t" -rss_limit_mb=2048 \
 			-timeout=60 -print_final_stats=1 -artifact_prefix="$dir/crashes/" \
 			"$dir/work" >> "$dir/log" 2>&1
 		rc=$?
 		times > "$dir/times"
-		cpu=$(children_cpu "$dir/times")
+		cpu=$((base + $(children_cpu "$dir/times")))
 	done
 	echo "$rc" > "$dir/status"
-	echo "$cpu" > "$dir/cpu"
-	echo $((SECONDS - t0)) > "$dir/wall"
+	echo "$cpu" > "$dir/cpu_total"
+	echo $((wbase + SECONDS - t0)) > "$dir/wall_total"
 }
 
 names=()
@@ -57,7 +73,7 @@ done
 wait
 
 fail=0
-printf '%-10s %8s %8s %12s %8s %8s %8s %s\n' target wall_s cpu_s runs cov ft corpus crashes
+printf '%-10s %8s %8s %12s %8s %8s %8s %-8s %s\n' target wall_s cpu_s runs cov ft corpus crashes done
 for n in "${names[@]}"; do
 	dir=$out/$n bin=$root/build/fuzz/fuzz_$n
 	# the minimised union: seeds first, then what the campaign found
@@ -83,7 +99,10 @@ for n in "${names[@]}"; do
 		done
 		cp "$dir/min/"* "$local_corpus/" 2>/dev/null
 	fi
-	printf '%-10s %8s %8s %12s %8s %8s %8s %s\n' "$n" "$(cat "$dir/wall")" "$(cat "$dir/cpu")" \
-		"${runs:-?}" "${cov:-?}" "${ft:-?}" "$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes"
+	done=yes
+	[ "$(cat "$dir/cpu_total")" -ge "$secs" ] || done=paused
+	printf '%-10s %8s %8s %12s %8s %8s %8s %-8s %s\n' "$n" "$(cat "$dir/wall_total")" \
+		"$(cat "$dir/cpu_total")" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
+		"$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes" "$done"
 done
 [ "$fail" -eq 0 ] || { echo "fuzz-long: crashes or failures under $out (see */log)"; exit 1; }
