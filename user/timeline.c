@@ -37,6 +37,10 @@ struct tl {
 	size_t nmigs, cap_migs;
 	struct tl_pair **pairs;
 	size_t npairs, cap_pairs;
+	/* the migrations a pairing could take: known identity, no pair yet,
+	 * one list per role (try_pair walks one, not every migration) */
+	struct tl_mig **open[3];
+	size_t nopen[3], cap_open[3];
 
 	/* pid -> live (not replaced) process, open addressing */
 	struct tl_proc **hash;
@@ -383,6 +387,8 @@ void tl_free(struct tl *tl)
 	free(tl->migs);
 	free(tl->procs);
 	free(tl->pairs);
+	for (int r = 0; r < 3; r++)
+		free(tl->open[r]);
 	free(tl->hash);
 	free(tl);
 }
@@ -733,6 +739,34 @@ static bool overlap(const struct tl *tl, const struct tl_mig *a, const struct tl
 	return a->start_ts <= be && b->start_ts <= ae;
 }
 
+/* The unpaired lists (tl->open): a migration is in the one of its role
+ * (the fallback's when no probe said) while it has an identity and no
+ * pair. Called wherever one of these changes. */
+static void open_sync(struct tl *tl, struct tl_mig *m)
+{
+	bool want = m->has_ident && !m->pair;
+	unsigned r = (unsigned)role_of(m, true);
+
+	if (m->open_at && (!want || m->open_role != r)) {
+		unsigned o = m->open_role;
+		struct tl_mig *last = tl->open[o][--tl->nopen[o]];
+
+		tl->open[o][m->open_at - 1] = last;
+		last->open_at = m->open_at;
+		m->open_at = 0;
+	}
+	if (!want || m->open_at)
+		return;
+	if (!grow((void **)&tl->open[r], &tl->cap_open[r], tl->nopen[r] + 1,
+		  sizeof(*tl->open[r]))) {
+		tl->nomem++;
+		return;
+	}
+	tl->open[r][tl->nopen[r]++] = m;
+	m->open_at = tl->nopen[r];
+	m->open_role = (uint8_t)r;
+}
+
 /* ------------------------------------------------------------------ */
 /* clock alignment of a pair (docs/figures.md "Two clocks") */
 
@@ -949,8 +983,10 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 	if (m->pair || r == TL_ROLE_UNKNOWN || !m->has_ident)
 		return;
 	want = r == TL_ROLE_SOURCE ? TL_ROLE_DEST : TL_ROLE_SOURCE;
-	for (size_t i = 0; i < tl->nmigs; i++) {
-		struct tl_mig *o = tl->migs[i];
+	/* the unpaired list of that role holds exactly the migrations with
+	 * an identity and no pair, in no order: ties go to the earliest */
+	for (size_t i = 0; i < tl->nopen[want]; i++) {
+		struct tl_mig *o = tl->open[want][i];
 		const struct tl_mig *src = r == TL_ROLE_SOURCE ? m : o;
 		const struct tl_mig *dst = r == TL_ROLE_SOURCE ? o : m;
 		bool vm, tie;
@@ -958,7 +994,7 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 		uint64_t d;
 		int c;
 
-		if (o == m || o->pair || o->proc == m->proc || !o->has_ident)
+		if (o == m || o->proc == m->proc)
 			continue;
 		if (role_of(o, fallback) != want)
 			continue;
@@ -980,7 +1016,8 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 		} else {
 			continue;
 		}
-		if (!best || c < bestc || (c == bestc && d < bestd)) {
+		if (!best || c < bestc || (c == bestc && d < bestd) ||
+		    (c == bestc && d == bestd && o->seq < best->seq)) {
 			best = o;
 			bestc = c;
 			bestd = d;
@@ -999,6 +1036,8 @@ static void try_pair(struct tl *tl, struct tl_mig *m, bool fallback)
 	pr->by_messages = best_tie;
 	m->pair = best->pair = pr;
 	tl->pairs[tl->npairs++] = pr;
+	open_sync(tl, m);
+	open_sync(tl, best);
 	pair_align(pr);
 }
 
@@ -1007,6 +1046,7 @@ static void decide_role(struct tl *tl, struct tl_mig *m, enum tl_role r)
 	if (r == TL_ROLE_UNKNOWN || m->role_probe != TL_ROLE_UNKNOWN)
 		return;
 	m->role_probe = r;
+	open_sync(tl, m);
 	try_pair(tl, m, false);
 }
 
@@ -1046,6 +1086,12 @@ static struct tl_mig *mig_start(struct tl *tl, struct tl_proc *p, uint64_t ts, b
 	m->low_pending = m->low_pending_bw = TL_NONE;
 	m->best_pending = m->best_ts = m->stall_ts = TL_NONE;
 	tl->migs[tl->nmigs++] = m;
+	if (p->mig_tail)
+		p->mig_tail->proc_next = m;
+	else
+		p->mig_head = m;
+	p->mig_tail = m;
+	open_sync(tl, m);
 	p->cur = m;
 	p->nmigs++;
 	p->live_migs++;
@@ -2078,14 +2124,15 @@ static void on_proc(struct tl *tl, struct tl_proc *p, const struct ms_proc *pr)
 	p->probes_attached = pr->probes_attached;
 	p->probes_missing = pr->probes_missing;
 	p->start_ns = pr->start_ns;
-	for (size_t i = 0; i < tl->nmigs; i++) {
-		struct tl_mig *m = tl->migs[i];
-
-		if (m->proc != p || (m->has_ident && m != p->cur))
+	for (struct tl_mig *m = p->mig_head; m; m = m->proc_next) {
+		if (m->has_ident && m != p->cur) {
+			open_sync(tl, m); /* the incoming flag may have changed its role */
 			continue;
+		}
 		m->has_ident = true;
 		memcpy(m->vm, p->vm, sizeof(m->vm));
 		memcpy(m->uuid, p->uuid, sizeof(m->uuid));
+		open_sync(tl, m);
 		try_pair(tl, m, m->result != TL_RES_ACTIVE);
 	}
 }
@@ -2244,17 +2291,30 @@ void tl_expire(struct tl *tl, uint64_t older_than_ts)
 	tl->npairs = j;
 
 	j = 0;
+	for (size_t i = 0; i < tl->nprocs; i++)
+		tl->procs[i]->mig_head = tl->procs[i]->mig_tail = NULL;
+	memset(tl->nopen, 0, sizeof(tl->nopen));
 	for (size_t i = 0; i < tl->nmigs; i++) {
 		struct tl_mig *m = tl->migs[i];
+		struct tl_proc *p = m->proc;
 
 		if (m->result != TL_RES_ACTIVE && m->end_ts < older_than_ts) {
-			if (m->proc->last == m)
-				m->proc->last = NULL;
-			m->proc->live_migs--;
+			if (p->last == m)
+				p->last = NULL;
+			p->live_migs--;
 			free(m);
-		} else {
-			tl->migs[j++] = m;
+			continue;
 		}
+		tl->migs[j++] = m;
+		/* the per-proc lists and the unpaired list, again, of what is left */
+		m->proc_next = NULL;
+		if (p->mig_tail)
+			p->mig_tail->proc_next = m;
+		else
+			p->mig_head = m;
+		p->mig_tail = m;
+		m->open_at = 0;
+		open_sync(tl, m);
 	}
 	tl->nmigs = j;
 
@@ -2302,12 +2362,20 @@ const struct tl_mig *tl_mig_at(const struct tl *tl, size_t i)
 	return i < tl->nmigs ? tl->migs[i] : NULL;
 }
 
+/* tl->migs is in start order, which is seq order (expiry keeps it) */
 size_t tl_mig_index(const struct tl *tl, const struct tl_mig *m)
 {
-	for (size_t i = 0; i < tl->nmigs; i++)
-		if (tl->migs[i] == m)
-			return i;
-	return (size_t)-1;
+	size_t lo = 0, hi = tl->nmigs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tl->migs[mid]->seq < m->seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < tl->nmigs && tl->migs[lo] == m ? lo : (size_t)-1;
 }
 
 size_t tl_npairs(const struct tl *tl)

@@ -312,8 +312,11 @@ struct tl_mig {
 	uint32_t ping_val; /* source: the savevm_send_ping value for the next PING */
 	bool has_ping_val;
 	struct tl_proc *proc;
+	struct tl_mig *proc_next; /* the proc's next migration, in start order */
 	struct tl_pair *pair;
-	bool below_thr; /* last iteration's exact was under the threshold */
+	size_t open_at;	   /* 1 + its index in the engine's unpaired list, 0: not in it */
+	uint8_t open_role; /* which unpaired list: its role, with the fallback */
+	bool below_thr;	   /* last iteration's exact was under the threshold */
 	bool ended_cb;
 };
 
@@ -398,9 +401,10 @@ struct tl_proc {
 	uint32_t nmigs; /* migrations ever started */
 
 	/* engine scratch */
-	bool replaced;	     /* pid reused by a newer process */
-	struct tl_mig *cur;  /* unfinished migration */
-	struct tl_mig *last; /* most recently ended one */
+	bool replaced;			    /* pid reused by a newer process */
+	struct tl_mig *cur;		    /* unfinished migration */
+	struct tl_mig *last;		    /* most recently ended one */
+	struct tl_mig *mig_head, *mig_tail; /* its migrations in the tl, in start order */
 	uint32_t npdevs;
 	struct tl_pdev pdevs[TL_MAX_PDEVS];
 	struct tl_tid tids[TL_MAX_TIDS];

@@ -12,7 +12,7 @@ BENCH_OUT := $(BUILD)/bench
 BENCH_PROBES_H := $(BUILD)/tests/migsim/migsim_probes.h
 BENCH_PROBES_O := $(BUILD)/tests/migsim/migsim_probes.o
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,probe_loop usdt_floor bpf_stats sysloop gentrace \
-	zinflate sysattach)
+	zinflate sysattach tlscale)
 
 TEST_HELPERS += $(BENCH_BINS)
 
@@ -48,6 +48,11 @@ $(BENCH_OUT)/sysloop: $(BENCH_DIR)/sysloop.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
 
 $(BENCH_OUT)/gentrace: $(BENCH_DIR)/gentrace.c $(LIB)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BENCH_OUT)/tlscale: $(BENCH_DIR)/tlscale.c $(LIB)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)

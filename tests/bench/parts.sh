@@ -264,6 +264,19 @@ bench_replay() {
 			-o /dev/null 2> "$W/cg.err" &&
 		put replay_instructions "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$W/cg.err" | tail -1)" &&
 		put replay_instructions_per_event "$(awk -v n=200000 -v i="$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$W/cg.err" | tail -1)" 'BEGIN {printf "%.0f", i / n}')"
+	# the engine at scale: instructions per migration with 2,000 and 8,000
+	# migrations in one timeline (tlscale: both sides, then one side alone),
+	# flat when nothing walks every migration per record
+	local n i2 i8
+	for n in 2000 8000; do
+		valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$W/bin/tlscale" "$n" \
+			> /dev/null 2> "$W/cg.err" || { note "tlscale failed"; return; }
+		put "engine_instructions_per_migration_$n" "$(awk -v n="$n" -v i="$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$W/cg.err" | tail -1)" 'BEGIN {printf "%.0f", i / n}')"
+	done
+	i2=$(sed -n 's/^engine_instructions_per_migration_2000=//p' "$RES" | tail -1)
+	i8=$(sed -n 's/^engine_instructions_per_migration_8000=//p' "$RES" | tail -1)
+	[ -n "$i2" ] && [ -n "$i8" ] &&
+		put engine_scale_8000_vs_2000 "$(awk -v a="$i2" -v b="$i8" 'BEGIN {printf "%.3f", b / a}')"
 }
 
 # cpu_tasks PID: CPU time of all threads of PID so far, ns

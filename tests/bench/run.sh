@@ -57,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$W/bin"
-cp "$BUILD"/bench/{probe_loop,usdt_floor,sysloop,gentrace,zinflate,bpf_stats,sysattach} "$W/bin/"
+cp "$BUILD"/bench/{probe_loop,usdt_floor,sysloop,gentrace,zinflate,bpf_stats,sysattach,tlscale} "$W/bin/"
 cp "$BUILD/migsim" "$BUILD/migsim-vfiofs" "$W/bin/" 2>/dev/null
 
 # put KEY VALUE: one sample of a figure; several samples make a median

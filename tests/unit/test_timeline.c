@@ -681,6 +681,45 @@ static void test_pair_needs_overlap(void **state)
 	tl_free(tl);
 }
 
+/* Pairing walks the unpaired sides of the other role, in no order (a side
+ * that pairs leaves its list by a swap): of two equally good candidates the
+ * earliest still wins, as when every migration was walked in order. */
+static void test_pair_tie_earliest(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+
+	(void)state;
+	proc_rec(&b, 1, AT(-10), "b", "", false);
+	proc_rec(&b, 2, AT(-10), "a", "", false);
+	proc_rec(&b, 3, AT(-10), "a", "", false);
+	proc_rec(&b, 4, AT(-10), "b", "", true);
+	proc_rec(&b, 5, AT(-10), "a", "", true);
+	st(&b, 1, AT(0), "setup");
+	EV(&b, 1, AT(1), MS_P_MIGRATE_PENDING_ESTIMATE, U(10), U(10), U(0));
+	st(&b, 2, AT(0), "setup");
+	EV(&b, 2, AT(1), MS_P_MIGRATE_PENDING_ESTIMATE, U(10), U(10), U(0));
+	st(&b, 3, AT(20), "setup");
+	EV(&b, 3, AT(21), MS_P_MIGRATE_PENDING_ESTIMATE, U(10), U(10), U(0));
+	/* b's destination takes pid 1, the first unpaired source, once all
+	 * three are: pid 3 fills its slot, and is walked before pid 2 */
+	st(&b, 4, AT(2), "setup");
+	EV(&b, 4, AT(25), MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED, U(0));
+	/* a's destination starts 10 ms after pid 2 and 10 ms before pid 3 */
+	st(&b, 5, AT(10), "setup");
+	EV(&b, 5, AT(30), MS_P_LOADVM_STATE_SWITCHOVER_ACK_NEEDED, U(0));
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(100));
+	assert_int_equal(tl_npairs(tl), 2);
+	assert_int_equal(tl_mig_pair(mig_of(tl, 1))->dst->pid, 4);
+	assert_int_equal(tl_mig_pair(mig_of(tl, 5))->src->pid, 2);
+	assert_null(tl_mig_pair(mig_of(tl, 3)));
+	/* a migration's index: its place in start order */
+	for (size_t i = 0; i < tl_nmigs(tl); i++)
+		assert_int_equal(tl_mig_index(tl, tl_mig_at(tl, i)), i);
+	tl_free(tl);
+}
+
 static void test_two_clocks(void **state)
 {
 	/* two clocks and no protocol message: the realtime estimate, unbounded */
@@ -2020,6 +2059,7 @@ int main(void)
 	    cmocka_unit_test(test_pair_by_uuid),
 	    cmocka_unit_test(test_pair_by_name),
 	    cmocka_unit_test(test_pair_needs_overlap),
+	    cmocka_unit_test(test_pair_tie_earliest),
 	    cmocka_unit_test(test_two_clocks),
 	    cmocka_unit_test(test_align_messages),
 	    cmocka_unit_test(test_align_section_headers),
