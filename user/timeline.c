@@ -122,6 +122,28 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
+/* Room for one more after n elements of a bounded per-migration array:
+ * first first elements, doubled, never more than max. */
+static bool room(void **arr, uint32_t *cap, uint32_t n, size_t elem, uint32_t first, uint32_t max)
+{
+	uint32_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap > max)
+		ncap = max;
+	if (ncap <= n)
+		return false;
+	p = realloc(*arr, (size_t)ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* names */
 
@@ -374,12 +396,19 @@ struct tl *tl_new(void)
 	return tl;
 }
 
+static void mig_free(struct tl_mig *m)
+{
+	free(m->devs);
+	free(m->parts);
+	free(m);
+}
+
 void tl_free(struct tl *tl)
 {
 	if (!tl)
 		return;
 	for (size_t i = 0; i < tl->nmigs; i++)
-		free(tl->migs[i]);
+		mig_free(tl->migs[i]);
 	for (size_t i = 0; i < tl->nprocs; i++)
 		free(tl->procs[i]);
 	for (size_t i = 0; i < tl->npairs; i++)
@@ -674,7 +703,8 @@ static struct tl_dev *mdev_by_name(struct tl_mig *m, const char *name, size_t n,
 			return &m->devs[i];
 	if (!create || n == 0)
 		return NULL;
-	if (m->ndevs >= TL_MAX_DEVS) {
+	if (m->ndevs >= TL_MAX_DEVS ||
+	    !room((void **)&m->devs, &m->cap_devs, m->ndevs, sizeof(*m->devs), 2, TL_MAX_DEVS)) {
 		m->devs_dropped++;
 		return NULL;
 	}
@@ -1777,10 +1807,14 @@ static void part_add(struct tl_mig *m, bool recv, uint32_t section, uint64_t ts)
 
 	if (!recv && parts_closed(m))
 		return;
-	if (m->nparts >= TL_MAX_PARTS) {
+	uint32_t cap = m->cap_parts;
+
+	if (m->nparts >= TL_MAX_PARTS ||
+	    !room((void **)&m->parts, &cap, m->nparts, sizeof(*m->parts), 16, TL_MAX_PARTS)) {
 		m->parts_dropped++;
 		return;
 	}
+	m->cap_parts = (uint16_t)cap;
 	for (uint16_t i = 0; i < m->nparts; i++)
 		ord += m->parts[i].recv == recv && m->parts[i].section == section;
 	g = &m->parts[m->nparts++];
@@ -2302,7 +2336,7 @@ void tl_expire(struct tl *tl, uint64_t older_than_ts)
 			if (p->last == m)
 				p->last = NULL;
 			p->live_migs--;
-			free(m);
+			mig_free(m);
 			continue;
 		}
 		tl->migs[j++] = m;

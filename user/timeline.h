@@ -294,7 +294,8 @@ struct tl_mig {
 	/* devices */
 	uint32_t ndevs;
 	uint32_t devs_dropped;
-	struct tl_dev devs[TL_MAX_DEVS];
+	struct tl_dev *devs; /* ndevs of them; room for up to TL_MAX_DEVS, grown on use */
+	uint32_t cap_devs;
 	uint32_t nsections;
 	struct tl_section sections[TL_MAX_SECTIONS];
 
@@ -306,7 +307,8 @@ struct tl_mig {
 	struct tl_msg sent[TL_MAX_MSGS]; /* messages this side sent, in order */
 	struct tl_msg recv[TL_MAX_MSGS]; /* and received */
 	uint16_t nparts, parts_dropped;
-	struct tl_part parts[TL_MAX_PARTS]; /* section headers, in order */
+	struct tl_part *parts; /* section headers, in order; up to TL_MAX_PARTS, grown on use */
+	uint16_t cap_parts;
 
 	/* engine scratch, not for callers */
 	uint32_t ping_val; /* source: the savevm_send_ping value for the next PING */

@@ -1214,6 +1214,52 @@ static void test_ack_wait_still_waiting(void **state)
 	tl_free(tl);
 }
 
+/* A migration's devices and section headers are kept up to their bounds
+ * (grown as they come), the rest counted as dropped. */
+static void test_bounded_arrays(void **state)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+	const struct tl_mig *m;
+	char name[32];
+
+	(void)state;
+	st(&b, DST, AT(0), "setup");
+	st(&b, DST, AT(1), "active");
+	for (int i = 0; i < TL_MAX_DEVS + 4; i++) {
+		snprintf(name, sizeof(name), "0000:00:%02x.0", i + 1);
+		EV(&b, DST, AT(2 + i), MS_P_VFIO_LOAD_STATE, S(name),
+		   U(MS_VFIO_MIG_FLAG_DEV_DATA_STATE));
+	}
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(50));
+	m = only_mig(tl);
+	assert_int_equal(m->ndevs, TL_MAX_DEVS);
+	assert_int_equal(m->devs_dropped, 4);
+	for (uint32_t i = 0; i < m->ndevs; i++) {
+		snprintf(name, sizeof(name), "0000:00:%02x.0", i + 1);
+		assert_string_equal(m->devs[i].name, name);
+	}
+	tl_free(tl);
+
+	tl = tl_new();
+	b = (struct rb){0};
+	st(&b, SRC, AT(0), "setup");
+	st(&b, SRC, AT(1), "active");
+	for (int i = 0; i < TL_MAX_PARTS + 44; i++)
+		EV(&b, SRC, AT(2 + i), MS_P_SAVEVM_SECTION_START, S("ram"), U(2));
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(1000));
+	m = only_mig(tl);
+	assert_int_equal(m->nparts, TL_MAX_PARTS);
+	assert_int_equal(m->parts_dropped, 44);
+	for (uint16_t i = 0; i < m->nparts; i++) {
+		assert_int_equal(m->parts[i].ord, i);
+		assert_int_equal(m->parts[i].ts, AT(2 + i));
+	}
+	tl_free(tl);
+}
+
 static void test_approval_latency(void **state)
 {
 	struct tl *tl = tl_new();
@@ -2060,6 +2106,7 @@ int main(void)
 	    cmocka_unit_test(test_pair_by_name),
 	    cmocka_unit_test(test_pair_needs_overlap),
 	    cmocka_unit_test(test_pair_tie_earliest),
+	    cmocka_unit_test(test_bounded_arrays),
 	    cmocka_unit_test(test_two_clocks),
 	    cmocka_unit_test(test_align_messages),
 	    cmocka_unit_test(test_align_section_headers),
