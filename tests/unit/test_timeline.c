@@ -1749,6 +1749,36 @@ static void stall_prefix(struct rb *b)
 	EV(b, SRC, AT(2), MS_P_MIGRATE_TRANSFERRED, U(1), U(1), U(1000), U(1000), U(5000));
 }
 
+/* QEMU 10.1 completes at pending <= threshold, earlier releases strictly below
+ * it; a version unknown is read the older way */
+static void test_ready_at_threshold_by_version(void **state)
+{
+	static const struct {
+		uint32_t version;
+		bool ready_at_equal;
+	} cases[] = {{0, false}, {80200, false}, {100002, false}, {100100, true}, {100202, true}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tl *tl = tl_new();
+		struct rb b = {0};
+		const struct tl_mig *m;
+		union ms_rec *r = rb_add(&b, MS_EV_PROC, SRC, SRC, AT(-1));
+
+		r->proc.qemu_version = cases[i].version;
+		stall_prefix(&b); /* threshold 5000 */
+		EV(&b, SRC, AT(3), MS_P_MIGRATE_PENDING_ESTIMATE, U(5000), U(0), U(0));
+		EV(&b, SRC, AT(3.1), MS_P_MIGRATE_PENDING_EXACT, U(5000), U(0), U(0));
+		EV(&b, SRC, AT(4), MS_P_MIGRATE_PENDING_ESTIMATE, U(4999), U(0), U(0));
+		EV(&b, SRC, AT(4.1), MS_P_MIGRATE_PENDING_EXACT, U(4999), U(0), U(0));
+		rb_feed(tl, &b);
+		m = only_mig(tl);
+		assert_int_equal(m->proc->qemu_version, cases[i].version);
+		assert_int_equal(tl_mig_milestone(m, TL_M_READY),
+				 cases[i].ready_at_equal ? AT(3.1) : AT(4.1));
+		tl_free(tl);
+	}
+}
+
 static void test_stall_above_threshold(void **state)
 {
 	struct tl *tl = tl_new();
@@ -2139,6 +2169,7 @@ int main(void)
 	    cmocka_unit_test(test_post_end_grace),
 	    cmocka_unit_test(test_convergence_series),
 	    cmocka_unit_test(test_series_ring_bounded),
+	    cmocka_unit_test(test_ready_at_threshold_by_version),
 	    cmocka_unit_test(test_stall_above_threshold),
 	    cmocka_unit_test(test_stall_waiting_ack),
 	    cmocka_unit_test(test_stall_waiting_ack_names_destination_devices),
