@@ -7,6 +7,13 @@
  *
  * Every program first checks that the current process is traced, so that
  * nothing is emitted, and almost nothing spent, for other processes.
+ *
+ * The syscall programs come in two forms. ms_sys_enter and ms_sys_exit, on
+ * the raw sys_enter and sys_exit tracepoints, are attached by userspace only
+ * while a traced QEMU migrates (or is about to): any syscall tracepoint puts
+ * every task of the host on the slow syscall path, and these attach and
+ * detach in a fraction of a millisecond. The per-syscall tracepoint programs
+ * (ms_ioctl_enter and the rest) are the --syscall-hooks always form.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +38,20 @@ const volatile bool auto_trace = true;
 /* Set before load: the reader is woken each time the ring buffer's fill
  * crosses a multiple of 1 << wake_shift bytes, not for every record. */
 const volatile __u32 wake_shift = 21;
+
+/* Set before load from the C library's SYS_* numbers: the raw syscall
+ * tracepoints see every syscall and dispatch on these. */
+const volatile long nr_ioctl = -1;
+const volatile long nr_read = -1;
+const volatile long nr_write = -1;
+const volatile long nr_close = -1;
+
+/* Set by userspace: 1 while syscall programs are attached. A USDT record
+ * made while it is 0 says so (MS_F_NO_SYSCALLS), so that figures made of
+ * ioctls and data fd I/O are known to be blind there, and wakes the reader
+ * at once: such a record may be the start of a migration, for which
+ * userspace attaches the syscall programs. */
+__u32 hooks_on = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -243,27 +264,30 @@ int ms_usdt(struct pt_regs *ctx)
 	}
 	for (; s < MS_MAX_STRS; s++)
 		e->str[s][0] = '\0';
+	if (!hooks_on) {
+		e->h.flags |= MS_F_NO_SYSCALLS;
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		return 0;
+	}
 	bpf_ringbuf_submit(e, wake_flags(sizeof(*e)));
 	return 0;
 }
 
 #define IOC_TYPE(cmd) (((cmd) >> 8) & 0xff)
 
-SEC("tracepoint/syscalls/sys_enter_ioctl")
-int ms_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int ioctl_enter(__s32 fd, __u32 cmd, __u64 arg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 cmd = (__u32)ctx->args[1];
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight in = {};
 
 	if (IOC_TYPE(cmd) != MS_VFIO_TYPE || !is_traced(pid_tgid >> 32))
 		return 0;
 	in.ts = bpf_ktime_get_ns();
-	in.fd = (__s32)ctx->args[0];
+	in.fd = fd;
 	in.cmd = cmd;
 	in.op = INF_IOCTL;
-	in.arg = ctx->args[2];
+	in.arg = arg;
 	if (cmd == MS_VFIO_DEVICE_FEATURE) {
 		__u32 hdr[3] = {};
 
@@ -292,8 +316,8 @@ struct sys_rec {
  * duration and its return. Returns the record, or NULL when there is nothing
  * to emit; *inp is the entry (NULL if none), which the caller deletes.
  */
-static __always_inline void *sys_exit_rec(struct trace_event_raw_sys_exit *ctx, __u64 pid_tgid,
-					  __u32 op, __u64 size, __u16 kind, struct inflight **inp)
+static __always_inline void *sys_exit_rec(long ret, __u64 pid_tgid, __u32 op, __u64 size,
+					  __u16 kind, struct inflight **inp)
 {
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *in;
@@ -318,19 +342,18 @@ static __always_inline void *sys_exit_rec(struct trace_event_raw_sys_exit *ctx, 
 	fill_hdr(&e->h, pid_tgid, kind);
 	e->h.ts = in->ts; /* a syscall is placed at its start */
 	e->dur_ns = now - in->ts;
-	e->ret = ctx->ret;
+	e->ret = ret;
 	return e;
 }
 
-SEC("tracepoint/syscalls/sys_exit_ioctl")
-int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int ioctl_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *in;
 	struct ms_ioctl *e;
 
-	e = sys_exit_rec(ctx, pid_tgid, INF_IOCTL, sizeof(*e), MS_EV_IOCTL, &in);
+	e = sys_exit_rec(ret, pid_tgid, INF_IOCTL, sizeof(*e), MS_EV_IOCTL, &in);
 	if (!in)
 		return 0;
 	if (!e)
@@ -343,7 +366,7 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 	e->data_fd = -1;
 	e->v1 = 0;
 	e->v2 = 0;
-	if (ctx->ret == 0 && in->cmd == MS_VFIO_DEVICE_FEATURE) {
+	if (ret == 0 && in->cmd == MS_VFIO_DEVICE_FEATURE) {
 		__u32 feature = in->feat_flags & MS_VFIO_FEAT_MASK;
 
 		if (feature == MS_VFIO_FEAT_MIG_DEVICE_STATE) {
@@ -366,7 +389,7 @@ int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
 			   (in->feat_flags & MS_VFIO_FEAT_GET)) {
 			bpf_probe_read_user(&e->v1, sizeof(e->v1), (void *)(in->arg + 8));
 		}
-	} else if (ctx->ret == 0 && in->cmd == MS_VFIO_MIG_GET_PRECOPY_INFO) {
+	} else if (ret == 0 && in->cmd == MS_VFIO_MIG_GET_PRECOPY_INFO) {
 		/* struct vfio_precopy_info { u32 argsz; u32 flags; u64 initial_bytes;
 		 * u64 dirty_bytes; } */
 		__u64 v[2] = {};
@@ -381,10 +404,10 @@ out:
 	return 0;
 }
 
-static __always_inline int data_io_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
+static __always_inline int data_io_enter(__s32 fd, __u64 count, __u32 op)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct data_fd_key k = {pid_tgid >> 32, (__s32)ctx->args[0]};
+	struct data_fd_key k = {pid_tgid >> 32, fd};
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight in = {};
 
@@ -394,19 +417,19 @@ static __always_inline int data_io_enter(struct trace_event_raw_sys_enter *ctx, 
 	in.ts = bpf_ktime_get_ns();
 	in.fd = k.fd;
 	in.op = op;
-	in.arg = ctx->args[2];
+	in.arg = count;
 	inflight_put(tid, &in);
 	return 0;
 }
 
-static __always_inline int data_io_exit(struct trace_event_raw_sys_exit *ctx, __u32 op)
+static __always_inline int data_io_exit(long ret, __u32 op)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *in;
 	struct ms_data_io *e;
 
-	e = sys_exit_rec(ctx, pid_tgid, op, sizeof(*e), MS_EV_DATA_IO, &in);
+	e = sys_exit_rec(ret, pid_tgid, op, sizeof(*e), MS_EV_DATA_IO, &in);
 	if (!in)
 		return 0;
 	if (!e)
@@ -420,39 +443,106 @@ out:
 	return 0;
 }
 
+static __always_inline int close_enter(__s32 fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct data_fd_key k = {pid_tgid >> 32, fd};
+
+	if (data_fds_n && !bpf_map_delete_elem(&data_fds, &k))
+		__sync_fetch_and_sub(&data_fds_n, 1);
+	return 0;
+}
+
+/* The migration-time form: every syscall of the host passes here while it is
+ * attached, so the common case is a few compares. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id == nr_ioctl)
+		return ioctl_enter((__s32)PT_REGS_PARM1_SYSCALL(regs),
+				   (__u32)PT_REGS_PARM2_SYSCALL(regs), PT_REGS_PARM3_SYSCALL(regs));
+	if (id == nr_read || id == nr_write)
+		return data_io_enter((__s32)PT_REGS_PARM1_SYSCALL(regs),
+				     PT_REGS_PARM3_SYSCALL(regs),
+				     id == nr_read ? INF_READ : INF_WRITE);
+	if (id == nr_close)
+		return close_enter((__s32)PT_REGS_PARM1_SYSCALL(regs));
+	return 0;
+}
+
+/* the number of the syscall that returns: the raw sys_exit tracepoint gives
+ * only its registers */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+#else
+#error "syscall_nr: no syscall number register known for this architecture"
+#endif
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id;
+
+	/* nothing in flight (no traced thread in a VFIO ioctl or a data fd
+	 * read or write): the common case, one load */
+	if (!inflight_n)
+		return 0;
+	id = syscall_nr(regs);
+	if (id == nr_ioctl)
+		return ioctl_exit(ret);
+	if (id == nr_read)
+		return data_io_exit(ret, INF_READ);
+	if (id == nr_write)
+		return data_io_exit(ret, INF_WRITE);
+	return 0;
+}
+
+/* The --syscall-hooks always form, one tracepoint per syscall. */
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int ms_ioctl_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return ioctl_enter((__s32)ctx->args[0], (__u32)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int ms_ioctl_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return ioctl_exit(ctx->ret);
+}
+
 SEC("tracepoint/syscalls/sys_enter_read")
 int ms_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_io_enter(ctx, INF_READ);
+	return data_io_enter((__s32)ctx->args[0], ctx->args[2], INF_READ);
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
 int ms_read_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return data_io_exit(ctx, INF_READ);
+	return data_io_exit(ctx->ret, INF_READ);
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int ms_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return data_io_enter(ctx, INF_WRITE);
+	return data_io_enter((__s32)ctx->args[0], ctx->args[2], INF_WRITE);
 }
 
 SEC("tracepoint/syscalls/sys_exit_write")
 int ms_write_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return data_io_exit(ctx, INF_WRITE);
+	return data_io_exit(ctx->ret, INF_WRITE);
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int ms_close_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct data_fd_key k = {pid_tgid >> 32, (__s32)ctx->args[0]};
-
-	if (data_fds_n && !bpf_map_delete_elem(&data_fds, &k))
-		__sync_fetch_and_sub(&data_fds_n, 1);
-	return 0;
+	return close_enter((__s32)ctx->args[0]);
 }
 
 SEC("tp_btf/sched_process_exec")

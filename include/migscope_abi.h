@@ -47,6 +47,9 @@ struct ms_hdr {
 /* ms_hdr.flags */
 #define MS_F_STR_TRUNC 0x1 /* a string argument was longer than MS_STR_LEN - 1 */
 #define MS_F_ARG_ERR   0x2 /* an argument could not be read */
+/* made while no syscall program was attached (outside a migration, with
+ * --syscall-hooks migration): VFIO ioctls and data fd I/O were not seen */
+#define MS_F_NO_SYSCALLS 0x4
 /* bits 8-11: which shape of the probe's arguments (MS_SHAPES), 0 the catalog's */
 #define MS_F_SHAPE_SHIFT 8
 #define MS_F_SHAPE_MASK	 0x0f00

@@ -93,7 +93,14 @@
 	X(VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED, vfio_load_state_device_buffer_starved, "sx") \
 	X(VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START, vfio_load_state_device_buffer_load_start, "sx") \
 	X(VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END, vfio_load_state_device_buffer_load_end, "sx") \
-	X(VFIO_LOAD_STATE_DEVICE_BUFFER_END, vfio_load_state_device_buffer_end, "s")
+	X(VFIO_LOAD_STATE_DEVICE_BUFFER_END, vfio_load_state_device_buffer_end, "s") \
+	/* QMP commands that come before a migration (QAPI's generated trace \
+	 * events, the command's arguments as JSON): the syscall programs are \
+	 * attached when one fires (live.c, struct hooks) */                  \
+	X(QMP_ENTER_MIGRATE, qmp_enter_migrate, "s")                         \
+	X(QMP_ENTER_MIGRATE_INCOMING, qmp_enter_migrate_incoming, "s")       \
+	X(QMP_ENTER_MIGRATE_SET_CAPABILITIES, qmp_enter_migrate_set_capabilities, "s") \
+	X(QMP_ENTER_MIGRATE_SET_PARAMETERS, qmp_enter_migrate_set_parameters, "s")
 
 /*
  * Other shapes of catalog probes: the argument lists older (or newer) QEMUs

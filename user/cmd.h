@@ -84,17 +84,19 @@ int cmd_common_opt(int opt);
 
 /*
  * The live-tracing options of record, serve and top (cmd_live.c): -p PID
- * and --binary PATH, each up to CMD_MAX_TARGETS times, and --ring-size MB.
+ * and --binary PATH, each up to CMD_MAX_TARGETS times, --ring-size MB and
+ * --syscall-hooks migration|always.
  * A command puts CMD_LIVE_OPTIONS(forms) in its option table and hands
  * every option to cmd_live_opt first.
  */
 #define CMD_MAX_TARGETS 256
-enum { CMD_OPT_BINARY = 0x100, CMD_OPT_RING_SIZE };
+enum { CMD_OPT_BINARY = 0x100, CMD_OPT_RING_SIZE, CMD_OPT_SYSCALL_HOOKS };
 #define CMD_LIVE_OPTIONS(forms)                                                                    \
 	{"pid", 'p', "PID", CMD_O_SHORT | CMD_O_SHOW_SHORT | CMD_O_REPEAT, forms, 0},              \
 	    {"binary", CMD_OPT_BINARY, "PATH", CMD_O_REPEAT, forms, 0},                            \
+	    {"ring-size", CMD_OPT_RING_SIZE, "MB", 0, forms, 0},                                   \
 	{                                                                                          \
-		"ring-size", CMD_OPT_RING_SIZE, "MB", 0, forms, 0                                  \
+		"syscall-hooks", CMD_OPT_SYSCALL_HOOKS, "WHEN", 0, forms, 0                        \
 	}
 
 struct cmd_live {

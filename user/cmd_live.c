@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The live-tracing options record, serve and top share (cmd.h). */
+#include <string.h>
 #include "cmd.h"
 #include "util.h"
 
@@ -37,6 +38,16 @@ int cmd_live_opt(const char *cmd, int opt, const char *arg, struct cmd_live *a)
 			return -1;
 		}
 		a->lo.ring_bytes = (size_t)(mb * (1 << 20));
+		return 1;
+	case CMD_OPT_SYSCALL_HOOKS:
+		if (!strcmp(arg, "migration")) {
+			a->lo.hooks = LIVE_HOOKS_MIGRATION;
+		} else if (!strcmp(arg, "always")) {
+			a->lo.hooks = LIVE_HOOKS_ALWAYS;
+		} else {
+			ms_err("%s: --syscall-hooks takes migration or always, not '%s'", cmd, arg);
+			return -1;
+		}
 		return 1;
 	default: return 0;
 	}

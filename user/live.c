@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -48,6 +49,42 @@ struct bin {
 struct tracked {
 	int pid;
 	uint64_t dev, ino; /* its binary */
+	/* in a migration, as its migrate_set_state probes say, or a destination
+	 * (-incoming) that has not finished its own yet, or one whose QMP
+	 * migrate command came HOOKS_HOLD_NS ago at most (armed_at) */
+	bool migrating;
+	uint64_t armed_at; /* its QMP migrate command's time, 0 once a state came */
+};
+
+/*
+ * --syscall-hooks migration: the syscall programs (ms_sys_enter and
+ * ms_sys_exit, raw tracepoints: some 0.3 ms to attach or detach) are attached
+ * while a traced QEMU is in a migration or about to start one, and detached
+ * HOOKS_GRACE_NS after the last one ended, so that the host's syscalls pay
+ * nothing outside migrations. What starts them:
+ * - a QMP command that comes before a migration: migrate and migrate-incoming
+ *   (until that migration ends), migrate-set-capabilities and
+ *   migrate-set-parameters (for HOOKS_HOLD_NS: libvirt sets them first);
+ * - a destination, started with -incoming, from when it is traced until its
+ *   migration ends;
+ * - any migration probe that fires while they are off (migscope started in
+ *   the middle of a migration, a QEMU whose QMP probes are missing).
+ * A USDT record made while they were off carries MS_F_NO_SYSCALLS, and wakes
+ * this reader at once (ms_usdt), so that the attach follows the probe by a
+ * fraction of a millisecond.
+ */
+#define HOOKS_GRACE_NS (6ULL * 1000000000)
+#define HOOKS_HOLD_NS  (60ULL * 1000000000)
+
+struct hooks {
+	enum live_hooks_mode mode;
+	struct bpf_link *enter, *exit;
+	unsigned int migrating; /* tracked processes with .migrating */
+	uint64_t hold_until;	/* monotonic ns: wanted at least until then */
+	uint64_t idle_since;	/* when they stopped being wanted, 0 while wanted */
+	uint64_t on_since;
+	bool warned;
+	struct live_hooks_stats st;
 };
 
 struct live {
@@ -70,6 +107,7 @@ struct live {
 	pthread_cond_t reap_cv;
 	unsigned int reaping; /* reaper threads not done, under link_mu */
 	unsigned int probe_attached[MS_P_COUNT];
+	struct hooks hooks;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -142,6 +180,8 @@ static bool tracked_del(struct live *l, int pid)
 		if (l->tracked[i].pid == pid) {
 			uint64_t dev = l->tracked[i].dev, ino = l->tracked[i].ino;
 
+			if (l->tracked[i].migrating)
+				l->hooks.migrating--;
 			l->tracked[i] = l->tracked[--l->ntracked];
 			bin_release(l, dev, ino);
 			return true;
@@ -557,6 +597,192 @@ static void warn_no_probes(struct bin *b, int pid)
 	       pid, exe);
 }
 
+/* ------------------------------------------------------------------ */
+/* syscall programs around migrations (struct hooks) */
+
+/* CAUSE_TS: the time stamp of what asked for them (0: nothing recorded) */
+static int hooks_attach(struct live *l, uint64_t cause_ts)
+{
+	struct hooks *h = &l->hooks;
+	uint64_t t0 = ms_now_mono();
+	int err;
+
+	if (h->enter)
+		return 0;
+	h->enter = bpf_program__attach(l->skel->progs.ms_sys_enter);
+	err = h->enter ? 0 : -errno;
+	if (!err) {
+		h->exit = bpf_program__attach(l->skel->progs.ms_sys_exit);
+		err = h->exit ? 0 : -errno;
+	}
+	if (err) {
+		bpf_link__destroy(h->enter);
+		h->enter = NULL;
+		h->st.failures++;
+		if (!h->warned)
+			ms_err("cannot attach the syscall programs: %s; VFIO ioctls and data "
+			       "fd I/O are not traced",
+			       strerror(-err));
+		h->warned = true;
+		return err;
+	}
+	l->skel->bss->hooks_on = 1;
+	h->on_since = ms_now_mono();
+	h->st.on = true;
+	h->st.attaches++;
+	h->st.last_attach_ns = h->on_since - t0;
+	h->st.last_lag_ns = cause_ts && cause_ts < h->on_since ? h->on_since - cause_ts : 0;
+	if (h->st.last_lag_ns)
+		ms_dbg("syscall programs attached in %.3f ms, %.3f ms after the probe that asked "
+		       "for them",
+		       h->st.last_attach_ns / 1e6, h->st.last_lag_ns / 1e6);
+	else
+		ms_dbg("syscall programs attached in %.3f ms", h->st.last_attach_ns / 1e6);
+	return 0;
+}
+
+static void hooks_detach(struct live *l)
+{
+	struct hooks *h = &l->hooks;
+	uint64_t t0 = ms_now_mono();
+
+	if (!h->enter)
+		return;
+	/* records from now on say the syscalls were not seen */
+	l->skel->bss->hooks_on = 0;
+	bpf_link__destroy(h->enter);
+	bpf_link__destroy(h->exit);
+	h->enter = h->exit = NULL;
+	h->st.on = false;
+	h->st.on_ns += t0 - h->on_since;
+	h->st.last_detach_ns = ms_now_mono() - t0;
+	ms_dbg("syscall programs detached in %.3f ms", h->st.last_detach_ns / 1e6);
+}
+
+static bool hooks_wanted(const struct live *l, uint64_t now)
+{
+	return l->hooks.migrating || now < l->hooks.hold_until;
+}
+
+/* Something says a migration is on or near: attach now (migration mode). */
+static void hooks_want(struct live *l, uint64_t hold_ns, uint64_t cause_ts)
+{
+	struct hooks *h = &l->hooks;
+	uint64_t now = ms_now_mono();
+
+	if (h->mode != LIVE_HOOKS_MIGRATION)
+		return;
+	if (hold_ns && now + hold_ns > h->hold_until)
+		h->hold_until = now + hold_ns;
+	h->idle_since = 0;
+	hooks_attach(l, cause_ts);
+}
+
+static void tracked_set_migrating(struct live *l, struct tracked *t, bool on)
+{
+	if (!t || t->migrating == on)
+		return;
+	t->migrating = on;
+	if (on)
+		l->hooks.migrating++;
+	else
+		l->hooks.migrating--;
+}
+
+/* Probes that fire outside migrations too (VM start and stop, device
+ * realize): one of them while the hooks are off says nothing. */
+static bool probe_outside_migrations(unsigned int id)
+{
+	switch (id) {
+	case MS_P_RUNSTATE_SET:
+	case MS_P_VM_STATE_NOTIFY:
+	case MS_P_VFIO_MIGRATION_REALIZE:
+	case MS_P_VFIO_VMSTATE_CHANGE:
+	case MS_P_VFIO_VMSTATE_CHANGE_PREPARE:
+	case MS_P_VFIO_MIGRATION_SET_STATE:
+	case MS_P_VFIO_MIGRATION_SET_DEVICE_STATE:
+	case MS_P_QMP_ENTER_MIGRATE_SET_CAPABILITIES:
+	case MS_P_QMP_ENTER_MIGRATE_SET_PARAMETERS: return true;
+	default: return false;
+	}
+}
+
+/* migrate_set_state's new state: in a migration, or done with it */
+static bool state_migrating(const char *s)
+{
+	return strcmp(s, "none") && strcmp(s, "completed") && strcmp(s, "failed") &&
+	       strcmp(s, "cancelled");
+}
+
+/* What a USDT record says of the hooks. */
+static void hooks_note(struct live *l, const struct ms_usdt *e)
+{
+	struct hooks *h = &l->hooks;
+	unsigned int id = e->h.probe;
+	struct tracked *t;
+
+	if (h->mode != LIVE_HOOKS_MIGRATION)
+		return;
+	switch (id) {
+	case MS_P_QMP_ENTER_MIGRATE:
+	case MS_P_QMP_ENTER_MIGRATE_INCOMING:
+		t = tracked_find(l, (int)e->h.pid);
+		tracked_set_migrating(l, t, true);
+		/* a command that fails before any state change ends nothing:
+		 * hooks_tick lets it go after HOOKS_HOLD_NS */
+		if (t)
+			t->armed_at = ms_now_mono();
+		hooks_want(l, 0, e->h.ts);
+		return;
+	case MS_P_QMP_ENTER_MIGRATE_SET_CAPABILITIES:
+	case MS_P_QMP_ENTER_MIGRATE_SET_PARAMETERS: hooks_want(l, HOOKS_HOLD_NS, e->h.ts); return;
+	case MS_P_MIGRATE_SET_STATE:
+		if (e->args[0] < MS_MAX_STRS) {
+			bool on = state_migrating(e->str[e->args[0]]);
+
+			t = tracked_find(l, (int)e->h.pid);
+			if (t)
+				t->armed_at = 0;
+			tracked_set_migrating(l, t, on);
+			if (on)
+				hooks_want(l, 0, e->h.ts);
+			else
+				h->hold_until = 0; /* what set-capabilities was for is over */
+		}
+		return;
+	default:
+		if ((e->h.flags & MS_F_NO_SYSCALLS) && !probe_outside_migrations(id))
+			hooks_want(l, HOOKS_GRACE_NS, e->h.ts);
+		return;
+	}
+}
+
+/* From live_tick: detach HOOKS_GRACE_NS after they stopped being wanted. */
+static void hooks_tick(struct live *l)
+{
+	struct hooks *h = &l->hooks;
+	uint64_t now = ms_now_mono();
+
+	if (h->mode != LIVE_HOOKS_MIGRATION || !h->enter)
+		return;
+	for (size_t i = 0; i < l->ntracked; i++) {
+		struct tracked *t = &l->tracked[i];
+
+		if (t->armed_at && now - t->armed_at >= HOOKS_HOLD_NS) {
+			t->armed_at = 0;
+			tracked_set_migrating(l, t, false);
+		}
+	}
+	if (hooks_wanted(l, now)) {
+		h->idle_since = 0;
+		return;
+	}
+	if (!h->idle_since)
+		h->idle_since = now;
+	else if (now - h->idle_since >= HOOKS_GRACE_NS)
+		hooks_detach(l);
+}
+
 /* Start tracing PID if it runs QEMU: traced map, identity record. */
 static int track(struct live *l, int pid, bool explicit)
 {
@@ -588,6 +814,12 @@ static int track(struct live *l, int pid, bool explicit)
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
 		return -errno;
 	tracked_add(l, pid, b);
+	/* a destination: its migration may start at any time, and its first
+	 * VFIO ioctls follow the start by little */
+	if (pr.pflags & MS_PROC_INCOMING) {
+		tracked_set_migrating(l, tracked_find(l, pid), true);
+		hooks_want(l, 0, 0);
+	}
 	emit(l, (union ms_rec *)&pr);
 	return 1;
 }
@@ -691,6 +923,10 @@ static int on_event(void *ctx, void *data, size_t size)
 			return 0;
 		return on_exec(l, &r->exec);
 	case MS_EV_EXIT: tracked_del(l, r->h.pid); return emit(l, r);
+	case MS_EV_USDT:
+		if (size >= sizeof(struct ms_usdt))
+			hooks_note(l, &r->usdt);
+		return emit(l, r);
 	default: return emit(l, r);
 	}
 }
@@ -745,6 +981,7 @@ void live_tick(struct live *l)
 	__u32 zero = 0;
 
 	refresh_bins(l);
+	hooks_tick(l);
 	if (ncpu <= 0)
 		return;
 	v = calloc(ncpu, sizeof(*v));
@@ -814,7 +1051,30 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	l->hooks.mode = o->hooks;
 	l->skel->rodata->auto_trace = o->npids == 0;
+	l->skel->rodata->nr_ioctl = SYS_ioctl;
+	l->skel->rodata->nr_read = SYS_read;
+	l->skel->rodata->nr_write = SYS_write;
+	l->skel->rodata->nr_close = SYS_close;
+	/* one form of the syscall programs or the other (bpf/migscope.bpf.c) */
+	{
+		bool always = o->hooks == LIVE_HOOKS_ALWAYS;
+		struct bpf_program *per_syscall[] = {
+		    l->skel->progs.ms_ioctl_enter, l->skel->progs.ms_ioctl_exit,
+		    l->skel->progs.ms_read_enter,  l->skel->progs.ms_read_exit,
+		    l->skel->progs.ms_write_enter, l->skel->progs.ms_write_exit,
+		    l->skel->progs.ms_close_enter,
+		};
+
+		for (size_t i = 0; i < sizeof(per_syscall) / sizeof(per_syscall[0]); i++)
+			bpf_program__set_autoload(per_syscall[i], always);
+		bpf_program__set_autoload(l->skel->progs.ms_sys_enter, !always);
+		bpf_program__set_autoload(l->skel->progs.ms_sys_exit, !always);
+		/* attached around migrations by hooks_attach */
+		bpf_program__set_autoattach(l->skel->progs.ms_sys_enter, false);
+		bpf_program__set_autoattach(l->skel->progs.ms_sys_exit, false);
+	}
 	/* wake the reader at each eighth of the ring */
 	l->skel->rodata->wake_shift = __builtin_ctzll(ring) - 3;
 	ret = bpf_map__set_max_entries(l->skel->maps.events, ring);
@@ -838,6 +1098,22 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		snprintf(err, errlen, "cannot attach the syscall and exec tracepoints: %s",
 			 strerror(-ret));
 		goto fail;
+	}
+	if (o->hooks == LIVE_HOOKS_ALWAYS) {
+		l->skel->bss->hooks_on = 1;
+		l->hooks.on_since = ms_now_mono();
+		l->hooks.st.on = true;
+		l->hooks.st.attaches = 1;
+	} else {
+		/* that they attach is known now, not in the first migration */
+		ret = hooks_attach(l, 0);
+		if (ret) {
+			snprintf(err, errlen, "cannot attach the syscall programs: %s",
+				 strerror(-ret));
+			goto fail;
+		}
+		hooks_detach(l);
+		l->hooks.st = (struct live_hooks_stats){0};
 	}
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
 	if (!l->rb) {
@@ -884,6 +1160,9 @@ void live_stats(const struct live *l, struct live_stats *s)
 	s->lost = l->lost;
 	s->procs = l->ntracked;
 	s->binaries_released = l->bins_released;
+	s->hooks = l->hooks.st;
+	if (s->hooks.on)
+		s->hooks.on_ns += ms_now_mono() - l->hooks.on_since;
 	for (size_t i = 0; i < l->nbins; i++) {
 		if (!l->bins[i].qemu)
 			continue;
@@ -913,6 +1192,8 @@ void live_close(struct live *l)
 		free(l->bins[i].path);
 	}
 	free(l->bins);
+	if (l->hooks.mode == LIVE_HOOKS_MIGRATION)
+		hooks_detach(l);
 	migscope_bpf__destroy(l->skel);
 	free(l->pids);
 	free(l->tracked);

@@ -7,6 +7,7 @@
 #ifndef MIGSCOPE_LIVE_H
 #define MIGSCOPE_LIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "migscope_abi.h"
@@ -18,6 +19,15 @@ struct live;
  * events). A nonzero return stops live_poll with that value. */
 typedef int (*live_cb)(const union ms_rec *r, void *arg);
 
+/* When the syscall programs (VFIO ioctls, data fd I/O) are attached. */
+enum live_hooks_mode {
+	/* while a traced QEMU migrates or is about to (a QMP migrate command, a
+	 * destination's -incoming), so that the host's syscalls pay nothing
+	 * outside migrations */
+	LIVE_HOOKS_MIGRATION = 0,
+	LIVE_HOOKS_ALWAYS, /* from start to end */
+};
+
 struct live_opts {
 	const int *pids; /* trace only these; NULL/0 = every QEMU process */
 	size_t npids;
@@ -26,6 +36,18 @@ struct live_opts {
 	 * the usual install places, where present */
 	const char *const *binaries;
 	size_t nbinaries;
+	enum live_hooks_mode hooks;
+};
+
+/* The syscall programs' attachment, for self-metrics. */
+struct live_hooks_stats {
+	bool on;		 /* attached now */
+	uint64_t attaches;	 /* times attached (always: 1) */
+	uint64_t failures;	 /* attaches that failed (said once each) */
+	uint64_t on_ns;		 /* time attached, the current span included */
+	uint64_t last_attach_ns; /* how long the last attach took */
+	uint64_t last_detach_ns; /* how long the last detach took */
+	uint64_t last_lag_ns;	 /* the last attach's end after the probe that asked for it */
 };
 
 struct live_stats {
@@ -36,6 +58,7 @@ struct live_stats {
 	unsigned int probes_attached; /* catalog probes attached, all binaries */
 	uint64_t binaries_released;   /* QEMU binaries detached once replaced or deleted */
 	unsigned int probes_missing;  /* catalog probes absent, all binaries */
+	struct live_hooks_stats hooks;
 };
 
 /* 0 and *out on success; a negative errno and one line in err otherwise. */

@@ -116,6 +116,12 @@ static const struct qfmt formats[] = {
     {"vfio_load_state_device_buffer_load_start", " (%s) idx %u", 0},
     {"vfio_load_state_device_buffer_load_end", " (%s) idx %u", 0},
     {"vfio_load_state_device_buffer_end", " (%s)", 0},
+    /* QAPI's command trace events (qapi/qapi-commands-migration.trace-events,
+     * generated): the arguments as JSON */
+    {"qmp_enter_migrate", "%s", 0},
+    {"qmp_enter_migrate_incoming", "%s", 0},
+    {"qmp_enter_migrate_set_capabilities", "%s", 0},
+    {"qmp_enter_migrate_set_parameters", "%s", 0},
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

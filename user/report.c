@@ -906,6 +906,16 @@ static void json_unavailable(json_writer_t *w, const struct tl_mig *m)
 				jsonw_string_field(w, k, why);
 		}
 	}
+	if (m->nosys) {
+		static const char *const keys[] = {"devices.bytes_read", "devices.bytes_written",
+						   "devices.stopcopy_read_bytes"};
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			jsonw_string_field(w, keys[i],
+					   "VFIO probes of this migration fired while the syscall "
+					   "programs were not attached: its data fd I/O was not "
+					   "seen whole");
+	}
 	jsonw_end_object(w);
 }
 

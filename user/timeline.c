@@ -2009,6 +2009,12 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	if (m) {
 		m->records++;
 		decide_role(tl, m, (enum tl_role)probe_role[probe]);
+		/* the device's ioctls and data fd I/O around this probe were not
+		 * seen (the notifier and realize come before the migration's) */
+		if ((u->h.flags & MS_F_NO_SYSCALLS) && tl->is_vfio[probe] &&
+		    probe != MS_P_VFIO_MIGRATION_REALIZE &&
+		    probe != MS_P_VFIO_MIGRATION_STATE_NOTIFIER)
+			m->nosys = true;
 	} else {
 		tl->unattributed++;
 	}
@@ -2722,7 +2728,7 @@ uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d)
 	 * vfio_save_block in the stop phase (precopy's do not count) */
 	if (d->block_seen && !tl_has(d->mf_save_start))
 		return d->sc_block;
-	return d->has_io ? d->sc_io : TL_NONE;
+	return d->has_io && !m->nosys ? d->sc_io : TL_NONE;
 }
 
 /* The same device on the other side: same name, else same guest path. */
@@ -2798,12 +2804,12 @@ int64_t tl_dev_complete_precopy(const struct tl_dev *d)
 
 uint64_t tl_dev_bytes_read(const struct tl_mig *m, const struct tl_dev *d)
 {
-	return m->incomplete ? TL_NONE : d->bytes_read;
+	return m->incomplete || m->nosys ? TL_NONE : d->bytes_read;
 }
 
 uint64_t tl_dev_bytes_written(const struct tl_mig *m, const struct tl_dev *d)
 {
-	return m->incomplete ? TL_NONE : d->bytes_written;
+	return m->incomplete || m->nosys ? TL_NONE : d->bytes_written;
 }
 
 const char *tl_clock_basis_name(enum tl_clock_basis b)

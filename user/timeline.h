@@ -247,9 +247,12 @@ struct tl_mig {
 	uint64_t seq;	      /* creation order, unique within a tl */
 	char vm[MS_NAME_LEN]; /* from MS_EV_PROC, "" when absent */
 	char uuid[40];
-	bool has_ident;		 /* an MS_EV_PROC record was seen for the pid */
-	bool implicit_start;	 /* setup was not seen */
-	bool incomplete;	 /* events lost inside it, or its start was not seen */
+	bool has_ident;	     /* an MS_EV_PROC record was seen for the pid */
+	bool implicit_start; /* setup was not seen */
+	bool incomplete;     /* events lost inside it, or its start was not seen */
+	/* a VFIO probe of it fired while no syscall program was attached
+	 * (MS_F_NO_SYSCALLS): figures of ioctls and data fd I/O are not whole */
+	bool nosys;
 	enum tl_role role_probe; /* from role-specific probes; tl_mig_role() adds fallbacks */
 	enum tl_result result;
 	uint64_t end_ts;	 /* terminal state / exit, TL_NONE while active */

@@ -150,7 +150,23 @@ def main():
     for e in events:
         if e["kind"] == "ioctl":
             seen_io[(e["pid"], e["tid"])].append(e)
-    sim_io = [l for l in sim if "ioctl" in l]
+    # With the syscall programs attached only around migrations (the
+    # default), what must be seen is a migration's: the source's ioctls from
+    # its qmp_enter_migrate on, the destination's from its first state
+    # change; MS_ALL_IOCTLS=1 (--syscall-hooks always) asks for every one.
+    arm = {}
+    dst_pids = {s["pid"] for s in summaries if s.get("role") == "dst"}
+    for l in sim:
+        p = l.get("probe")
+        if p == "qmp_enter_migrate" or (p == "migrate_set_state" and l["pid"] in dst_pids):
+            arm.setdefault(l["pid"], l["ts"])
+    all_io = os.environ.get("MS_ALL_IOCTLS") == "1"
+    sim_io = [l for l in sim if "ioctl" in l and
+              (all_io or l["ts"] >= arm.get(l["pid"], float("inf")))]
+    if not all_io:
+        srcs = {s["pid"] for s in summaries if s.get("role") == "src"}
+        verdict(srcs <= set(arm), "every source's qmp_enter_migrate is in migsim's log",
+                f"missing for pids {sorted(srcs - set(arm))}")
     fields = [("ioctl", "ioctl"), ("feature_name", "feature"), ("state_name", "state"),
               ("data_fd", "data_fd"), ("initial_bytes", "initial_bytes"),
               ("dirty_bytes", "dirty_bytes"), ("stop_copy_bytes", "stop_copy_bytes"),

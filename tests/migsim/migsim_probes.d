@@ -123,6 +123,8 @@ probe vfio_load_state_device_buffer_load_end(const char * name,uint32_t idx);
 
 probe vfio_load_state_device_buffer_end(const char * name);
 
+probe qmp_enter_migrate(const char * json);
+
 probe savevm_command_send(uint16_t command,uint16_t len);
 
 probe loadvm_process_command(const char * s,uint16_t len);

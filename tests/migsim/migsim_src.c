@@ -1698,7 +1698,13 @@ int ms_source_main(void)
 		goto out_devices;
 	}
 
-	/* qmp_migrate() */
+	/* the QMP command's dispatch, then qmp_migrate() */
+	{
+		char json[64];
+
+		snprintf(json, sizeof(json), "{\"uri\": \"tcp:127.0.0.1:%d\"}", port);
+		trace_qmp_enter_migrate(json);
+	}
 	set_state(MIG_NONE, MIG_SETUP);
 	if (phase(PH_SETUP, true)) {
 		set_failed();

@@ -40,6 +40,13 @@ static inline uint64_t trace_migrate_set_state(const char *new_state)
 	MS_TRACE(MIGRATE_SET_STATE, migrate_set_state, "s", new_state);
 }
 
+/* QAPI's generated command event (qapi-commands-migration.trace-events),
+ * fired by qmp_migrate()'s dispatch with the command's arguments as JSON */
+static inline uint64_t trace_qmp_enter_migrate(const char *json)
+{
+	MS_TRACE(QMP_ENTER_MIGRATE, qmp_enter_migrate, "s", json);
+}
+
 /* migrate_set_error() traces from 9.1; before, migrate_fd_error() traces a
  * connection's error only */
 static inline uint64_t trace_migrate_error(const char *error_desc)

@@ -46,8 +46,10 @@ trap qemu_cleanup EXIT
 
 # --- the QEMU build (cached under /var/cache/migscope/qemu-VERSION) ---
 start=$(date +%s)
-QEMU=$(QEMU_VERSION=$VERSION "$MS_ROOT/scripts/build-qemu.sh" 2> "$T/build.err" | tail -n 1)
-bst=${PIPESTATUS[0]}
+# (the script's own status: a pipeline inside $(...) would give tail's)
+QEMU=$(QEMU_VERSION=$VERSION "$MS_ROOT/scripts/build-qemu.sh" 2> "$T/build.err")
+bst=$?
+QEMU=$(printf '%s\n' "$QEMU" | tail -n 1)
 if [ "$bst" = 3 ]; then
 	echo "# skip: QEMU $VERSION: $(tail -n 1 "$T/build.err")"
 	exit 0

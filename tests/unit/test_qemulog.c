@@ -182,6 +182,17 @@ static const struct {
      "vfio_load_state_device_buffer_load_end", "0000:3b:00.1|3"},
     {"4300@1764460800.000068:vfio_load_state_device_buffer_end  (0000:3b:00.1)",
      "vfio_load_state_device_buffer_end", "0000:3b:00.1"},
+    /* QAPI's command events: the arguments as JSON */
+    {"4242@1764460800.000069:qmp_enter_migrate {\"uri\": \"tcp:10.0.0.2:4444\"}",
+     "qmp_enter_migrate", "{\"uri\": \"tcp:10.0.0.2:4444\"}"},
+    {"4300@1764460800.000070:qmp_enter_migrate_incoming {\"uri\": \"tcp:0:4444\"}",
+     "qmp_enter_migrate_incoming", "{\"uri\": \"tcp:0:4444\"}"},
+    {"4242@1764460800.000071:qmp_enter_migrate_set_capabilities {\"capabilities\": "
+     "[{\"capability\": \"events\", \"state\": true}]}",
+     "qmp_enter_migrate_set_capabilities",
+     "{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}"},
+    {"4242@1764460800.000072:qmp_enter_migrate_set_parameters {\"downtime-limit\": 300}",
+     "qmp_enter_migrate_set_parameters", "{\"downtime-limit\": 300}"},
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
