@@ -129,6 +129,16 @@ enum prom_bset {
 	  "QEMU binaries in which the catalog probe is attached.")                                 \
 	X(PROCESSES, "migscope_traced_processes", GAUGE, NOW, PROM_L_NONE, NONE,                   \
 	  "QEMU processes traced now.")                                                            \
+	X(HOOKS_ON, "migscope_syscall_hooks_attached", GAUGE, NOW, PROM_L_NONE, NONE,              \
+	  "1 while the syscall programs (VFIO ioctls, data fd I/O) are attached.")                 \
+	X(HOOKS_ATTACHES, "migscope_syscall_hooks_attaches_total", COUNTER, NOW, PROM_L_NONE,      \
+	  NONE, "Times the syscall programs were attached.")                                       \
+	X(HOOKS_FAILURES, "migscope_syscall_hooks_failures_total", COUNTER, NOW, PROM_L_NONE,      \
+	  NONE, "Attaches of the syscall programs that failed.")                                   \
+	X(HOOKS_SECONDS, "migscope_syscall_hooks_attached_seconds_total", COUNTER, NOW,            \
+	  PROM_L_NONE, NONE, "Time the syscall programs were attached.")                           \
+	X(HOOKS_LAG, "migscope_syscall_hooks_attach_lag_seconds", GAUGE, NOW, PROM_L_NONE, NONE,   \
+	  "The latest attach's end after the QEMU probe that asked for it.")                       \
 	X(TRACKED, "migscope_tracked_migrations", GAUGE, NOW, PROM_L_NONE, NONE,                   \
 	  "Migrations held by the engine (running, or ended less than the expiry time ago).")      \
 	X(UPDATE, "migscope_metrics_update_seconds", GAUGE, NOW, PROM_L_NONE, NONE,                \

@@ -556,6 +556,16 @@ static void self_metrics(struct prom_tl *p, const struct tl *tl, const struct pr
 	prom_set(prom_get(p->reg, PF_TRACKED, 0, NULL), (double)tl_nmigs(tl));
 	if (live && live->update_ns >= 0)
 		prom_set(prom_get(p->reg, PF_UPDATE, 0, NULL), live->update_ns / 1e9);
+	if (live && live->hooks) {
+		const struct live_hooks_stats *h = live->hooks;
+
+		prom_set(prom_get(p->reg, PF_HOOKS_ON, 0, NULL), h->on);
+		prom_set(prom_get(p->reg, PF_HOOKS_ATTACHES, 0, NULL), (double)h->attaches);
+		prom_set(prom_get(p->reg, PF_HOOKS_FAILURES, 0, NULL), (double)h->failures);
+		prom_set(prom_get(p->reg, PF_HOOKS_SECONDS, 0, NULL), h->on_ns / 1e9);
+		if (h->last_lag_ns)
+			prom_set(prom_get(p->reg, PF_HOOKS_LAG, 0, NULL), h->last_lag_ns / 1e9);
+	}
 	l[0] = MS_VERSION;
 	prom_set(prom_get(p->reg, PF_BUILD, 0, l), 1);
 }

@@ -22,15 +22,17 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "prom.h"
+#include "live.h"
 #include "timeline.h"
 
 #define PROM_TL_DEFAULT_EXPIRE_NS (300ULL * 1000000000ULL)
 
 /* What only a live source knows; NULL for a file. */
 struct prom_tl_live {
-	const unsigned int *probe_attached; /* binaries per catalog probe id, or NULL */
-	uint64_t lost;			    /* events lost as the source counted them */
-	int64_t update_ns;		    /* duration of the previous update, <0 unknown */
+	const unsigned int *probe_attached;   /* binaries per catalog probe id, or NULL */
+	uint64_t lost;			      /* events lost as the source counted them */
+	int64_t update_ns;		      /* duration of the previous update, <0 unknown */
+	const struct live_hooks_stats *hooks; /* the syscall programs', or NULL */
 };
 
 /* A CLOCK_MONOTONIC / CLOCK_REALTIME pair read together: what puts the

@@ -38,6 +38,7 @@ struct serve {
 	atomic_int caps; /* collector thread: 0 not yet, 1 dropped, <0 -errno */
 	int64_t update_ns;
 	uint64_t last_records; /* the engine's record count at the last update */
+	bool hooks_on;	       /* the syscall programs attached at the last update */
 	unsigned int idle_ticks;
 	bool updated; /* a first snapshot is published */
 };
@@ -144,13 +145,19 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 
 		atomic_store(&s->caps, r ? r : 1);
 	}
-	if (s->updated && engine_idle(s, tl, now) && ++s->idle_ticks < IDLE_EVERY)
+	/* the syscall programs going on or off is news too */
+	if (s->updated && engine_idle(s, tl, now) &&
+	    (!c || collector_live(c)->hooks.on == s->hooks_on) && ++s->idle_ticks < IDLE_EVERY)
 		return;
 	s->updated = true;
 	s->idle_ticks = 0;
 	s->last_records = tl_records(tl);
 	if (c)
+		s->hooks_on = collector_live(c)->hooks.on;
+	if (c) {
 		live.probe_attached = collector_probe_attached(c);
+		live.hooks = &collector_live(c)->hooks;
+	}
 	/* realtime - monotonic only changes when the realtime clock is
 	 * stepped (NTP's first sync, an operator): read at each update, the
 	 * milestones' unix times stay on the realtime the other host's clock

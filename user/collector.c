@@ -79,6 +79,7 @@ static void tick(struct collector *c, uint64_t now)
 		c->rate = (st.events - c->last_events) * 1e9 / (double)(now - c->last_tick);
 	c->last_events = st.events;
 	c->last_tick = now;
+	c->pub_live = st;
 	if (c->o.tick)
 		c->o.tick(c->tl, now, c->o.tick_arg);
 	if (c->o.expire_ns && now > c->o.expire_ns)
@@ -190,6 +191,11 @@ const struct tl *collector_tl(const struct collector *c)
 const unsigned int *collector_probe_attached(const struct collector *c)
 {
 	return c->pub_attached;
+}
+
+const struct live_stats *collector_live(const struct collector *c)
+{
+	return &c->pub_live;
 }
 
 void collector_stats(struct collector *c, struct collector_stats *s)

@@ -52,6 +52,9 @@ const struct tl *collector_tl(const struct collector *c);
 /* Per-probe count of binaries attached (lock held): a copy the collector
  * thread refreshes under the lock, never the live source's own table. */
 const unsigned int *collector_probe_attached(const struct collector *c);
+/* The live source's figures as of the current tick (lock held, from a tick
+ * hook): a copy, like collector_probe_attached. */
+const struct live_stats *collector_live(const struct collector *c);
 void collector_stats(struct collector *c, struct collector_stats *s);
 /* Stop the thread, finish the trace file, free. Returns 0 or the negative
  * errno of a trace file error (not again for one record_error reported). */

@@ -83,6 +83,7 @@ struct hooks {
 	uint64_t hold_until;	/* monotonic ns: wanted at least until then */
 	uint64_t idle_since;	/* when they stopped being wanted, 0 while wanted */
 	uint64_t on_since;
+	bool any_armed; /* a tracked process has armed_at (hooks_tick) */
 	bool warned;
 	struct live_hooks_stats st;
 };
@@ -609,15 +610,16 @@ static int hooks_attach(struct live *l, uint64_t cause_ts)
 
 	if (h->enter)
 		return 0;
-	h->enter = bpf_program__attach(l->skel->progs.ms_sys_enter);
-	err = h->enter ? 0 : -errno;
+	/* exit first: an ioctl that entered once enter is on is seen to its end */
+	h->exit = bpf_program__attach(l->skel->progs.ms_sys_exit);
+	err = h->exit ? 0 : -errno;
 	if (!err) {
-		h->exit = bpf_program__attach(l->skel->progs.ms_sys_exit);
-		err = h->exit ? 0 : -errno;
+		h->enter = bpf_program__attach(l->skel->progs.ms_sys_enter);
+		err = h->enter ? 0 : -errno;
 	}
 	if (err) {
-		bpf_link__destroy(h->enter);
-		h->enter = NULL;
+		bpf_link__destroy(h->exit);
+		h->exit = h->enter = NULL;
 		h->st.failures++;
 		if (!h->warned)
 			ms_err("cannot attach the syscall programs: %s; VFIO ioctls and data "
@@ -651,7 +653,7 @@ static void hooks_detach(struct live *l)
 	/* records from now on say the syscalls were not seen */
 	l->skel->bss->hooks_on = 0;
 	bpf_link__destroy(h->enter);
-	bpf_link__destroy(h->exit);
+	bpf_link__destroy(h->exit); /* after enter: what entered is seen to its end */
 	h->enter = h->exit = NULL;
 	h->st.on = false;
 	h->st.on_ns += t0 - h->on_since;
@@ -730,8 +732,10 @@ static void hooks_note(struct live *l, const struct ms_usdt *e)
 		tracked_set_migrating(l, t, true);
 		/* a command that fails before any state change ends nothing:
 		 * hooks_tick lets it go after HOOKS_HOLD_NS */
-		if (t)
+		if (t) {
 			t->armed_at = ms_now_mono();
+			h->any_armed = true;
+		}
 		hooks_want(l, 0, e->h.ts);
 		return;
 	case MS_P_QMP_ENTER_MIGRATE_SET_CAPABILITIES:
@@ -751,8 +755,23 @@ static void hooks_note(struct live *l, const struct ms_usdt *e)
 		}
 		return;
 	default:
-		if ((e->h.flags & MS_F_NO_SYSCALLS) && !probe_outside_migrations(id))
-			hooks_want(l, HOOKS_GRACE_NS, e->h.ts);
+		if (!(e->h.flags & MS_F_NO_SYSCALLS) && !h->any_armed)
+			return; /* the common case: one test per record */
+		if (probe_outside_migrations(id))
+			return;
+		/* a migration whose start was not seen (migscope started in
+		 * it, a QEMU without the QMP probes): on until its end state,
+		 * or until its probes stop for HOOKS_HOLD_NS */
+		t = tracked_find(l, (int)e->h.pid);
+		if (t && (t->armed_at || !t->migrating) && (e->h.flags & MS_F_NO_SYSCALLS)) {
+			tracked_set_migrating(l, t, true);
+			t->armed_at = ms_now_mono();
+			h->any_armed = true;
+		} else if (t && t->armed_at) {
+			t->armed_at = ms_now_mono();
+		}
+		if (e->h.flags & MS_F_NO_SYSCALLS)
+			hooks_want(l, t ? 0 : HOOKS_GRACE_NS, e->h.ts);
 		return;
 	}
 }
@@ -765,6 +784,7 @@ static void hooks_tick(struct live *l)
 
 	if (h->mode != LIVE_HOOKS_MIGRATION || !h->enter)
 		return;
+	h->any_armed = false;
 	for (size_t i = 0; i < l->ntracked; i++) {
 		struct tracked *t = &l->tracked[i];
 
@@ -772,6 +792,7 @@ static void hooks_tick(struct live *l)
 			t->armed_at = 0;
 			tracked_set_migrating(l, t, false);
 		}
+		h->any_armed |= t->armed_at != 0;
 	}
 	if (hooks_wanted(l, now)) {
 		h->idle_since = 0;
@@ -783,8 +804,9 @@ static void hooks_tick(struct live *l)
 		hooks_detach(l);
 }
 
-/* Start tracing PID if it runs QEMU: traced map, identity record. */
-static int track(struct live *l, int pid, bool explicit)
+/* Start tracing PID if it runs QEMU: traced map, identity record. EXECED:
+ * it has just started (else it ran before migscope did). */
+static int track(struct live *l, int pid, bool explicit, bool execed)
 {
 	struct ms_proc pr;
 	struct bin *b;
@@ -814,9 +836,12 @@ static int track(struct live *l, int pid, bool explicit)
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.traced), &key, &one, BPF_ANY))
 		return -errno;
 	tracked_add(l, pid, b);
-	/* a destination: its migration may start at any time, and its first
-	 * VFIO ioctls follow the start by little */
-	if (pr.pflags & MS_PROC_INCOMING) {
+	/* A destination just started: its migration may start at any time, and
+	 * its first VFIO ioctls follow the start by little. One that ran before
+	 * migscope did is most likely a VM that migrated in long ago (the
+	 * command line keeps its -incoming): its next migration's probes, or a
+	 * QMP migrate-incoming, attach them. */
+	if ((pr.pflags & MS_PROC_INCOMING) && execed) {
 		tracked_set_migrating(l, tracked_find(l, pid), true);
 		hooks_want(l, 0, 0);
 	}
@@ -832,7 +857,7 @@ static int scan_proc(struct live *l, char *err, size_t errlen)
 
 	if (l->npids) {
 		for (size_t i = 0; i < l->npids; i++) {
-			int pid = l->pids[i], r = track(l, pid, true);
+			int pid = l->pids[i], r = track(l, pid, true, false);
 			struct bin *b;
 
 			if (r == -ESRCH) {
@@ -873,7 +898,7 @@ static int scan_proc(struct live *l, char *err, size_t errlen)
 
 		if (ms_parse_pid(de->d_name, &pid) || pid == self)
 			continue;
-		track(l, pid, false);
+		track(l, pid, false, false);
 	}
 	closedir(d);
 	return 0;
@@ -909,7 +934,7 @@ static int on_exec(struct live *l, const struct ms_exec *e)
 	if (!pid_wanted(l, e->h.pid))
 		return 0;
 	emit(l, (const union ms_rec *)e);
-	return track(l, e->h.pid, false) < 0 ? 0 : l->ret;
+	return track(l, e->h.pid, false, true) < 0 ? 0 : l->ret;
 }
 
 static int on_event(void *ctx, void *data, size_t size)

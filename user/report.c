@@ -907,14 +907,18 @@ static void json_unavailable(json_writer_t *w, const struct tl_mig *m)
 		}
 	}
 	if (m->nosys) {
-		static const char *const keys[] = {"devices.bytes_read", "devices.bytes_written",
-						   "devices.stopcopy_read_bytes"};
+		static const char why[] = "VFIO probes of this migration fired while the syscall "
+					  "programs were not attached: its data fd I/O was not "
+					  "seen whole";
+		bool sc_io = false;
 
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			jsonw_string_field(w, keys[i],
-					   "VFIO probes of this migration fired while the syscall "
-					   "programs were not attached: its data fd I/O was not "
-					   "seen whole");
+		jsonw_string_field(w, "devices.bytes_read", why);
+		jsonw_string_field(w, "devices.bytes_written", why);
+		/* stop-copy reads are vfio_save_block's, but over multifd */
+		for (uint32_t i = 0; i < m->ndevs; i++)
+			sc_io |= !m->devs[i].block_seen || tl_has(m->devs[i].mf_save_start);
+		if (sc_io)
+			jsonw_string_field(w, "devices.stopcopy_read_bytes", why);
 	}
 	jsonw_end_object(w);
 }

@@ -130,17 +130,22 @@ sys_one() {
 		[ "$(foreign_progs)" -eq 0 ] || ok=0
 		case $v in
 		base) "$W/bin/sysloop" -b 50 > "$o" ;;
-		migscope)
-			rec_start "$W/sys.trace" || return 1
-			[ "$(foreign_progs)" -eq 10 ] || ok=0
+		migscope | migscope_always)
+			# nothing migrates: by default the syscall programs are
+			# loaded (5 programs) but not attached; always: the 7
+			# per-syscall tracepoints attached (10)
+			local want=5 args=()
+			[ "$v" = migscope_always ] && want=10 args=(--syscall-hooks always)
+			rec_start "$W/sys.trace" "${args[@]}" || return 1
+			[ "$(foreign_progs)" -eq "$want" ] || ok=0
 			"$W/bin/sysloop" -b 50 > "$o"
-			[ "$(foreign_progs)" -eq 10 ] || ok=0
+			[ "$(foreign_progs)" -eq "$want" ] || ok=0
 			rec_stop
 			;;
 		*) "$W/bin/sysattach" "$v" -- "$W/bin/sysloop" -b 50 > "$o" || return 1 ;;
 		esac
 		# our own variant's programs are freed a little after it exits
-		if [ "$v" != migscope ]; then
+		if [ "${v#migscope}" = "$v" ]; then
 			for i in $(seq 1 30); do
 				[ "$(foreign_progs)" -eq 0 ] && break
 				sleep 0.1
@@ -159,10 +164,10 @@ sys_one() {
 }
 
 bench_syscall() {
-	note "syscall: ioctl/read/write/close/getppid on /dev/null from a process that is not QEMU; base, migscope record, attach variants; $RUNS rounds"
+	note "syscall: ioctl/read/write/close/getppid on /dev/null from a process that is not QEMU; base, migscope record (nothing migrating; --syscall-hooks migration and always), attach variants; $RUNS rounds"
 	local r v
 	for r in $(seq 1 "$RUNS"); do
-		for v in base migscope tpnull tp rawnull raw btfnull btf; do
+		for v in base migscope migscope_always tpnull tp rawnull raw btfnull btf; do
 			sys_one "$v"
 		done
 	done

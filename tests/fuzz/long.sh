@@ -12,6 +12,9 @@
 # campaign's corpus; what the seeds already cover is not added), and one line
 # per target gives the figures for docs/hardening.md.
 #
+# FUZZ_LONG_SECONDS_NAME (e.g. FUZZ_LONG_SECONDS_http) sets one target's
+# budget: what is left of it when an earlier part's corpus was committed.
+#
 # A campaign may run in parts: FUZZ_LONG_WALL=S stops each target after S
 # seconds of wall time this run (its CPU so far kept in NAME/cpu_total), and
 # FUZZ_LONG_RESUME=1 goes on from there, on the same corpus and log, until the
@@ -35,8 +38,15 @@ children_cpu() {
 		s += a[1] * 60 + a[2] } printf "%d", s }'
 }
 
+# budget NAME: the CPU seconds target NAME is to have
+budget() {
+	local v=FUZZ_LONG_SECONDS_$1
+	echo "${!v:-$secs}"
+}
+
 run_one() {
-	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1 base=0 wbase=0
+	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1 base=0 wbase=0 secs
+	secs=$(budget "$1")
 	if [ "$resume" = 1 ] && [ -f "$dir/cpu_total" ]; then
 		base=$(cat "$dir/cpu_total") wbase=$(cat "$dir/wall_total")
 	else
@@ -100,7 +110,7 @@ for n in "${names[@]}"; do
 		cp "$dir/min/"* "$local_corpus/" 2>/dev/null
 	fi
 	done=yes
-	[ "$(cat "$dir/cpu_total")" -ge "$secs" ] || done=paused
+	[ "$(cat "$dir/cpu_total")" -ge "$(budget "$n")" ] || done=paused
 	printf '%-10s %8s %8s %12s %8s %8s %8s %-8s %s\n' "$n" "$(cat "$dir/wall_total")" \
 		"$(cat "$dir/cpu_total")" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
 		"$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes" "$done"

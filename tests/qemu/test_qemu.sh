@@ -205,6 +205,48 @@ NEVER=(--max-bandwidth $((128 << 20)) --downtime-limit 1)
 scenario failed "$DIRTY" failed -- --kill-after 0.8 "${NEVER[@]}"
 scenario cancelled "$DIRTY" cancelled --ack -- --ack --cancel-after 0.8 "${NEVER[@]}"
 
+# at_once: the source alone traced, and QMP migrate its only command (no
+# capabilities, no parameters before it): the syscall programs are attached
+# by its qmp_enter_migrate probe (--syscall-hooks migration). The figure is
+# the race it runs: from that probe to the migration's first precopy
+# section, where a VFIO device's first migration ioctls would come (there is
+# no VFIO device here), against the attach's end.
+at_once() {
+	local name=at-once
+	case " ${MS_QEMU_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
+	UUID=$(cat /proc/sys/kernel/random/uuid)
+	start_qemu "$name" src "$IDLE"; local spid=$QPID
+	start_qemu "$name" dst "$IDLE" -incoming defer; local dpid=$QPID
+	wait_for 60 grep -qs 'migguest: ready' "$T/$name.src.serial" || t_fail "$name: the guest did not boot"
+	rec_start "$T/$name.trace" --binary "$QEMU" -p "$spid" -v ||
+		{ t_fail "$name: recorder did not start"; return 1; }
+	$PY "$QDIR/migrate.py" --src "$T/$name.src.qmp" --dst "$T/$name.dst.qmp" --port "$(free_port)" \
+		-o "$T/$name.qmp.json" > "$T/$name.migrate.out" 2>&1 || t_fail "$name: migrate.py"
+	stop_qemu "$spid" "$T/$name.src.qmp"
+	stop_qemu "$dpid" "$T/$name.dst.qmp"
+	sleep 0.3
+	rec_stop || { t_fail "$name: recorder failed"; return 1; }
+	"$MIGSCOPE" replay --format events -o "$T/$name.events" "$T/$name.trace" ||
+		{ t_fail "$name: replay"; return 1; }
+	$PY - "$T/$name.events" "$T/$name.trace.err" > "$T/$name.window" <<'PYEOF2'
+import json, re, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def first(p):
+    return min((e["ts"] for e in ev if e.get("probe") == p), default=None)
+q, sec = first("qmp_enter_migrate"), first("savevm_section_start")
+att = re.search(r"syscall programs attached in ([0-9.]+) ms, ([0-9.]+) ms after",
+                open(sys.argv[2]).read())
+print(f"{(sec - q) / 1e6 if q and sec else -1:.3f} {att.group(1) if att else -1} "
+      f"{att.group(2) if att else -1}")
+PYEOF2
+	local window attach lag
+	read -r window attach lag < "$T/$name.window"
+	echo "# figure QEMU $VERSION: $name: qmp_enter_migrate to the first savevm_section_start $window ms; syscall programs attached in $attach ms, on $lag ms after the probe"
+	check "$name: qmp_enter_migrate attached the syscall programs ($lag ms after it)" \
+		$PY -c "import sys; sys.exit(not (0 < float('$lag') < 50 and float('$window') > 0))"
+}
+at_once
+
 [ "$VERSION" = 10.0.2 ] || exit 0
 
 # --- Debian's own QEMU: built without the dtrace backend ---

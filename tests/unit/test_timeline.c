@@ -1321,6 +1321,48 @@ static void test_device_initial_drain_stopcopy(void **state)
 	tl_free(tl);
 }
 
+/* The syscall programs were off (MS_F_NO_SYSCALLS) when a VFIO probe of the
+ * migration fired: the data fd counts are not whole, so null; a flagged
+ * probe of the migration core (the QMP command before the attach, say) says
+ * nothing of the device's I/O. */
+static struct tl *run_src_flagged(unsigned int flag_probe)
+{
+	struct tl *tl = tl_new();
+	struct rb b = {0};
+
+	proc_rec(&b, SRC, AT(-10), "guest1", UUID, false);
+	src_standard(&b, SRC, ACK_AFTER_READY);
+	for (size_t i = 0; i < b.n; i++)
+		if (b.e[i].r.h.kind == MS_EV_USDT && b.e[i].r.h.probe == flag_probe)
+			b.e[i].r.h.flags |= MS_F_NO_SYSCALLS;
+	rb_feed(tl, &b);
+	tl_finish(tl, AT(200));
+	return tl;
+}
+
+static void test_no_syscalls_nulls_io_counts(void **state)
+{
+	struct tl *tl = run_src_flagged(MS_P_VFIO_SAVE_SETUP);
+	const struct tl_mig *m = only_mig(tl);
+	const struct tl_dev *d = dev_of(m, DEV);
+
+	assert_true(m->nosys);
+	assert_false(tl_has(tl_dev_bytes_read(m, d)));
+	assert_false(tl_has(tl_dev_bytes_written(m, d)));
+	/* figures of probes stand: the stop-copy reads of vfio_save_block */
+	assert_int_equal(tl_dev_stopcopy_read(m, d), 3000);
+	assert_int_equal(tl_dev_stopcopy(m, d), 7777);
+	tl_free(tl);
+
+	tl = run_src_flagged(MS_P_MIGRATE_PENDING_ESTIMATE);
+	m = only_mig(tl);
+	d = dev_of(m, DEV);
+	assert_false(m->nosys);
+	assert_int_equal(tl_dev_bytes_read(m, d), 4096 + 3000);
+	assert_int_equal(tl_dev_stopcopy_read(m, d), 3000);
+	tl_free(tl);
+}
+
 /*
  * Device state over multifd (QEMU 10.0+, hw/vfio/migration-multifd.c). The
  * source's save thread (tid 7001) moves the device to STOP_COPY itself, reads
@@ -2140,6 +2182,7 @@ int main(void)
 	    cmocka_unit_test(test_two_clocks),
 	    cmocka_unit_test(test_align_messages),
 	    cmocka_unit_test(test_align_section_headers),
+	    cmocka_unit_test(test_no_syscalls_nulls_io_counts),
 	    cmocka_unit_test(test_multifd_device_state),
 	    cmocka_unit_test(test_pair_unnamed_by_messages),
 	    cmocka_unit_test(test_unrelated_not_paired),
