@@ -45,8 +45,8 @@ budget() {
 }
 
 run_one() {
-	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1 base=0 wbase=0 secs
-	secs=$(budget "$1")
+	local name=$1 bin=$root/build/fuzz/fuzz_$1 dir=$out/$1 base=0 wbase=0 want
+	want=$(budget "$1")
 	if [ "$resume" = 1 ] && [ -f "$dir/cpu_total" ]; then
 		base=$(cat "$dir/cpu_total") wbase=$(cat "$dir/wall_total")
 	else
@@ -54,8 +54,8 @@ run_one() {
 		cp -r "$root/tests/fuzz/corpus/$name/." "$dir/work/" 2>/dev/null
 	fi
 	local t0=$SECONDS cpu=$base rc=0 t
-	while [ "$cpu" -lt "$secs" ] && [ "$rc" -eq 0 ]; do
-		t=$((secs - cpu))
+	while [ "$cpu" -lt "$want" ] && [ "$rc" -eq 0 ]; do
+		t=$((want - cpu))
 		if [ "$wall_cap" -gt 0 ]; then
 			[ $((SECONDS - t0)) -lt "$wall_cap" ] || break
 			[ $((wall_cap - SECONDS + t0)) -lt "$t" ] && t=$((wall_cap - SECONDS + t0))

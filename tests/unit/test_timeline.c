@@ -329,7 +329,9 @@ static const struct tl_dev *dev_of(const struct tl_mig *m, const char *name)
 	return NULL;
 }
 
-static struct tl *run_src(int ack)
+/* src_standard fed; FLAG_PROBE's records carry MS_F_NO_SYSCALLS (none for
+ * MS_P_NONE) */
+static struct tl *run_src_with(int ack, unsigned int flag_probe)
 {
 	struct tl *tl = tl_new();
 	struct rb b = {0};
@@ -337,9 +339,17 @@ static struct tl *run_src(int ack)
 	assert_non_null(tl);
 	proc_rec(&b, SRC, AT(-10), "guest1", UUID, false);
 	src_standard(&b, SRC, ack);
+	for (size_t i = 0; i < b.n; i++)
+		if (b.e[i].r.h.kind == MS_EV_USDT && b.e[i].r.h.probe == flag_probe)
+			b.e[i].r.h.flags |= MS_F_NO_SYSCALLS;
 	rb_feed(tl, &b);
 	tl_finish(tl, AT(200));
 	return tl;
+}
+
+static struct tl *run_src(int ack)
+{
+	return run_src_with(ack, MS_P_NONE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1327,17 +1337,7 @@ static void test_device_initial_drain_stopcopy(void **state)
  * nothing of the device's I/O. */
 static struct tl *run_src_flagged(unsigned int flag_probe)
 {
-	struct tl *tl = tl_new();
-	struct rb b = {0};
-
-	proc_rec(&b, SRC, AT(-10), "guest1", UUID, false);
-	src_standard(&b, SRC, ACK_AFTER_READY);
-	for (size_t i = 0; i < b.n; i++)
-		if (b.e[i].r.h.kind == MS_EV_USDT && b.e[i].r.h.probe == flag_probe)
-			b.e[i].r.h.flags |= MS_F_NO_SYSCALLS;
-	rb_feed(tl, &b);
-	tl_finish(tl, AT(200));
-	return tl;
+	return run_src_with(ACK_AFTER_READY, flag_probe);
 }
 
 static void test_no_syscalls_nulls_io_counts(void **state)
