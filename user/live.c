@@ -763,13 +763,13 @@ static void hooks_note(struct live *l, const struct ms_usdt *e)
 		 * it, a QEMU without the QMP probes): on until its end state,
 		 * or until its probes stop for HOOKS_HOLD_NS */
 		t = tracked_find(l, (int)e->h.pid);
-		if (t && (t->armed_at || !t->migrating) && (e->h.flags & MS_F_NO_SYSCALLS)) {
+		if (t && (e->h.flags & MS_F_NO_SYSCALLS) && !t->migrating) {
 			tracked_set_migrating(l, t, true);
-			t->armed_at = ms_now_mono();
+			t->armed_at = 1; /* stamped below */
 			h->any_armed = true;
-		} else if (t && t->armed_at) {
-			t->armed_at = ms_now_mono();
 		}
+		if (t && t->armed_at)
+			t->armed_at = ms_now_mono();
 		if (e->h.flags & MS_F_NO_SYSCALLS)
 			hooks_want(l, t ? 0 : HOOKS_GRACE_NS, e->h.ts);
 		return;

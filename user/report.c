@@ -914,9 +914,8 @@ static void json_unavailable(json_writer_t *w, const struct tl_mig *m)
 
 		jsonw_string_field(w, "devices.bytes_read", why);
 		jsonw_string_field(w, "devices.bytes_written", why);
-		/* stop-copy reads are vfio_save_block's, but over multifd */
 		for (uint32_t i = 0; i < m->ndevs; i++)
-			sc_io |= !m->devs[i].block_seen || tl_has(m->devs[i].mf_save_start);
+			sc_io |= tl_dev_stopcopy_from_io(&m->devs[i]);
 		if (sc_io)
 			jsonw_string_field(w, "devices.stopcopy_read_bytes", why);
 	}

@@ -2720,13 +2720,18 @@ int64_t tl_dev_mf_load(const struct tl_dev *d)
 	return dur(d->mf_load_start, d->mf_load_end);
 }
 
+bool tl_dev_stopcopy_from_io(const struct tl_dev *d)
+{
+	/* over multifd the save thread reads the data fd itself: no
+	 * vfio_save_block in the stop phase (precopy's do not count) */
+	return !d->block_seen || tl_has(d->mf_save_start);
+}
+
 uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d)
 {
 	if (m->incomplete || !tl_has(d->sc_block))
 		return TL_NONE;
-	/* over multifd the save thread reads the data fd itself: no
-	 * vfio_save_block in the stop phase (precopy's do not count) */
-	if (d->block_seen && !tl_has(d->mf_save_start))
+	if (!tl_dev_stopcopy_from_io(d))
 		return d->sc_block;
 	return d->has_io && !m->nosys ? d->sc_io : TL_NONE;
 }

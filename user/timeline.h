@@ -541,6 +541,9 @@ int64_t tl_dev_drain(const struct tl_mig *m, const struct tl_dev *d);
  * stop phase (the paired source device's stop-copy read bytes) */
 uint64_t tl_dev_stopcopy(const struct tl_mig *m, const struct tl_dev *d);
 /* source: bytes read from the device while in STOP_COPY */
+/* Whether the device's stop-copy reads are counted from its data fd I/O, not
+ * from vfio_save_block probes (none seen, or multifd). */
+bool tl_dev_stopcopy_from_io(const struct tl_dev *d);
 uint64_t tl_dev_stopcopy_read(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_save_us(const struct tl_mig *m, const struct tl_dev *d);
 int64_t tl_dev_load_us(const struct tl_mig *m, const struct tl_dev *d);
