@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "tracefile.h"
 
@@ -32,11 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t sum = 0;
 
 	if (fd < 0) {
-		snprintf(path, sizeof(path), "/tmp/fuzz_tracefile.XXXXXX");
-		fd = mkstemp(path);
+		/*
+		 * A memory file, read back through /proc/self/fd: a file on
+		 * ext4 truncated and rewritten for every input is flushed to
+		 * disk at each close (auto_da_alloc), which left the target
+		 * waiting on I/O for 95 % of its wall time.
+		 */
+		fd = memfd_create("fuzz_tracefile", 0);
 		if (fd < 0)
 			abort();
-		unlink(path); /* read back through /proc/self/fd */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
