@@ -4,6 +4,7 @@
 # make check      install what is missing, build, run every test (as root)
 # make demo       install what is missing, run the default migsim scenario under record, replay it
 # make bench      performance figures beside their baselines (after make check's setup)
+# make bench-adopt  the last bench run becomes docs/bench.json and docs/performance.md's table
 # make soak       serve and record for 20 minutes of QEMU-like process churn (docs/hardening.md)
 # make fuzz-long  an hour of fuzzing per libFuzzer target (docs/hardening.md)
 # make SAN=1      the same build with ASan + UBSan, into build/san
@@ -56,7 +57,7 @@ LIB := $(BUILD)/libmigscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all clean check demo bench soak vmlinux unit deps install format format-check
+.PHONY: all clean check demo bench bench-adopt soak vmlinux unit deps install format format-check
 .DEFAULT_GOAL := all
 # nothing built is an intermediate to delete (skeletons, BPF objects, generated headers)
 .SECONDARY:
@@ -124,6 +125,13 @@ demo: deps
 
 bench: all
 	$(Q)tests/bench/run.sh
+
+# the last run (build/bench.json) becomes the reference: docs/bench.json and
+# docs/performance.md's table, made from it (tests/bench/table.py)
+bench-adopt:
+	$(Q)test -f $(BUILD)/bench.json || { echo "no $(BUILD)/bench.json: make bench first"; exit 1; }
+	$(Q)cp $(BUILD)/bench.json docs/bench.json
+	$(Q)/usr/bin/python3 tests/bench/table.py docs/bench.json --update docs/performance.md
 
 soak: all
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/migsim $(BUILD)/migsim-vfiofs $(BUILD)/migsim-8.2 $(BUILD)/migsim-9.1

@@ -35,8 +35,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * tracing the process at once (auto-discovery); with -p PID it is false. */
 const volatile bool auto_trace = true;
 
-/* Set before load: the reader is woken each time the ring buffer's fill
- * crosses a multiple of 1 << wake_shift bytes, not for every record. */
+/* Set before load: the reader is woken each time the bytes one CPU has put
+ * in the ring buffer cross a multiple of 1 << wake_shift, not for every
+ * record (wake_flags). */
 const volatile __u32 wake_shift = 21;
 
 /* Set before load from the C library's SYS_* numbers: the raw syscall
@@ -135,15 +136,34 @@ static __always_inline void count_lost(void)
 		(*n)++;
 }
 
-/* Submit flags for a record of SIZE bytes just reserved. A wakeup is an
- * irq_work and an IPI on the producer's CPU, several microseconds in a VM:
- * paying it per record would cost QEMU more than the rest of the probe. */
+/* Bytes this CPU has put in the ring buffer, for the wakeup rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} produced SEC(".maps");
+
+/*
+ * Submit flags for a record of SIZE bytes. A wakeup is an irq_work and an IPI
+ * on the producer's CPU, several microseconds in a VM: paying it per record
+ * would cost QEMU more than the rest of the probe. So the reader is woken
+ * each time this CPU's output crosses a multiple of 1 << wake_shift bytes.
+ * The count is per CPU, a load and a store in this CPU's cache: the ring's
+ * own positions (bpf_ringbuf_query, or the default adaptive wakeup) are
+ * lines the reader writes on another CPU, a cache miss per record.
+ */
 static __always_inline __u64 wake_flags(__u64 size)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&produced, &zero), was;
 
+	if (!n)
+		return BPF_RB_FORCE_WAKEUP;
 	size += 8; /* BPF_RINGBUF_HDR_SZ */
-	if (avail < size || (avail >> wake_shift) != ((avail - size) >> wake_shift))
+	was = *n;
+	*n = was + size;
+	if ((was >> wake_shift) != ((was + size) >> wake_shift))
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -164,14 +184,46 @@ static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kin
 #define USDT_NREGS (sizeof(struct pt_regs) / sizeof(__u64))
 
 /*
- * One USDT argument, as libbpf's bpf_usdt_arg() reads it from the spec that
- * libbpf stored for this attach point (usdt.bpf.h), but from a copy of the
- * registers made once per firing instead of one bpf_probe_read_kernel() and
- * one spec lookup per argument. A kind of argument this code does not know
- * (from a newer libbpf) goes through bpf_usdt_arg().
+ * Word K of the registers at the probe. The verifier takes only constant
+ * offsets into the context: one load per case, and only of the registers an
+ * argument names (a copy of them all would cost more than the few a probe
+ * reads, and take a third of the stack).
  */
-static __always_inline int usdt_arg(struct pt_regs *ctx, const __u64 *regs,
-				    const struct __bpf_usdt_arg_spec *a, int i, long *res)
+#define REG_CASE(k)                                                                                \
+	case k:                                                                                    \
+		if (k < USDT_NREGS) {                                                              \
+			__u64 v;                                                                   \
+                                                                                                   \
+			/* in asm: the compiler would fold the cases into one                      \
+			 * ctx + k * 8, which the verifier refuses */                              \
+			asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(v) : "r"(ctx), "i"(k * 8));   \
+			return v;                                                                  \
+		}                                                                                  \
+		break;
+static __always_inline __u64 reg_word(struct pt_regs *ctx, __u32 k)
+{
+	/* clang-format off */
+	switch (k) {
+	REG_CASE(0) REG_CASE(1) REG_CASE(2) REG_CASE(3) REG_CASE(4) REG_CASE(5)
+	REG_CASE(6) REG_CASE(7) REG_CASE(8) REG_CASE(9) REG_CASE(10) REG_CASE(11)
+	REG_CASE(12) REG_CASE(13) REG_CASE(14) REG_CASE(15) REG_CASE(16) REG_CASE(17)
+	REG_CASE(18) REG_CASE(19) REG_CASE(20) REG_CASE(21) REG_CASE(22) REG_CASE(23)
+	REG_CASE(24) REG_CASE(25) REG_CASE(26) REG_CASE(27) REG_CASE(28) REG_CASE(29)
+	REG_CASE(30) REG_CASE(31) REG_CASE(32) REG_CASE(33) REG_CASE(34) REG_CASE(35)
+	}
+	/* clang-format on */
+	return 0;
+}
+
+/*
+ * One USDT argument, as libbpf's bpf_usdt_arg() reads it from the spec that
+ * libbpf stored for this attach point (usdt.bpf.h), but without a spec
+ * lookup and a bpf_probe_read_kernel() of the register per argument. A kind
+ * of argument this code does not know (from a newer libbpf) goes through
+ * bpf_usdt_arg().
+ */
+static __always_inline int usdt_arg(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *a, int i,
+				    long *res)
 {
 	__u32 off = (__u16)a->reg_off;
 	__u64 val;
@@ -182,7 +234,7 @@ static __always_inline int usdt_arg(struct pt_regs *ctx, const __u64 *regs,
 	case BPF_USDT_ARG_REG_DEREF:
 		if (off % 8 || off / 8 >= USDT_NREGS)
 			return bpf_usdt_arg(ctx, i, res);
-		val = regs[off / 8];
+		val = reg_word(ctx, off / 8);
 		if (a->arg_type == BPF_USDT_ARG_REG)
 			break;
 		if (bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off)))
@@ -202,14 +254,20 @@ static __always_inline int usdt_arg(struct pt_regs *ctx, const __u64 *regs,
 	return 0;
 }
 
+/* The record is built on the stack, then copied into the ring buffer at the
+ * size it came to. */
+#define WIRE_WORDS (MS_USDT_WIRE_MAX / 8)
+
 SEC("usdt")
 int ms_usdt(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct __bpf_usdt_spec *spec;
-	__u64 regs[USDT_NREGS];
-	__u32 nargs, strmask, s = 0;
-	struct ms_usdt *e;
+	__u64 buf[WIRE_WORDS];
+	struct ms_hdr *h = (struct ms_hdr *)buf;
+	__u64 *args = buf + sizeof(*h) / 8, flags;
+	__u32 nargs, strmask;
+	__u64 off; /* 64 bits: a bound checked on a 32-bit copy is lost */
 	int spec_id;
 
 	/* Probes are attached to QEMU binaries only, and with auto_trace every
@@ -222,54 +280,58 @@ int ms_usdt(struct pt_regs *ctx)
 		return 0;
 	nargs = MS_COOKIE_NARGS(spec->usdt_cookie);
 	strmask = MS_COOKIE_STRMASK(spec->usdt_cookie);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost();
-		return 0;
+	fill_hdr(h, pid_tgid, MS_EV_USDT);
+	h->probe = MS_COOKIE_ID(spec->usdt_cookie);
+	h->flags = (__u16)(MS_COOKIE_SHAPE(spec->usdt_cookie) << MS_F_SHAPE_SHIFT);
+	if (nargs > MS_MAX_ARGS)
+		nargs = MS_MAX_ARGS;
+	off = sizeof(*h) + nargs * 8;
+	if (strmask) {
+		/* the strings' bytes and the padding after them go out: no
+		 * stack garbage with them */
+		for (int i = sizeof(*h) / 8; i < WIRE_WORDS; i++)
+			buf[i] = 0;
 	}
-	fill_hdr(&e->h, pid_tgid, MS_EV_USDT);
-	e->h.probe = MS_COOKIE_ID(spec->usdt_cookie);
-	e->h.flags = (__u16)(MS_COOKIE_SHAPE(spec->usdt_cookie) << MS_F_SHAPE_SHIFT);
-	/* constant offsets: plain loads of the context, no helper */
-#pragma unroll
-	for (int i = 0; i < USDT_NREGS; i++)
-		regs[i] = ((__u64 *)ctx)[i];
-
 	for (int i = 0; i < MS_MAX_ARGS; i++) {
-		long v = 0;
+		long v = 0, n;
 
-		e->args[i] = 0;
 		if (i >= nargs)
-			continue;
-		if (i >= spec->arg_cnt || usdt_arg(ctx, regs, &spec->args[i], i, &v)) {
-			e->h.flags |= MS_F_ARG_ERR;
+			break;
+		args[i] = 0;
+		if (i >= spec->arg_cnt || usdt_arg(ctx, &spec->args[i], i, &v)) {
+			h->flags |= MS_F_ARG_ERR;
 			continue;
 		}
 		if (!(strmask & (1u << i))) {
-			e->args[i] = v;
+			args[i] = v;
 			continue;
 		}
-		if (s >= MS_MAX_STRS)
+		/* a string: its bytes after the arguments, its slot its length
+		 * with the NUL (0: unreadable); one longer than the slot is cut */
+		if (off > MS_USDT_WIRE_MAX - MS_STR_LEN)
+			break; /* cannot be (3 strings at most): for the verifier */
+		n = bpf_probe_read_user_str((char *)buf + off, MS_STR_LEN, (void *)v);
+		if (n <= 0) {
+			h->flags |= MS_F_ARG_ERR;
 			continue;
-		/* A string longer than the slot is cut; say so. */
-		long n = bpf_probe_read_user_str(e->str[s], MS_STR_LEN, (void *)v);
-
-		if (n < 0) {
-			e->str[s][0] = '\0';
-			e->h.flags |= MS_F_ARG_ERR;
-		} else if (n == MS_STR_LEN) {
-			e->h.flags |= MS_F_STR_TRUNC;
 		}
-		e->args[i] = s++;
+		if (n == MS_STR_LEN)
+			h->flags |= MS_F_STR_TRUNC;
+		args[i] = n;
+		off += n;
 	}
-	for (; s < MS_MAX_STRS; s++)
-		e->str[s][0] = '\0';
+	off = (off + 7) & ~7ull;
+	barrier_var(off); /* the bound below on the register that is passed */
+	if (off > MS_USDT_WIRE_MAX)
+		return 0; /* cannot be: the bound is for the verifier */
 	if (!hooks_on) {
-		e->h.flags |= MS_F_NO_SYSCALLS;
-		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-		return 0;
+		h->flags |= MS_F_NO_SYSCALLS;
+		flags = BPF_RB_FORCE_WAKEUP;
+	} else {
+		flags = wake_flags(off);
 	}
-	bpf_ringbuf_submit(e, wake_flags(sizeof(*e)));
+	if (bpf_ringbuf_output(&events, buf, off, flags))
+		count_lost();
 	return 0;
 }
 

@@ -63,6 +63,16 @@ struct ms_usdt {
 	char str[MS_MAX_STRS][MS_STR_LEN];
 };
 
+/*
+ * The ring buffer's form of a USDT record, sized to what the probe carries:
+ * the header, the probe's nargs arguments (its shape's), then the bytes of
+ * its string arguments one after the other, each with its NUL; a string
+ * argument's slot holds its length, NUL included (0: it could not be read).
+ * Zero-padded to a multiple of 8 bytes. The collector turns it into struct
+ * ms_usdt (ms_usdt_from_wire); nothing else sees it.
+ */
+#define MS_USDT_WIRE_MAX (24 + MS_MAX_ARGS * 8 + MS_MAX_STRS * MS_STR_LEN)
+
 /* VFIO ioctl, emitted at syscall exit; h.ts is the syscall's start. */
 struct ms_ioctl {
 	struct ms_hdr h;

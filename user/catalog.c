@@ -137,6 +137,45 @@ uint64_t cat_cookie(unsigned int id, unsigned int shape)
 	return MS_COOKIE(id, n, strmask, shape);
 }
 
+int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e)
+{
+	const unsigned char *p = data;
+	unsigned int nargs, strmask, s = 0;
+	struct ms_hdr h;
+	size_t off;
+	uint64_t c;
+
+	if (size < sizeof(h))
+		return -1;
+	memcpy(&h, p, sizeof(h));
+	c = cat_cookie(h.probe, MS_F_SHAPE(h.flags));
+	if (!c || h.kind != MS_EV_USDT)
+		return -1;
+	nargs = MS_COOKIE_NARGS(c);
+	strmask = MS_COOKIE_STRMASK(c);
+	off = sizeof(h) + (size_t)nargs * 8;
+	if (nargs > MS_MAX_ARGS || size < off)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	e->h = h;
+	memcpy(e->args, p + sizeof(h), (size_t)nargs * 8);
+	for (unsigned int i = 0; i < nargs; i++) {
+		uint64_t n = e->args[i];
+
+		if (!(strmask & (1u << i)))
+			continue;
+		if (s >= MS_MAX_STRS)
+			return -1;
+		/* its length with the NUL; 0: unreadable, "" */
+		if (n > MS_STR_LEN || n > size - off || (n && p[off + n - 1] != '\0'))
+			return -1;
+		memcpy(e->str[s], p + off, n);
+		off += n;
+		e->args[i] = s++;
+	}
+	return 0;
+}
+
 const char *cat_vfio_state_name(unsigned int state)
 {
 	static const char *const names[] = {

@@ -27,6 +27,10 @@ const char *cat_shape_versions(unsigned int id, unsigned int shape);
 int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n);
 /* The shape whose types are exactly these, -1 if none. */
 int cat_shape_for_types(unsigned int id, const char *types);
+/* A USDT record as the BPF program puts it in the ring buffer (the sized form
+ * of migscope_abi.h, SIZE bytes) into struct ms_usdt. 0, or -1 when it is not
+ * one of the catalog's shapes or does not hold together (*e is then unset). */
+int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e);
 /* Argument types of a USDT record, by its probe and shape (NULL if unknown). */
 const char *cat_rec_types(const struct ms_usdt *e);
 /* Name of a VFIO device state (enum ms_vfio_state), "?" if out of range. */

@@ -18,6 +18,7 @@
 #include "migscope.bpf.h"
 #include "catalog.h"
 #include "live.h"
+#include "ring.h"
 #include "procinfo.h"
 #include "sdt.h"
 #include "util.h"
@@ -90,7 +91,7 @@ struct hooks {
 
 struct live {
 	struct migscope_bpf *skel;
-	struct ring_buffer *rb;
+	struct ms_ring *rb;
 	live_cb cb;
 	void *arg;
 	int *pids;
@@ -99,6 +100,7 @@ struct live {
 	size_t nbins;
 	int ret; /* callback's stop value */
 	uint64_t events, lost;
+	uint64_t malformed;	 /* ring records cat_usdt_from_wire refused */
 	struct tracked *tracked; /* processes traced now, as userspace knows them */
 	size_t ntracked, tracked_cap;
 	uint64_t bins_released;
@@ -948,10 +950,17 @@ static int on_event(void *ctx, void *data, size_t size)
 			return 0;
 		return on_exec(l, &r->exec);
 	case MS_EV_EXIT: tracked_del(l, r->h.pid); return emit(l, r);
-	case MS_EV_USDT:
-		if (size >= sizeof(struct ms_usdt))
-			hooks_note(l, &r->usdt);
-		return emit(l, r);
+	case MS_EV_USDT: {
+		union ms_rec u;
+
+		/* sized to its probe in the ring: whole again from here on */
+		if (cat_usdt_from_wire(data, size, &u.usdt)) {
+			l->malformed++;
+			return 0;
+		}
+		hooks_note(l, &u.usdt);
+		return emit(l, &u);
+	}
 	default: return emit(l, r);
 	}
 }
@@ -1016,6 +1025,8 @@ void live_tick(struct live *l)
 		for (int i = 0; i < ncpu; i++)
 			sum += v[i];
 	free(v);
+	/* a record the collector could not read is lost too (none expected) */
+	sum += l->malformed;
 	if (sum > l->lost) {
 		union ms_rec r = {};
 
@@ -1100,8 +1111,17 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		bpf_program__set_autoattach(l->skel->progs.ms_sys_enter, false);
 		bpf_program__set_autoattach(l->skel->progs.ms_sys_exit, false);
 	}
-	/* wake the reader at each eighth of the ring */
-	l->skel->rodata->wake_shift = __builtin_ctzll(ring) - 3;
+	/* Wake the reader each time one CPU has put an eighth of the ring over
+	 * the CPU count in it (ms_usdt's wake_flags counts per CPU): however
+	 * the records spread over the CPUs, the ring cannot fill up without a
+	 * wakeup. */
+	{
+		int ncpu = libbpf_num_possible_cpus(), shift = __builtin_ctzll(ring) - 3;
+
+		for (int c = 1; c < ncpu && shift > 12; c <<= 1)
+			shift--;
+		l->skel->rodata->wake_shift = (__u32)shift;
+	}
 	ret = bpf_map__set_max_entries(l->skel->maps.events, ring);
 	if (ret) {
 		snprintf(err, errlen, "bad ring buffer size %zu (a power of two of pages)", ring);
@@ -1140,7 +1160,7 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 		hooks_detach(l);
 		l->hooks.st = (struct live_hooks_stats){0};
 	}
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
+	l->rb = ms_ring_new(bpf_map__fd(l->skel->maps.events), on_event, l);
 	if (!l->rb) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
@@ -1163,11 +1183,8 @@ fail:
 int live_poll(struct live *l, int timeout_ms)
 {
 	uint64_t before = l->events;
-	int n = ring_buffer__poll(l->rb, timeout_ms);
-
 	/* records submitted without a wakeup are read when the wait ends */
-	if (n == 0)
-		n = ring_buffer__consume(l->rb);
+	int n = ms_ring_poll(l->rb, timeout_ms);
 
 	if (l->ret)
 		return l->ret;
@@ -1206,7 +1223,7 @@ void live_close(struct live *l)
 {
 	if (!l)
 		return;
-	ring_buffer__free(l->rb);
+	ms_ring_free(l->rb);
 	/* the reapers' links go before the programs they run */
 	pthread_mutex_lock(&l->link_mu);
 	while (l->reaping)

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""report.py MACHINE RESULTS OUT.json: the figures of tests/bench/run.sh.
+"""report.py MACHINE RESULTS OUT.json [LAST.json]: the figures of tests/bench/run.sh.
 
 RESULTS holds KEY=VALUE lines, one per sample; a figure is the median of its
 samples, reported with min, max and spread ((max - min) / median). Prints the
 table and the targets, writes OUT.json: every figure at the top level (null
 when it was not measured), then "spread", "samples", "targets", "machine".
+LAST.json (docs/bench.json, the committed reference run) gives the "last"
+column beside each new median and its change, so that a regression shows.
 """
 import json
 import statistics
@@ -173,27 +175,53 @@ def main():
         json.dump(out, f, indent=1, sort_keys=False)
         f.write("\n")
 
+    last = {}
+    if len(sys.argv) > 4:
+        try:
+            with open(sys.argv[4]) as f:
+                last = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"report.py: {sys.argv[4]}: {e}; no last figures", file=sys.stderr)
+
+    def lastcol(k, v):
+        lv = last.get(k)
+        if not isinstance(lv, (int, float)) or isinstance(lv, bool):
+            return f"{'-':>12} {'':>7}"
+        ch = ""
+        if isinstance(v, (int, float)) and lv:
+            ch = f"{(v - lv) * 100 / abs(lv):+.1f}%"
+        return f"{lv:>12} {ch:>7}"
+
     # the table
     rows = [k for k in REQUIRED] + sorted(k for k in fig if k not in REQUIRED and
                                           k not in ("events_per_s_bound",))
     print(f"\nmigscope bench on {machine.get('cpu', '?')}, {machine.get('cores')} cores, "
           f"kernel {machine.get('kernel')}, load {machine.get('load_start')} -> "
           f"{machine.get('load_end')}, {machine.get('runs')} rounds")
-    print(f"{'figure':44} {'median':>14} {'min':>12} {'max':>12} {'spread':>7}  n")
+    if last:
+        print(f"last: {sys.argv[4]}, the run of "
+              f"{last.get('machine', {}).get('start_utc', '?')}")
+    print(f"{'figure':44} {'median':>14} {'min':>12} {'max':>12} {'spread':>7}  n "
+          f"{'last':>12} {'change':>7}")
     for k in rows:
         v = fig.get(k)
         s = spread.get(k)
         if v is None:
-            print(f"{k:44} {'null':>14}")
+            print(f"{k:44} {'null':>14} {'':>12} {'':>12} {'':>7}  - {lastcol(k, v)}")
         elif s:
             sp = f"{s['spread_pct']}%" if s["spread_pct"] is not None else "-"
-            print(f"{k:44} {v:>14} {s['min']:>12} {s['max']:>12} {sp:>7}  {s['n']}")
+            print(f"{k:44} {v:>14} {s['min']:>12} {s['max']:>12} {sp:>7}  {s['n']} "
+                  f"{lastcol(k, v)}")
+        elif isinstance(v, (int, float)):
+            print(f"{k:44} {v:>14} {'':>12} {'':>12} {'':>7}  - {lastcol(k, v)}")
         else:
             print(f"{k:44} {v:>14}")
     print("\ntargets")
     for t in targets:
         st = {True: "PASS", False: "MISS", None: "n/a "}[t["pass"]]
-        print(f"  {st}  {t['target']}: {t['figure']} (goal {t['goal']})"
+        was = {x["target"]: x for x in last.get("targets", [])}.get(t["target"])
+        lt = f"  (last: {was['figure']})" if was else ""
+        print(f"  {st}  {t['target']}: {t['figure']} (goal {t['goal']})" + lt
               + (f"  [{t['note']}]" if t.get("note") else ""))
     print(f"\nwrote {sys.argv[3]}")
     return 0

@@ -140,4 +140,5 @@ done
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$W/machine"
 echo "foreign_bpf_progs_end=$(foreign_progs)" >> "$W/machine"
 mkdir -p "$(dirname "$OUT")"
-$PY "$root/tests/bench/report.py" "$W/machine" "$RES" "$OUT"
+# the last committed figures (docs/bench.json) beside the new ones
+$PY "$root/tests/bench/report.py" "$W/machine" "$RES" "$OUT" "$root/docs/bench.json"

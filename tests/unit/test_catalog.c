@@ -162,11 +162,110 @@ static void test_shapes(void **state)
 	assert_string_equal(cat_shape_versions(MS_P_MIGRATE_TRANSFERRED, 1), "8.1");
 }
 
+/* wire: the ring buffer's sized form of a record, as bpf/ puts it */
+struct wire {
+	unsigned char b[MS_USDT_WIRE_MAX];
+	size_t n;
+};
+
+static void wire_hdr(struct wire *w, unsigned int probe, unsigned int shape)
+{
+	struct ms_hdr h = {.ts = 42, .pid = 7, .tid = 8, .kind = MS_EV_USDT, .probe = probe};
+
+	h.flags = (uint16_t)(shape << MS_F_SHAPE_SHIFT);
+	memset(w, 0xa5, sizeof(*w)); /* what is not written must not be read */
+	memcpy(w->b, &h, sizeof(h));
+	w->n = sizeof(h);
+}
+
+static void wire_u64(struct wire *w, uint64_t v)
+{
+	memcpy(w->b + w->n, &v, 8);
+	w->n += 8;
+}
+
+static void wire_str(struct wire *w, const char *s)
+{
+	memcpy(w->b + w->n, s, strlen(s) + 1);
+	w->n += strlen(s) + 1;
+}
+
+static void wire_pad(struct wire *w)
+{
+	while (w->n % 8)
+		w->b[w->n++] = 0;
+}
+
+static void test_usdt_wire(void **state)
+{
+	struct ms_usdt e;
+	struct wire w;
+
+	(void)state;
+	/* vfio_state_pending_exact "suuuuu": the name's length in its slot,
+	 * its bytes after the six arguments */
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, strlen("0000:af:00.1") + 1);
+	for (uint64_t i = 1; i <= 5; i++)
+		wire_u64(&w, i * 1000);
+	wire_str(&w, "0000:af:00.1");
+	wire_pad(&w);
+	assert_int_equal(w.n, 24 + 48 + 16);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_int_equal(e.h.ts, 42);
+	assert_int_equal(e.h.pid, 7);
+	assert_int_equal(e.h.probe, MS_P_VFIO_STATE_PENDING_EXACT);
+	assert_string_equal(ms_arg_str(&e, 0), "0000:af:00.1");
+	assert_int_equal(e.args[0], 0);
+	assert_int_equal(e.args[5], 5000);
+	assert_int_equal(e.str[1][0], 0);
+	/* two strings one after the other (vfio_migration_set_state "ss"
+	 * in its second shape), the second unreadable (length 0): "" */
+	wire_hdr(&w, MS_P_VFIO_MIGRATION_SET_STATE, 1);
+	wire_u64(&w, 4);
+	wire_u64(&w, 0);
+	wire_str(&w, "dev");
+	wire_pad(&w);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_string_equal(ms_arg_str(&e, 0), "dev");
+	assert_string_equal(ms_arg_str(&e, 1), "");
+	assert_int_equal(e.args[1], 1);
+	/* a probe without strings: header and arguments only */
+	wire_hdr(&w, MS_P_MIGRATE_PENDING_EXACT, 0);
+	for (const char *t = cat_types(MS_P_MIGRATE_PENDING_EXACT); *t; t++)
+		wire_u64(&w, 9);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_int_equal(e.args[0], 9);
+	/* what does not hold together is refused, never read past */
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n - 1, &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, 8, &e), -1);
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, 30); /* longer than the record */
+	for (int i = 0; i < 5; i++)
+		wire_u64(&w, 0);
+	wire_str(&w, "short");
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), -1);
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, 3); /* no NUL where its length ends */
+	for (int i = 0; i < 5; i++)
+		wire_u64(&w, 0);
+	wire_str(&w, "abcdef");
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), -1);
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, MS_STR_LEN + 1);
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+	wire_hdr(&w, MS_P_COUNT, 0); /* not a catalog probe */
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 15); /* nor a shape of it */
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_release),
 	    cmocka_unit_test(test_shapes),
+	    cmocka_unit_test(test_usdt_wire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
