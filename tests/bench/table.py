@@ -104,7 +104,9 @@ def table(j):
     out += ["", "Targets of that run:", ""]
     for t in j.get("targets", []):
         st = {True: "pass", False: "**miss**", None: "n/a"}[t.get("pass")]
-        out.append(f"- {st}: {t['target']}: {fmt(t.get('figure'))} (goal {fmt(t.get('goal'))})")
+        note = f" [{t['note']}]" if t.get("note") else ""
+        out.append(f"- {st}: {t['target']}: {fmt(t.get('figure'))} (goal {fmt(t.get('goal'))})"
+                   + note)
     out += ["", END]
     return "\n".join(out) + "\n"
 
