@@ -82,6 +82,12 @@ int cmd_usage_form(char *buf, size_t n, const struct cmd_usage *u, unsigned form
  * one of them and was handled. */
 int cmd_common_opt(int opt);
 
+/* A repeatable file option (--replay FILE): ARG appended to v[*n], at most
+ * MAX of them. 0, or MS_EXIT_USAGE after a one-line message naming CMD and
+ * OPT. */
+int cmd_add_file(const char *cmd, const char *opt, const char *arg, char **v, size_t *n,
+		 size_t max);
+
 /*
  * The live-tracing options of record, serve and top (cmd_live.c): -p PID
  * and --binary PATH, each up to CMD_MAX_TARGETS times, --ring-size MB and

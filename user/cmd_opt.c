@@ -145,6 +145,16 @@ void cmd_print_usage(FILE *f, const char *lead, const char *alt_lead, const stru
 	}
 }
 
+int cmd_add_file(const char *cmd, const char *opt, const char *arg, char **v, size_t *n, size_t max)
+{
+	if (*n == max) {
+		ms_err("%s: at most %zu %s files", cmd, max, opt);
+		return MS_EXIT_USAGE;
+	}
+	v[(*n)++] = (char *)arg;
+	return 0;
+}
+
 int cmd_common_opt(int opt)
 {
 	switch (opt) {

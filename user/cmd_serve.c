@@ -20,6 +20,7 @@
 #include "cmd.h"
 #include "collector.h"
 #include "http_server.h"
+#include "input.h"
 #include "prom_tl.h"
 #include "timeline.h"
 #include "tracefile.h"
@@ -97,7 +98,9 @@ static void help(FILE *f)
 	    "  --record FILE       also write the trace file, as migscope record does\n"
 	    "  --expire S          a VM's series go S s after its migration ended or its\n"
 	    "                      process exited (default 300, at least %d)\n"
-	    "  --replay FILE       serve what a live run would show at the end of FILE (no root)\n"
+	    "  --replay FILE       serve what a live run would show at the end of FILE (no root):\n"
+	    "                      a trace file or a QEMU log; again for several, merged as\n"
+	    "                      replay merges them\n"
 	    "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE); after its BPF setup it\n"
 	    "keeps only these in its collector thread, none in the others.\n\n"
 	    "Examples:\n"
@@ -174,46 +177,50 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 		publish(s, snap);
 }
 
-/* --replay: the engine fed from a file, then one update, as replay --format
- * prom does. */
-static int load_file(struct serve *s, const char *path)
+/* --replay: the engine fed from the files (trace files, QEMU logs, merged on
+ * one time line by the input layer), then one update, as replay --format prom
+ * does. */
+static int load_files(struct serve *s, char *const *paths, size_t n)
 {
-	struct tf_reader *r;
-	struct tl *tl = tl_new();
-	union ms_rec rec;
-	uint64_t last = 0, lost = 0;
 	struct prom_tl_live live = {.update_ns = -1};
-	struct prom_tl_clock clock;
+	struct prom_tl_clock clock = {0};
+	struct tl *tl = tl_new();
+	uint64_t last = 0, mono, real;
+	struct in_set *in;
+	union ms_rec rec;
 	char err[512];
-	int n;
 
 	if (!tl) {
 		ms_err("serve: out of memory");
 		return -1;
 	}
-	r = tf_reader_open(path, err, sizeof(err));
-	if (!r) {
+	in = in_open(paths, n, NULL, err, sizeof(err));
+	if (!in) {
 		ms_err("serve: %s", err);
 		tl_free(tl);
 		return -1;
 	}
-	/* the file's own clock pair, not this host's: the records are on the
-	 * recording host's CLOCK_MONOTONIC */
-	clock.mono_ns = tf_reader_meta(r)->mono_ns;
-	clock.real_ns = tf_reader_meta(r)->real_ns;
-	prom_tl_set_clock(s->pt, &clock);
-	while ((n = tf_read(r, &rec)) > 0) {
+	in_setup_tl(in, tl);
+	while (in_next(in, &rec) > 0) {
 		if (rec.h.ts > last)
 			last = rec.h.ts;
-		if (rec.h.kind == MS_EV_LOST)
-			lost += rec.lost.count;
 		tl_feed(tl, &rec);
 	}
-	if (n < 0)
-		ms_err("serve: %s (serving what came before)", tf_reader_error(r));
-	tf_reader_close(r);
+	/* Unix time as replay --format prom has it: the first input's clock
+	 * pair, not this host's (the records are on the recording host's
+	 * CLOCK_MONOTONIC; a QEMU log's on the wall clock already: no pair,
+	 * the identity); none when the inputs are on several clocks, which one
+	 * pair cannot serve. */
+	if (in_clock_pair(in, 0, &mono, &real)) {
+		clock.mono_ns = mono;
+		clock.real_ns = real;
+	}
+	prom_tl_set_clock(s->pt, tl_single_clock(tl) ? &clock : NULL);
+	if (in_error(in)[0])
+		ms_err("serve: %s (serving what came before)", in_error(in));
+	live.lost = in_lost(in);
+	in_close(in);
 	tl_finish(tl, last);
-	live.lost = lost;
 	prom_tl_update(s->pt, tl, tl_now(tl), &live);
 	publish(s, prom_tl_snapshot(s->pt));
 	tl_free(tl);
@@ -223,7 +230,9 @@ static int load_file(struct serve *s, const char *path)
 /* One run of serve: its command line, then what it started. */
 struct serve_run {
 	struct cmd_live la;
-	const char *listen_spec, *web_path, *replay;
+	const char *listen_spec, *web_path;
+	char *replay[IN_MAX]; /* --replay FILE, each time it is given */
+	size_t nreplay;
 	struct collector_opts co;
 	struct serve s;
 	struct wc_config *web;
@@ -256,7 +265,11 @@ static int serve_parse(int argc, char **argv, struct serve_run *r)
 		case 'l': r->listen_spec = optarg; break;
 		case 'w': r->web_path = optarg; break;
 		case 'o': r->co.record_path = optarg; break;
-		case 'R': r->replay = optarg; break;
+		case 'R':
+			if (cmd_add_file("serve", "--replay", optarg, r->replay, &r->nreplay,
+					 IN_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'e':
 			if (ms_parse_seconds(optarg, &secs) || secs < MIN_EXPIRE_S) {
 				ms_err("serve: --expire takes seconds >= %d, not '%s'",
@@ -274,8 +287,8 @@ static int serve_parse(int argc, char **argv, struct serve_run *r)
 		return MS_EXIT_USAGE;
 	}
 	r->co.live = r->la.lo;
-	if (r->replay && (r->co.record_path || r->co.live.npids || r->co.live.nbinaries)) {
-		ms_err("serve: --replay serves a file; --record, -p and --binary are for live "
+	if (r->nreplay && (r->co.record_path || r->co.live.npids || r->co.live.nbinaries)) {
+		ms_err("serve: --replay serves files; --record, -p and --binary are for live "
 		       "tracing");
 		return MS_EXIT_USAGE;
 	}
@@ -319,8 +332,8 @@ static int serve_start(struct serve_run *r)
 	pthread_sigmask(SIG_BLOCK, &r->mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (r->replay) {
-		if (load_file(&r->s, r->replay))
+	if (r->nreplay) {
+		if (load_files(&r->s, r->replay, r->nreplay))
 			return MS_EXIT_FAIL;
 	} else {
 		r->co.tick = on_tick;
@@ -373,9 +386,10 @@ static int serve_start(struct serve_run *r)
 			r->co.record_path ? r->co.record_path : "");
 	} else {
 		fprintf(stderr,
-			"migscope: serving %s://%s/metrics%s: the end of %s; Ctrl-C stops\n",
+			"migscope: serving %s://%s/metrics%s: the end of %s%s; Ctrl-C stops\n",
 			r->web && r->web->cert_pem ? "https" : "http", r->addr,
-			r->web && r->web->nusers ? " (basic auth)" : "", r->replay);
+			r->web && r->web->nusers ? " (basic auth)" : "", r->replay[0],
+			r->nreplay > 1 ? " and the other files" : "");
 	}
 	return 0;
 }

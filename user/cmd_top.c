@@ -60,7 +60,8 @@ static void help(FILE *f)
 	    "  -d, --interval S   seconds between updates (default 1); with --replay --batch,\n"
 	    "                     seconds of trace time between snapshots\n"
 	    "  --keep S           how long ended migrations stay listed (default %.0f; 0: always)\n"
-	    "  --replay FILE      drive the view from a trace file instead of live capture\n"
+	    "  --replay FILE      drive the view from a trace file or a QEMU log instead of\n"
+	    "                     live capture; again for several (two hosts' files, logs)\n"
 	    "  --speed X          replay at X times real time (default 1)\n"
 	    "  -b, --batch        plain-text snapshots on stdout, as top -b: every interval\n"
 	    "                     live; with --replay one per interval of trace time, as fast\n"
@@ -74,7 +75,8 @@ static void help(FILE *f)
 	    "  migscope top -p 4242 --interval 0.5\n"
 	    "  migscope top --replay mig.trace --speed 4\n"
 	    "  migscope top --batch -n 10 --interval 2 >> /var/log/migscope-top.log\n"
-	    "  migscope top --replay mig.trace --batch --interval 0.5\n",
+	    "  migscope top --replay mig.trace --batch --interval 0.5\n"
+	    "  migscope top --replay src.trace --replay dst.trace --batch\n",
 	    DEFAULT_KEEP);
 }
 
@@ -140,7 +142,8 @@ static void stop_self(void)
 /* sources */
 
 struct replay {
-	const char *path;
+	const char *path; /* the first file */
+	size_t npaths;
 	struct in_set *in;
 	struct tl *tl;
 	union ms_rec rec;
@@ -157,7 +160,8 @@ struct top_ctx {
 	/* options */
 	struct cmd_live live; /* -p, --binary, --ring-size */
 	double interval, speed, keep;
-	const char *replay_path;
+	char *replay_paths[IN_MAX]; /* --replay FILE, each time it is given */
+	size_t nreplay;
 	bool batch;
 	long count; /* -n, 0: no limit */
 
@@ -186,13 +190,13 @@ static void replay_pair(const struct replay *rp, uint64_t *mono, uint64_t *real)
 		*mono = *real = 0;
 }
 
-static int replay_open(struct replay *rp, const char *path, char *err, size_t errlen)
+static int replay_open(struct replay *rp, char *const *paths, size_t n, char *err, size_t errlen)
 {
-	char *paths[1] = {(char *)path};
 	uint64_t mono, real;
 
-	rp->path = path;
-	rp->in = in_open(paths, 1, NULL, err, errlen);
+	rp->path = paths[0];
+	rp->npaths = n;
+	rp->in = in_open(paths, n, NULL, err, errlen);
 	if (!rp->in)
 		return -1;
 	rp->tl = tl_new();
@@ -282,10 +286,17 @@ static void replay_head(struct top_ctx *x, struct top_head *h)
 	uint64_t rec = tl_records(tl), mono, real;
 
 	snprintf(h->host, sizeof(h->host), "%s", in_host(rp->in, 0)[0] ? in_host(rp->in, 0) : "-");
-	if (x->batch || x->speed == 1)
-		snprintf(h->source, sizeof(h->source), "replay %s", rp->path);
-	else
-		snprintf(h->source, sizeof(h->source), "replay %s x%g", rp->path, x->speed);
+	{
+		char more[32] = "";
+
+		if (rp->npaths > 1)
+			snprintf(more, sizeof(more), " +%zu", rp->npaths - 1);
+		if (x->batch || x->speed == 1)
+			snprintf(h->source, sizeof(h->source), "replay %s%s", rp->path, more);
+		else
+			snprintf(h->source, sizeof(h->source), "replay %s%s x%g", rp->path, more,
+				 x->speed);
+	}
 	h->eof = rp->eof;
 	if (rp->failed)
 		snprintf(h->input_error, sizeof(h->input_error), "%s", in_error(rp->in));
@@ -633,7 +644,11 @@ static int top_parse(int argc, char **argv, struct top_ctx *x)
 				return MS_EXIT_USAGE;
 			}
 			break;
-		case 'r': x->replay_path = optarg; break;
+		case 'r':
+			if (cmd_add_file("top", "--replay", optarg, x->replay_paths, &x->nreplay,
+					 IN_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'S':
 			if (ms_parse_seconds(optarg, &x->speed) || !(x->speed > 0) ||
 			    !isfinite(x->speed)) {
@@ -666,11 +681,11 @@ static int top_parse(int argc, char **argv, struct top_ctx *x)
 		ms_err("top: unexpected argument '%s'", argv[optind]);
 		return MS_EXIT_USAGE;
 	}
-	if (speed_set && !x->replay_path) {
+	if (speed_set && !x->nreplay) {
 		ms_err("top: --speed needs --replay FILE");
 		return MS_EXIT_USAGE;
 	}
-	if ((x->live.lo.nbinaries || x->live.lo.ring_bytes) && x->replay_path) {
+	if ((x->live.lo.nbinaries || x->live.lo.ring_bytes) && x->nreplay) {
 		ms_err("top: --binary and --ring-size are for live capture, not --replay");
 		return MS_EXIT_USAGE;
 	}
@@ -697,8 +712,8 @@ static int top_start(struct top_ctx *x)
 		ms_err("top: cannot set up signal handling: %s", strerror(errno));
 		return MS_EXIT_FAIL;
 	}
-	if (x->replay_path) {
-		if (replay_open(&x->rp, x->replay_path, err, sizeof(err))) {
+	if (x->nreplay) {
+		if (replay_open(&x->rp, x->replay_paths, x->nreplay, err, sizeof(err))) {
 			ms_err("top: %s", err);
 			return MS_EXIT_FAIL;
 		}
@@ -735,7 +750,7 @@ static int top_stop(struct top_ctx *x, int ret)
 		       x->lock_max_ns / 1e3);
 	if (x->col && collector_stop(x->col) < 0 && !ret)
 		ret = MS_EXIT_FAIL;
-	if (x->replay_path)
+	if (x->nreplay)
 		replay_close(&x->rp);
 	top_snap_free(&x->snap[0]);
 	top_snap_free(&x->snap[1]);

@@ -132,6 +132,9 @@ static void setup_inputs(struct in_set *s)
 				ms_strlcpy(o->host, tf_reader_meta(f->r)->host, sizeof(o->host));
 				ms_strlcpy(o->boot_id, tf_reader_meta(f->r)->boot_id,
 					   sizeof(o->boot_id));
+			} else if (f->q) {
+				/* a libvirt log names its host */
+				ms_strlcpy(o->host, qlog_host(f->q), sizeof(o->host));
 			}
 		}
 		if (f->base + f->ninputs > s->n)

@@ -486,6 +486,8 @@ struct qlog_reader {
 	bool eof;
 	char vm[MS_NAME_LEN];
 	char uuid[40];
+	char host[64]; /* libvirt's header's hostname, or "" */
+	bool named;    /* vm or uuid given by the caller: the header's are not used */
 	struct qlog_stats st;
 	uint64_t seq;
 	size_t nheap;
@@ -540,6 +542,88 @@ static void heap_pop(struct qlog_reader *r, union ms_rec *out)
 	}
 }
 
+/*
+ * libvirt's per-VM log (/var/log/libvirt/qemu/VM.log) has, before each start of
+ * the VM's QEMU, a header: "DATE: starting up libvirt version: V, package: P,
+ * qemu version: Q, kernel: K, hostname: H", then the environment and the
+ * command line libvirt ran, one argument per line ending in " \" (older
+ * libvirt: all on one line), with "-name guest=NAME,..." and "-uuid UUID".
+ * Those name the process whose trace lines follow. A comma in a -name value
+ * is written twice.
+ */
+struct lv_header {
+	char vm[MS_NAME_LEN], uuid[40], host[64];
+	int lines; /* lines of the command line still looked at, 0: none */
+};
+
+#define LV_STARTING  "starting up libvirt version:"
+#define LV_MAX_LINES 400
+
+/* The value of option OPT ("-name ") at a token start in [p, end), or NULL;
+ * *len its length up to a blank. */
+static const char *lv_option(const char *p, const char *end, const char *opt, size_t *len)
+{
+	size_t n = strlen(opt);
+
+	for (const char *q = p; q + n <= end; q++) {
+		const char *v;
+
+		if ((q != p && q[-1] != ' ' && q[-1] != '\t') || memcmp(q, opt, n))
+			continue;
+		v = q + n;
+		while (v < end && *v == ' ')
+			v++;
+		*len = 0;
+		while (v + *len < end && v[*len] != ' ' && v[*len] != '\t' && v[*len] != '\\' &&
+		       v[*len] != '\n' && v[*len] != '\r')
+			(*len)++;
+		return *len ? v : NULL;
+	}
+	return NULL;
+}
+
+static void lv_line(struct lv_header *h, const char *line, size_t len)
+{
+	const char *end = line + len, *p, *v;
+	size_t n, k = 0;
+
+	p = find(line, end, LV_STARTING, sizeof(LV_STARTING) - 1);
+	if (p) {
+		memset(h, 0, sizeof(*h));
+		h->lines = LV_MAX_LINES;
+		p = find(p, end, ", hostname: ", 12);
+		if (p) {
+			p += 12;
+			while (p < end && p[0] != '\n' && p[0] != '\r' && k + 1 < sizeof(h->host))
+				h->host[k++] = *p++;
+			h->host[k] = '\0';
+		}
+		return;
+	}
+	if (!h->lines)
+		return;
+	h->lines--;
+	v = lv_option(line, end, "-name ", &n);
+	if (v && !h->vm[0]) {
+		/* [guest=]NAME[,key=value...], ",," a comma of the name */
+		if (n > 6 && !memcmp(v, "guest=", 6))
+			v += 6, n -= 6;
+		for (size_t i = 0; i < n && k + 1 < sizeof(h->vm); i++) {
+			if (v[i] == ',' && (i + 1 >= n || v[i + 1] != ','))
+				break;
+			h->vm[k++] = v[i];
+			if (v[i] == ',')
+				i++;
+		}
+		h->vm[k] = '\0';
+	}
+	v = lv_option(line, end, "-uuid ", &n);
+	if (v && !h->uuid[0] && n < sizeof(h->uuid)) {
+		memcpy(h->uuid, v, n);
+		h->uuid[n] = '\0';
+	}
+}
+
 /* The pre-scan: counts, the pid, the first and last timestamps and whether
  * the process was a migration destination: it logged a destination-only
  * event, or migration states and no source-only event. The pid is the TID of the first
@@ -550,6 +634,7 @@ static int prescan(struct qlog_reader *r)
 {
 	uint32_t setup_tid = 0, first_tid = 0;
 	bool dst_hint = false, src_hint = false, states = false;
+	struct lv_header lv = {};
 	union ms_rec rec;
 	ssize_t n;
 
@@ -557,8 +642,17 @@ static int prescan(struct qlog_reader *r)
 		enum qlog_line k = qlog_parse_line(r->line, (size_t)n, &rec);
 
 		r->st.lines++;
+		if (k == QLOG_MALFORMED && !r->st.events)
+			lv_line(&lv, r->line, (size_t)n);
 		switch (k) {
 		case QLOG_EVENT:
+			if (!r->st.events && !r->named) {
+				/* the header of the QEMU run that logged it */
+				ms_strlcpy(r->vm, lv.vm, sizeof(r->vm));
+				ms_strlcpy(r->uuid, lv.uuid, sizeof(r->uuid));
+			}
+			if (!r->st.events)
+				ms_strlcpy(r->host, lv.host, sizeof(r->host));
 			r->st.events++;
 			if (!rec.h.tid)
 				r->iso = true; /* only 10.1+'s stamps name no thread */
@@ -626,6 +720,7 @@ struct qlog_reader *qlog_open(const char *path, const struct qlog_opts *o, char 
 		ms_strlcpy(r->vm, o->vm, sizeof(r->vm));
 	if (o && o->uuid)
 		ms_strlcpy(r->uuid, o->uuid, sizeof(r->uuid));
+	r->named = (o && o->vm) || (o && o->uuid);
 	r->f = fopen(path, "r");
 	if (!r->f) {
 		e = errno;
@@ -642,6 +737,11 @@ struct qlog_reader *qlog_open(const char *path, const struct qlog_opts *o, char 
 		return NULL;
 	}
 	return r;
+}
+
+const char *qlog_host(const struct qlog_reader *r)
+{
+	return r->host;
 }
 
 uint32_t qlog_pid(const struct qlog_reader *r)

@@ -17,7 +17,9 @@
  * the TID of the thread that logged the first "migrate_set_state setup" (QEMU's
  * main thread, whose TID is the PID), else of the first trace line, unless the
  * caller sets another (qlog_set_pid). The reader's first record is a synthetic MS_EV_PROC
- * for that pid: vm and uuid as given to qlog_open (else empty), flag
+ * for that pid: vm and uuid as given to qlog_open, else those of the libvirt
+ * header (a /var/log/libvirt/qemu/VM.log: the QEMU command line libvirt ran,
+ * with -name and -uuid, and the host name) before the first event, else empty; flag
  * MS_PROC_INCOMING when the file holds a destination-only event, or
  * migrate_set_state lines and no source-only event (a log does not show
  * -incoming; probes decide the role of each migration anyway).
@@ -71,6 +73,8 @@ struct qlog_reader;
  * use -msg timestamp=on). */
 struct qlog_reader *qlog_open(const char *path, const struct qlog_opts *o, char *err,
 			      size_t errlen);
+/* The host named by a libvirt header (qemulog.c, struct lv_header), or "". */
+const char *qlog_host(const struct qlog_reader *r);
 /* The pid the records carry (see the top of this file). */
 uint32_t qlog_pid(const struct qlog_reader *r);
 /* Use another pid (before the first qlog_read): two files with one TID. */

@@ -406,6 +406,31 @@ else
 	t_fail "serve --replay did not start"
 fi
 
+# --- serve --replay with several files: two hosts' recordings, merged --------------
+MSSPLIT=$MS_BUILD/mssplit
+if [ -x "$MSSPLIT" ] && "$MSSPLIT" "$T/serve.trace" -s "$T/two.s.trace" -d "$T/two.d.trace" \
+	--mono-shift 2500000000 --real-shift 41000 --host dsthost > /dev/null 2>&1 &&
+	"$MIGSCOPE" replay --format prom "$T/two.s.trace" "$T/two.d.trace" > "$T/two.prom" 2> /dev/null; then
+	if serve_start rp2 --replay "$T/two.s.trace" --replay "$T/two.d.trace"; then
+		curl -s "http://127.0.0.1:$rp2_port/metrics" > "$T/rp2.prom"
+		check "serve --replay A --replay B serves what replay --format prom A B prints" \
+			cmp -s <(grep -Ev 'migscope_(scrape_duration_seconds|http_requests_total)' "$T/rp2.prom") "$T/two.prom"
+		check "serve --replay of two hosts' files: the pair's guest downtime is there" \
+			grep -q '^migscope_guest_downtime_seconds_count' "$T/rp2.prom"
+		check "serve --replay of two files says so at start" \
+			grep -q 'the end of .*two.s.trace and the other files' "$T/rp2.err"
+		kill -INT "$rp2_pid"; wait "$rp2_pid" 2>/dev/null
+	else
+		t_fail "serve --replay A --replay B did not start"
+	fi
+else
+	t_fail "serve --replay: cannot split the recording into two hosts' files (mssplit)"
+fi
+check "serve --replay of a missing file: exit 1, one line" one_line 1 "No such file" \
+	"$MIGSCOPE" serve --listen 127.0.0.1:0 --replay "$T/none.trace"
+check "serve --replay 17 times: usage error 2" one_line 2 "at most 16 --replay" \
+	"$MIGSCOPE" serve --listen 127.0.0.1:0 $(for i in $(seq 17); do printf -- '--replay %s ' "$T/serve.trace"; done)
+
 # --- the systemd unit --------------------------------------------------------------
 sed "s|/usr/local/bin/migscope|$MIGSCOPE|" "$MS_ROOT/deploy/migscope.service" > "$T/migscope.service"
 check "deploy/migscope.service passes systemd-analyze verify" systemd-analyze verify "$T/migscope.service"

@@ -16,36 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include "tracefile.h"
-
-static char path[64];
-static int fd = -1;
+#include "memfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const char *path = fuzz_memfile(data, size);
 	struct tf_reader *r;
 	struct tf_stats st;
 	union ms_rec rec;
 	const uint64_t *mono, *real;
 	char err[256];
 	uint64_t sum = 0;
-
-	if (fd < 0) {
-		/*
-		 * A memory file, read back through /proc/self/fd: a file on
-		 * ext4 truncated and rewritten for every input is flushed to
-		 * disk at each close (auto_da_alloc), which left the target
-		 * waiting on I/O for 95 % of its wall time.
-		 */
-		fd = memfd_create("fuzz_tracefile", 0);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
 
 	(void)tf_is_trace_file(path);
 	r = tf_reader_open(path, err, sizeof(err));

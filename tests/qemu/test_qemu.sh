@@ -157,6 +157,40 @@ scenario() {
 	$PY "$QDIR/compare.py" "$name" "$T" "$spid" "$dpid" "$expect" "${cmp[@]}" ||
 		t_fail "$name: compare.py stopped"
 	[ "$expect" = completed ] && two_hosts "$name"
+	[ "$expect" = completed ] && [ -z "${SOURCES_DONE:-}" ] && sources "$name"
+}
+
+# sources NAME: the view and the exporter from QEMU's own logs, two files each
+# (once, on the first completed scenario): top --replay and serve --replay take
+# logs and several files, as replay does.
+sources() {
+	local name=$1 pid port
+	SOURCES_DONE=1
+	"$MIGSCOPE" top --replay "$T/$name.src.log" --replay "$T/$name.dst.log" --batch \
+		> "$T/$name.top.out" 2> "$T/$name.top.err"
+	check "$name: top --replay of the two QEMU logs: exit 0" test $? = 0
+	check "$name: ... its last snapshot has the source completed" \
+		grep -qE '^ +[0-9]+ .* src +completed' "$T/$name.top.out"
+	check "$name: ... and the destination completed" \
+		grep -qE '^ +[0-9]+ .* dst +completed' "$T/$name.top.out"
+	"$MIGSCOPE" replay --format prom "$T/$name.src.log" "$T/$name.dst.log" > "$T/$name.logs.prom" 2> /dev/null
+	"$MIGSCOPE" serve --listen 127.0.0.1:0 --replay "$T/$name.src.log" --replay "$T/$name.dst.log" \
+		2> "$T/$name.serve.err" &
+	pid=$!
+	if wait_for 20 grep -q 'migscope: serving' "$T/$name.serve.err"; then
+		port=$(sed -n 's|.*127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T/$name.serve.err" | head -1)
+		curl -s --max-time 10 "http://127.0.0.1:$port/metrics" > "$T/$name.serve.prom"
+		check "$name: serve --replay of the two QEMU logs serves what replay --format prom prints" \
+			cmp -s <(grep -Ev 'migscope_(scrape_duration_seconds|http_requests_total)' \
+				"$T/$name.serve.prom") "$T/$name.logs.prom"
+		check "$name: ... with the source's downtime in it" \
+			grep -q '^migscope_downtime_seconds_count{.*role="source"} 1$' "$T/$name.serve.prom"
+	else
+		t_fail "$name: serve --replay of the two QEMU logs did not start"
+		sed 's/^/#   /' "$T/$name.serve.err"
+	fi
+	kill -INT "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
 }
 
 # two_hosts NAME: the same migration as two hosts would have recorded it. With

@@ -505,6 +505,87 @@ static void test_reader(void **state)
 	free(path);
 }
 
+/* libvirt's per-VM log: two starts of the VM, the second the one that
+ * logged the events (libvirt 9's command line, one argument per line); an
+ * older libvirt's one-line command line. */
+static const char lv_log[] =
+    "2026-12-01 10:00:00.000+0000: starting up libvirt version: 9.0.0, package: 9.0.0-4 "
+    "(Debian), qemu version: 10.0.2, kernel: 6.1.0-21-amd64, hostname: hv-old\n"
+    "LC_ALL=C \\\n"
+    "/usr/bin/qemu-system-x86_64 \\\n"
+    "-name guest=before,debug-threads=on \\\n"
+    "-uuid 00000000-0000-4000-8000-000000000000 \\\n"
+    "-msg timestamp=on\n"
+    "2026-12-01 10:05:00.000+0000: shutting down, reason=shutdown\n"
+    "2026-12-01 11:00:00.000+0000: starting up libvirt version: 9.0.0, package: 9.0.0-4 "
+    "(Debian), qemu version: 10.0.2, kernel: 6.1.0-21-amd64, hostname: hv1.example.com\n"
+    "LC_ALL=C \\\n"
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \\\n"
+    "HOME=/var/lib/libvirt/qemu/domain-7-web,,01 \\\n"
+    "/usr/bin/qemu-system-x86_64 \\\n"
+    "-name guest=web,,01,debug-threads=on \\\n"
+    "-S \\\n"
+    "-uuid 3e2b9c1a-5d4f-4a6b-8c7d-9e0f1a2b3c4d \\\n"
+    "-msg timestamp=on\n"
+    "char device redirected to /dev/pts/3 (label charserial0)\n"
+    "101@1000.000100:migrate_set_state new state setup\n"
+    "2026-12-01T11:00:01.000000Z qemu-system-x86_64: -name guest=notthis: a later message\n"
+    "105@1000.000300:migrate_set_state new state active\n";
+
+static const char lv_old_log[] =
+    "2019-03-10 20:39:36.510+0000: starting up libvirt version: 4.0.0, package: 1ubuntu8.6, "
+    "qemu version: 2.11.1, hostname: pre-node1\n"
+    "LC_ALL=C PATH=/usr/bin QEMU_AUDIO_DRV=spice /usr/bin/qemu-system-x86_64 -name "
+    "guest=instance-00000038,debug-threads=on -S -machine pc -uuid "
+    "1b0c9a8e-0000-4000-8000-0000000000aa -no-user-config\n"
+    "101@1000.000100:migrate_set_state new state setup\n";
+
+static void test_libvirt_header(void **state)
+{
+	char *path = write_tmp(lv_log), *old = write_tmp(lv_old_log), err[256];
+	struct qlog_opts o = {.vm = "given"};
+	struct qlog_reader *r = qlog_open(path, NULL, err, sizeof(err));
+	union ms_rec rec;
+
+	(void)state;
+	assert_non_null(r);
+	assert_string_equal(qlog_host(r), "hv1.example.com");
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_int_equal(rec.h.kind, MS_EV_PROC);
+	assert_string_equal(rec.proc.vm, "web,01"); /* ",," is a comma */
+	assert_string_equal(rec.proc.uuid, "3e2b9c1a-5d4f-4a6b-8c7d-9e0f1a2b3c4d");
+	qlog_close(r);
+	/* --vm wins over the header, and then its uuid is not taken either */
+	r = qlog_open(path, &o, err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_string_equal(rec.proc.vm, "given");
+	assert_string_equal(rec.proc.uuid, "");
+	assert_string_equal(qlog_host(r), "hv1.example.com");
+	qlog_close(r);
+	r = qlog_open(old, NULL, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(qlog_host(r), "pre-node1");
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_string_equal(rec.proc.vm, "instance-00000038");
+	assert_string_equal(rec.proc.uuid, "1b0c9a8e-0000-4000-8000-0000000000aa");
+	qlog_close(r);
+	/* a plain QEMU log (-D FILE): no header, nothing named */
+	unlink(old);
+	free(old);
+	old = write_tmp(src_log);
+	r = qlog_open(old, NULL, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(qlog_host(r), "");
+	assert_int_equal(qlog_read(r, &rec), 1);
+	assert_string_equal(rec.proc.vm, "");
+	qlog_close(r);
+	unlink(path);
+	unlink(old);
+	free(path);
+	free(old);
+}
+
 static void test_open_errors(void **state)
 {
 	char *empty = write_tmp(""), *nots = write_tmp("migrate_set_state new state setup\n");
@@ -641,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_unknown_and_untimestamped),
 	    cmocka_unit_test(test_reader),
+	    cmocka_unit_test(test_libvirt_header),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_pid_and_role_hints),
 	    cmocka_unit_test(test_two_files),
