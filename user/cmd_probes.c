@@ -14,13 +14,16 @@
 #include "sdt.h"
 #include "util.h"
 
+/* two forms: a binary's probes (0), the log backend's setup (1) */
 const struct cmd_usage cmd_probes_usage = {
     .name = "probes",
-    .nforms = 1,
+    .nforms = 2,
     .opts = (const struct cmd_opt[]){
-	{"binary", 'b', "PATH", 0, 0, 0},
-	{"pid", 'p', "PID", CMD_O_SHORT | CMD_O_SHOW_SHORT | CMD_O_OR, 0, 0},
-	{"json", 'j', NULL, CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
+	{"binary", 'b', "PATH", 0, CMD_FORM(0), 0},
+	{"pid", 'p', "PID", CMD_O_SHORT | CMD_O_SHOW_SHORT | CMD_O_OR, CMD_FORM(0), 0},
+	{"json", 'j', NULL, CMD_O_SHORT | CMD_O_SHOW_SHORT, CMD_FORM(0), 0},
+	{"log-setup", 'L', "VM", 0, CMD_FORM(1), CMD_FORM(1)},
+	{"log-events", 'E', NULL, CMD_O_OR, CMD_FORM(1), CMD_FORM(1)},
 	CMD_COMMON_OPTIONS,
 	{},
     }};
@@ -30,10 +33,56 @@ static void help(FILE *f)
 	cmd_print_usage(f, "Usage: ", NULL, &cmd_probes_usage);
 	fprintf(f, "List which probes of migscope's catalog a QEMU binary has, which are missing,\n"
 		   "and the QEMU version if the binary says it. Without --binary or -p, the\n"
-		   "qemu-system binary for this machine found in PATH.\n\n"
+		   "qemu-system binary for this machine found in PATH.\n"
+		   "For a QEMU built with the log trace backend only (Debian, Ubuntu):\n"
+		   "  --log-setup VM  the virsh commands that enable the catalog's trace events\n"
+		   "                  on libvirt domain VM's running QEMU (its lines then go\n"
+		   "                  to /var/log/libvirt/qemu/VM.log)\n"
+		   "  --log-events    the catalog's events, one a line: a file for QEMU's\n"
+		   "                  -trace events=FILE (with -D LOG -msg timestamp=on)\n\n"
 		   "Examples:\n"
 		   "  migscope probes --binary /usr/libexec/qemu-kvm\n"
-		   "  migscope probes -p $(pidof qemu-system-x86_64) -j\n");
+		   "  migscope probes -p $(pidof qemu-system-x86_64) -j\n"
+		   "  migscope probes --log-setup vm1 | sh\n"
+		   "  migscope probes --log-events > /etc/migscope/qemu-trace-events\n");
+}
+
+/* S in single quotes for a POSIX shell: ' as '\'' */
+static void shell_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/* --log-setup VM: a virsh command per catalog event, for a shell */
+static int print_log_setup(const char *vm)
+{
+	for (const char *c = vm; *c; c++) {
+		if ((unsigned char)*c < 0x20) {
+			ms_err("probes: --log-setup: a VM name without control characters");
+			return MS_EXIT_USAGE;
+		}
+	}
+	printf("# The %d trace events of migscope's catalog on libvirt domain ", MS_P_COUNT - 1);
+	shell_quote(stdout, vm);
+	printf(",\n# through QMP: QEMU's log backend writes them to its stderr, which libvirt\n"
+	       "# keeps in /var/log/libvirt/qemu/VM.log (libvirt passes -msg timestamp=on).\n"
+	       "# An event this QEMU lacks answers with an error: harmless. Until its next\n"
+	       "# start; for every start, -trace events=FILE (migscope probes --log-events).\n");
+	for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++) {
+		printf("virsh qemu-monitor-command ");
+		shell_quote(stdout, vm);
+		printf(" '{\"execute\":\"trace-event-set-state\",\"arguments\":{\"name\":\"%s\","
+		       "\"enable\":true}}'\n",
+		       cat_name(id));
+	}
+	return 0;
 }
 
 /* qemu-system-ARCH in PATH, or a distribution's usual places. */
@@ -193,6 +242,8 @@ int cmd_probes(int argc, char **argv)
 	struct sdt_list sl;
 	size_t sites = 0;
 	int opt, pid = 0;
+	const char *log_vm = NULL;
+	bool log_events = false;
 
 	optind = 1;
 	while ((opt = cmd_getopt(argc, argv, &cmd_probes_usage)) != -1) {
@@ -206,9 +257,22 @@ int cmd_probes(int argc, char **argv)
 				return MS_EXIT_USAGE;
 			}
 			break;
+		case 'L': log_vm = optarg; break;
+		case 'E': log_events = true; break;
 		case 'h': help(stdout); return 0;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
+	}
+	if (log_vm || log_events) {
+		if (optind < argc || bin[0] || pid || ms_json || (log_vm && log_events)) {
+			ms_err("probes: --log-setup VM or --log-events, alone");
+			return MS_EXIT_USAGE;
+		}
+		if (log_vm)
+			return print_log_setup(log_vm);
+		for (unsigned int id = MS_P_NONE + 1; id < MS_P_COUNT; id++)
+			printf("%s\n", cat_name(id));
+		return 0;
 	}
 	if (optind < argc || (bin[0] && pid)) {
 		ms_err("probes: give either --binary PATH or -p PID");

@@ -40,6 +40,8 @@ expect_error "probes: binary without probes" 1 "dtrace trace backend" "$MIGSCOPE
 expect_error "probes: not an ELF file" 1 "not an ELF" "$MIGSCOPE" probes --binary "$T/text"
 expect_error "probes: missing binary" 1 "cannot open" "$MIGSCOPE" probes --binary "$T/nope"
 expect_error "probes: dead PID" 1 "no process" "$MIGSCOPE" probes -p 999999999
+expect_error "probes: --log-setup with a control character in the VM name" 2 "without control characters" "$MIGSCOPE" probes --log-setup "$(printf 'vm\nx')"
+expect_error "probes: --log-events with --binary" 2 "alone" "$MIGSCOPE" probes --log-events --binary /bin/true
 expect_error "record: no -o" 2 "-o FILE is required" "$MIGSCOPE" record
 expect_error "record: bad duration" 2 "duration" "$MIGSCOPE" record -o "$T/x" --duration abc
 # migscope --help lists each command's synopsis as the command's --help does

@@ -193,6 +193,52 @@ sources() {
 	wait "$pid" 2> /dev/null
 }
 
+# log_setup: migscope probes --log-setup's commands, sent to a running QEMU
+# (the JSON that virsh qemu-monitor-command would pass on, through QMP),
+# enable every catalog event this QEMU has, none of which was on before.
+log_setup() {
+	local qpid
+	"$MIGSCOPE" probes --log-setup mstest-logsetup > "$T/logsetup.sh" ||
+		{ t_fail "probes --log-setup"; return; }
+	"$QEMU" -machine none -nodefaults -display none -no-user-config \
+		-qmp "unix:$T/logsetup.qmp,server=on,wait=off" -D "$T/logsetup.log" > /dev/null 2>&1 &
+	qpid=$!
+	$PY - "$QDIR" "$T/logsetup.qmp" "$T/logsetup.sh" <<'PYEOF' > "$T/logsetup.out" 2>&1
+import json, shlex, sys
+sys.path.insert(0, sys.argv[1])
+from qmp import QMP, QMPError
+q = QMP(sys.argv[2], wait=20)
+names = []
+for line in open(sys.argv[3]):
+    w = shlex.split(line, comments=True)
+    if not w:
+        continue
+    assert w[:3] == ["virsh", "qemu-monitor-command", "mstest-logsetup"], w
+    c = json.loads(w[3])
+    names.append(c["arguments"]["name"])
+    def state():
+        try:
+            return [e["state"] for e in q.cmd("trace-event-get-state", name=names[-1])]
+        except QMPError:
+            return []  # an event this QEMU lacks ("unknown event")
+    before = state()
+    try:
+        q.cmd(c["execute"], **c["arguments"])
+    except QMPError:
+        pass  # the same
+    after = state()
+    known = before
+    print(c["arguments"]["name"], len(known), ",".join(before) or "-", ",".join(after) or "-")
+PYEOF
+	stop_qemu "$qpid" "$T/logsetup.qmp"
+	check "probes --log-setup: one command per catalog event ($(grep -c . "$T/logsetup.out"))" \
+		test "$(grep -c . "$T/logsetup.out")" -eq "$("$MIGSCOPE" probes --log-events | wc -l)"
+	check "probes --log-setup: every event this QEMU has was off and is on after it" \
+		awk '$2 > 0 { n++; if ($3 != "disabled" || $4 != "enabled") bad++ }
+			END { exit !(n >= 30 && !bad) }' "$T/logsetup.out"
+	echo "# figure log-setup: $(awk '$2 > 0' "$T/logsetup.out" | wc -l) of $(grep -c . "$T/logsetup.out") catalog events in this QEMU"
+}
+
 # two_hosts NAME: the same migration as two hosts would have recorded it. With
 # a return path (the messages bound the clocks): the live recording split into
 # a source's and a destination's file (another boot, clocks +2.5 s, -41 ms,
@@ -280,6 +326,7 @@ PYEOF2
 		$PY -c "import sys; sys.exit(not (0 < float('$lag') < 50 and float('$window') > 0))"
 }
 at_once
+log_setup
 
 [ "$VERSION" = 10.0.2 ] || exit 0
 
