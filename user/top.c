@@ -340,9 +340,11 @@ int top_snap_take(struct top_snap *s, const struct tl *tl, const struct top_snap
 		now = o->now;
 	s->now = tl_now(tl);
 	s->nrows = 0;
-	/* one row per process: its latest migration (start order); only the
-	 * rows shown are filled, so that the lock is held briefly however
-	 * many migrations the engine remembers */
+	/* one row per process, (clock, pid) as the engine tells them apart
+	 * (two hosts' files, or two 10.1+ logs, can give one pid twice): its
+	 * latest migration (start order); only the rows shown are filled, so
+	 * that the lock is held briefly however many migrations the engine
+	 * remembers */
 	for (size_t i = 0; i < nm; i++) {
 		const struct tl_mig *m = tl_mig_at(tl, i);
 		struct top_pick *p = NULL;
@@ -351,7 +353,7 @@ int top_snap_take(struct top_snap *s, const struct tl *tl, const struct top_snap
 			continue;
 		pk = s->picks;
 		for (size_t k = 0; k < np && !p; k++)
-			if (pk[k].m->pid == m->pid)
+			if (pk[k].m->pid == m->pid && pk[k].m->clock == m->clock)
 				p = &pk[k];
 		if (p) {
 			int64_t dt, gdt;

@@ -170,9 +170,9 @@ sources() {
 		> "$T/$name.top.out" 2> "$T/$name.top.err"
 	check "$name: top --replay of the two QEMU logs: exit 0" test $? = 0
 	check "$name: ... its last snapshot has the source completed" \
-		grep -qE '^ +[0-9]+ .* src +completed' "$T/$name.top.out"
+		grep -qE '^ *[0-9]+ .* src +completed' "$T/$name.top.out"
 	check "$name: ... and the destination completed" \
-		grep -qE '^ +[0-9]+ .* dst +completed' "$T/$name.top.out"
+		grep -qE '^ *[0-9]+ .* dst +completed' "$T/$name.top.out"
 	"$MIGSCOPE" replay --format prom "$T/$name.src.log" "$T/$name.dst.log" > "$T/$name.logs.prom" 2> /dev/null
 	"$MIGSCOPE" serve --listen 127.0.0.1:0 --replay "$T/$name.src.log" --replay "$T/$name.dst.log" \
 		2> "$T/$name.serve.err" &
