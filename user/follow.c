@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Following files (follow.h). Each followed path keeps its entry: its open
+ * descriptor, the inode that descriptor reads, how far it was read and the
+ * partial line at the end of what was read. At each fw_read every entry's
+ * path is looked at again: another inode there is a replacement (rotation,
+ * or a delete and a new file): the old descriptor is read to its end, then
+ * the new file from its start; a size below what was read is a truncation:
+ * read again from the start. inotify only says when to look (and which
+ * directories got new files); what is read never depends on its events, so a
+ * queue overflow loses nothing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "util.h"
+
+#define WATCH_MASK                                                                                 \
+	(IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM |        \
+	 IN_ATTRIB)
+
+struct fw_file {
+	char *path;
+	int fd; /* -1: nothing open */
+	dev_t dev;
+	ino_t ino;
+	off_t off; /* read from fd so far */
+	char *buf; /* the partial line */
+	size_t len;
+	bool cut; /* the partial line was cut at FW_LINE_MAX: skip to its newline */
+};
+
+struct fw_dir {
+	char *dir;
+	bool all; /* every *.log in it (a directory given), else only named files */
+	bool rescan;
+};
+
+struct fw {
+	int ifd;
+	struct fw_dir d[FW_MAX];
+	size_t nd;
+	struct fw_file f[FW_FILES];
+	size_t nf;
+	struct fw_stats st;
+	char chunk[1 << 16];
+};
+
+static bool is_log_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".log") && name[0] != '.';
+}
+
+static struct fw_file *file_find(struct fw *w, const char *path)
+{
+	for (size_t i = 0; i < w->nf; i++)
+		if (!strcmp(w->f[i].path, path))
+			return &w->f[i];
+	return NULL;
+}
+
+static int file_add(struct fw *w, const char *path)
+{
+	struct fw_file *f;
+
+	if (file_find(w, path))
+		return 0;
+	if (w->nf == FW_FILES)
+		return -ENOSPC;
+	f = &w->f[w->nf];
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->path = strdup(path);
+	f->buf = malloc(FW_LINE_MAX);
+	if (!f->path || !f->buf) {
+		free(f->path);
+		free(f->buf);
+		return -ENOMEM;
+	}
+	w->nf++;
+	return 0;
+}
+
+static int dir_add(struct fw *w, const char *dir, bool all)
+{
+	for (size_t i = 0; i < w->nd; i++) {
+		if (!strcmp(w->d[i].dir, dir)) {
+			w->d[i].all |= all;
+			w->d[i].rescan |= all;
+			return 0;
+		}
+	}
+	if (w->nd == FW_MAX)
+		return -ENOSPC;
+	if (inotify_add_watch(w->ifd, dir, WATCH_MASK) < 0)
+		return -errno;
+	w->d[w->nd].dir = strdup(dir);
+	if (!w->d[w->nd].dir)
+		return -ENOMEM;
+	w->d[w->nd].all = all;
+	w->d[w->nd].rescan = all;
+	w->nd++;
+	return 0;
+}
+
+static void dir_scan(struct fw *w, struct fw_dir *d)
+{
+	struct dirent *de;
+	DIR *dh = opendir(d->dir);
+	char p[PATH_MAX];
+
+	d->rescan = false;
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (!is_log_name(de->d_name))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", d->dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		file_add(w, p);
+	}
+	closedir(dh);
+}
+
+struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen)
+{
+	struct fw *w;
+	int e;
+
+	if (n > FW_MAX) {
+		snprintf(err, errlen, "at most %d paths to follow", FW_MAX);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd < 0) {
+		snprintf(err, errlen, "cannot watch files (inotify): %s", strerror(errno));
+		free(w);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct stat sb;
+		char dir[PATH_MAX];
+		const char *slash;
+
+		if (!stat(paths[i], &sb) && S_ISDIR(sb.st_mode)) {
+			/* its files now, so that they come in the order given */
+			e = dir_add(w, paths[i], true);
+			for (size_t k = 0; !e && k < w->nd; k++)
+				if (w->d[k].rescan)
+					dir_scan(w, &w->d[k]);
+		} else {
+			/* a file, there or not yet: its directory is watched */
+			slash = strrchr(paths[i], '/');
+			if (!slash)
+				snprintf(dir, sizeof(dir), ".");
+			else if (slash == paths[i])
+				snprintf(dir, sizeof(dir), "/");
+			else
+				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - paths[i]), paths[i]);
+			e = dir_add(w, dir, false);
+			if (!e)
+				e = file_add(w, paths[i]);
+		}
+		if (e) {
+			snprintf(err, errlen, "%s: cannot follow it: %s", paths[i], strerror(-e));
+			fw_close(w, NULL, NULL);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+int fw_fd(const struct fw *w)
+{
+	return w->ifd;
+}
+
+const char *fw_path(const struct fw *w, size_t file)
+{
+	return file < w->nf ? w->f[file].path : NULL;
+}
+
+void fw_stats(const struct fw *w, struct fw_stats *s)
+{
+	*s = w->st;
+}
+
+/* The partial line, handed over as a line (its file ended or was replaced). */
+static long flush_partial(struct fw *w, size_t k, fw_line_cb cb, void *arg)
+{
+	struct fw_file *f = &w->f[k];
+	long r = 0;
+
+	if (f->len && cb)
+		r = cb(arg, k, f->buf, f->len);
+	f->len = 0;
+	f->cut = false;
+	return r ? r : 0;
+}
+
+/* Lines of CHUNK: the partial line completed, each whole one handed over. */
+static long feed(struct fw *w, size_t k, const char *p, size_t n, fw_line_cb cb, void *arg,
+		 long *lines)
+{
+	struct fw_file *f = &w->f[k];
+
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) : n;
+
+		if (!f->cut) {
+			size_t room = FW_LINE_MAX - f->len;
+
+			if (take > room) {
+				/* too long: what fits goes as the line, the rest is skipped */
+				memcpy(f->buf + f->len, p, room);
+				f->len = FW_LINE_MAX;
+				f->cut = true;
+				w->st.cut_lines++;
+			} else {
+				memcpy(f->buf + f->len, p, take);
+				f->len += take;
+			}
+		}
+		if (!nl)
+			return 0;
+		if (cb) {
+			long r = cb(arg, k, f->buf, f->len);
+
+			if (r)
+				return r;
+		}
+		(*lines)++;
+		f->len = 0;
+		f->cut = false;
+		p = nl + 1;
+		n -= take + 1;
+	}
+	return 0;
+}
+
+/* Read fd of file K from its offset to its end. */
+static long drain(struct fw *w, size_t k, fw_line_cb cb, void *arg, long *lines)
+{
+	struct fw_file *f = &w->f[k];
+
+	for (;;) {
+		ssize_t n = pread(f->fd, w->chunk, sizeof(w->chunk), f->off);
+		long r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		f->off += n;
+		r = feed(w, k, w->chunk, (size_t)n, cb, arg, lines);
+		if (r)
+			return r;
+	}
+}
+
+static long file_look(struct fw *w, size_t k, fw_line_cb cb, void *arg, long *lines)
+{
+	struct fw_file *f = &w->f[k];
+	struct stat sp, sf;
+	bool there = !stat(f->path, &sp) && S_ISREG(sp.st_mode);
+	long r;
+
+	if (f->fd >= 0) {
+		if (there && (sp.st_dev != f->dev || sp.st_ino != f->ino)) {
+			/* replaced: the old one to its end, then the new one */
+			r = drain(w, k, cb, arg, lines);
+			if (!r)
+				r = flush_partial(w, k, cb, arg);
+			close(f->fd);
+			f->fd = -1;
+			w->st.replaced++;
+			if (r)
+				return r;
+		} else if (!fstat(f->fd, &sf) && sf.st_size < f->off) {
+			/* truncated: what was read is gone; the rest of a
+			 * partial line will not come */
+			r = flush_partial(w, k, cb, arg);
+			f->off = 0;
+			w->st.truncated++;
+			if (r)
+				return r;
+		}
+	}
+	if (f->fd < 0) {
+		if (!there)
+			return 0; /* not there yet, or deleted: when it comes */
+		f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0)
+			return 0; /* raced with its removal, or no access: again later */
+		if (fstat(f->fd, &sf)) {
+			close(f->fd);
+			f->fd = -1;
+			return 0;
+		}
+		f->dev = sf.st_dev;
+		f->ino = sf.st_ino;
+		f->off = 0;
+		w->st.opened++;
+	}
+	return drain(w, k, cb, arg, lines);
+}
+
+long fw_read(struct fw *w, fw_line_cb cb, void *arg)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	long lines = 0, r;
+	ssize_t n;
+
+	/* what happened, only to know which directories got new files */
+	while ((n = read(w->ifd, ev, sizeof(ev))) > 0) {
+		for (char *p = ev; p < ev + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			if (e->mask & (IN_CREATE | IN_MOVED_TO | IN_Q_OVERFLOW))
+				for (size_t i = 0; i < w->nd; i++)
+					w->d[i].rescan |= w->d[i].all;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	for (size_t i = 0; i < w->nd; i++)
+		if (w->d[i].rescan)
+			dir_scan(w, &w->d[i]);
+	for (size_t k = 0; k < w->nf; k++) {
+		r = file_look(w, k, cb, arg, &lines);
+		if (r)
+			return r;
+	}
+	return lines;
+}
+
+long fw_close(struct fw *w, fw_line_cb cb, void *arg)
+{
+	long r = 0;
+
+	if (!w)
+		return 0;
+	for (size_t k = 0; k < w->nf; k++) {
+		if (!r)
+			r = flush_partial(w, k, cb, arg);
+		if (w->f[k].fd >= 0)
+			close(w->f[k].fd);
+		free(w->f[k].path);
+		free(w->f[k].buf);
+	}
+	for (size_t i = 0; i < w->nd; i++)
+		free(w->d[i].dir);
+	if (w->ifd >= 0)
+		close(w->ifd);
+	free(w);
+	return r;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Files followed as they are written, as tail -F follows them: the lines
+ * appended to each, whole. For QEMU logs read live (top --follow, serve
+ * --follow), where libvirt and logrotate append, rotate, truncate, delete and
+ * recreate them.
+ *
+ * A path given is a file or a directory. A file may not exist yet: it is read
+ * from its start when it appears. A directory's files whose names end in
+ * ".log" are followed, those there at the start and those that appear later.
+ * What each file held at the start is read too (the caller may skip it).
+ *
+ * Each complete line goes to the callback once, in file order: a partial last
+ * line waits for its newline (the writer's next write); a file truncated below
+ * what was read is read again from its start; a file renamed or deleted and
+ * replaced at its path is read to its end, then the new one from its start;
+ * a line that ends a file without a newline is handed over when the file is
+ * replaced or closed. Lines are bounded (FW_LINE_MAX): a longer one is handed
+ * over cut, with its length.
+ *
+ * fw_fd is an inotify descriptor to poll for readability; fw_read then reads
+ * whatever changed. It is also correct to call fw_read on a timer alone.
+ */
+#ifndef MIGSCOPE_FOLLOW_H
+#define MIGSCOPE_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FW_MAX	    64	      /* paths given */
+#define FW_FILES    256	      /* files followed at once */
+#define FW_LINE_MAX (1 << 16) /* bytes of one line kept */
+
+struct fw;
+
+/* Called for each line (without its newline), FILE the index of the file
+ * (fw_path names it; a replaced file keeps its index). A nonzero return
+ * stops fw_read, which returns it. */
+typedef int (*fw_line_cb)(void *arg, size_t file, const char *line, size_t len);
+
+/* Start following PATHS. NULL, with a one-line message in err, when a path
+ * cannot be watched (its directory does not exist, no inotify). */
+struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen);
+int fw_fd(const struct fw *w);
+/* Read what was written since the last call. The number of lines handed
+ * over, or the callback's nonzero return, or a negative errno. */
+long fw_read(struct fw *w, fw_line_cb cb, void *arg);
+/* The path of file FILE, NULL past the last. */
+const char *fw_path(const struct fw *w, size_t file);
+/* How many times file FILE was found truncated, replaced (rotation) */
+struct fw_stats {
+	uint64_t truncated, replaced, opened, cut_lines;
+};
+void fw_stats(const struct fw *w, struct fw_stats *s);
+/* Hand over what is left (a last line without a newline) and stop. */
+long fw_close(struct fw *w, fw_line_cb cb, void *arg);
+
+#endif
