@@ -173,7 +173,8 @@ struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen)
 			else if (slash == paths[i])
 				snprintf(dir, sizeof(dir), "/");
 			else
-				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - paths[i]), paths[i]);
+				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - paths[i]),
+					 paths[i]);
 			e = dir_add(w, dir, false);
 			if (!e)
 				e = file_add(w, paths[i]);
