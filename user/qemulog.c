@@ -542,20 +542,11 @@ static void heap_pop(struct qlog_reader *r, union ms_rec *out)
 	}
 }
 
-/*
- * libvirt's per-VM log (/var/log/libvirt/qemu/VM.log) has, before each start of
- * the VM's QEMU, a header: "DATE: starting up libvirt version: V, package: P,
- * qemu version: Q, kernel: K, hostname: H", then the environment and the
- * command line libvirt ran, one argument per line ending in " \" (older
- * libvirt: all on one line), with "-name guest=NAME,..." and "-uuid UUID".
- * Those name the process whose trace lines follow. A comma in a -name value
- * is written twice.
- */
-struct lv_header {
-	char vm[MS_NAME_LEN], uuid[40], host[64];
-	int lines; /* lines of the command line still looked at, 0: none */
-};
-
+/* libvirt's header (qemulog.h): "DATE: starting up libvirt version: V,
+ * package: P, qemu version: Q, kernel: K, hostname: H", then the environment
+ * and the command line libvirt ran, one argument per line ending in " \\"
+ * (older libvirt: all on one line), with "-name guest=NAME,..." and "-uuid
+ * UUID". A comma in a -name value is written twice. */
 #define LV_STARTING  "starting up libvirt version:"
 #define LV_MAX_LINES 400
 
@@ -582,7 +573,7 @@ static const char *lv_option(const char *p, const char *end, const char *opt, si
 	return NULL;
 }
 
-static void lv_line(struct lv_header *h, const char *line, size_t len)
+bool qlog_header_line(struct qlog_header *h, const char *line, size_t len)
 {
 	const char *end = line + len, *p, *v;
 	size_t n, k = 0;
@@ -598,10 +589,10 @@ static void lv_line(struct lv_header *h, const char *line, size_t len)
 				h->host[k++] = *p++;
 			h->host[k] = '\0';
 		}
-		return;
+		return true;
 	}
 	if (!h->lines)
-		return;
+		return false;
 	h->lines--;
 	v = lv_option(line, end, "-name ", &n);
 	if (v && !h->vm[0]) {
@@ -622,6 +613,7 @@ static void lv_line(struct lv_header *h, const char *line, size_t len)
 		memcpy(h->uuid, v, n);
 		h->uuid[n] = '\0';
 	}
+	return false;
 }
 
 /* The pre-scan: counts, the pid, the first and last timestamps and whether
@@ -634,7 +626,7 @@ static int prescan(struct qlog_reader *r)
 {
 	uint32_t setup_tid = 0, first_tid = 0;
 	bool dst_hint = false, src_hint = false, states = false;
-	struct lv_header lv = {};
+	struct qlog_header lv = {};
 	union ms_rec rec;
 	ssize_t n;
 
@@ -643,7 +635,7 @@ static int prescan(struct qlog_reader *r)
 
 		r->st.lines++;
 		if (k == QLOG_MALFORMED && !r->st.events)
-			lv_line(&lv, r->line, (size_t)n);
+			qlog_header_line(&lv, r->line, (size_t)n);
 		switch (k) {
 		case QLOG_EVENT:
 			if (!r->st.events && !r->named) {

@@ -73,7 +73,20 @@ struct qlog_reader;
  * use -msg timestamp=on). */
 struct qlog_reader *qlog_open(const char *path, const struct qlog_opts *o, char *err,
 			      size_t errlen);
-/* The host named by a libvirt header (qemulog.c, struct lv_header), or "". */
+/*
+ * libvirt's per-VM log (/var/log/libvirt/qemu/VM.log) has, before each start
+ * of the VM's QEMU, a header: a "starting up libvirt version: ..., hostname:
+ * H" line, then the command line libvirt ran, with -name and -uuid. Those
+ * name the process whose trace lines follow. Feed it the lines that are not
+ * trace lines: true when LINE starts a header (a new start of QEMU).
+ */
+struct qlog_header {
+	char vm[MS_NAME_LEN], uuid[40], host[64];
+	int lines; /* lines of the command line still looked at, 0: none */
+};
+bool qlog_header_line(struct qlog_header *h, const char *line, size_t len);
+
+/* The host named by a libvirt header, or "". */
 const char *qlog_host(const struct qlog_reader *r);
 /* The pid the records carry (see the top of this file). */
 uint32_t qlog_pid(const struct qlog_reader *r);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "tmpdir.h"
 #include "follow.h"
 
 struct got {
@@ -31,27 +32,6 @@ static int on_line(void *arg, size_t file, const char *line, size_t len)
 	return 0;
 }
 
-static char dir[64];
-
-static const char *at(const char *name)
-{
-	static char p[2][128];
-	static int i;
-
-	i ^= 1;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static void put(const char *name, const char *mode, const char *text)
-{
-	FILE *f = fopen(at(name), mode);
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* What fw_read hands over now, and that it is exactly WANT. */
 static void expect(struct fw *w, const char *want)
 {
@@ -59,23 +39,6 @@ static void expect(struct fw *w, const char *want)
 
 	assert_true(fw_read(w, on_line, &g) >= 0);
 	assert_string_equal(g.text, want);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/migscope-follow.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
 }
 
 static void test_file(void **state)
@@ -133,7 +96,7 @@ static void test_dir_and_late_files(void **state)
 	struct fw *w;
 
 	(void)state;
-	snprintf(d, sizeof(d), "%s/qemu", dir);
+	snprintf(d, sizeof(d), "%s/qemu", tmpdir);
 	assert_int_equal(mkdir(d, 0755), 0);
 	put("qemu/a.log", "w", "a1\n");
 	put("qemu/notes.txt", "w", "not a log\n");
@@ -203,5 +166,5 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

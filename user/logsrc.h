@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * QEMU logs followed live (follow.h) as a source of records, for a host whose
+ * QEMU has the log trace backend only: each catalog trace line as it is
+ * written becomes the MS_EV_USDT record qlog_parse_line makes of it, on this
+ * host's CLOCK_MONOTONIC, as the live BPF source's records are.
+ *
+ * Identity. Each start of QEMU in a file is a process: in libvirt's per-VM
+ * log, each header (qemulog.h) starts one, named by its -name, -uuid; in a
+ * plain -D log, the file is one. Its pid is the thread id of its first
+ * catalog line (QEMU's main thread logs the first migration state and the
+ * QMP commands); QEMU 10.1+ lines name no thread, and such a process gets a
+ * pseudo pid above any real one, its own among the files. An MS_EV_PROC
+ * record comes before its first event, VM and UUID from the header (else
+ * empty), with no -incoming flag: the probes tell the roles.
+ */
+#ifndef MIGSCOPE_LOGSRC_H
+#define MIGSCOPE_LOGSRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "migscope_abi.h"
+
+struct logsrc;
+
+typedef int (*logsrc_cb)(void *arg, const union ms_rec *r);
+
+/* Follow PATHS (files or directories of *.log, follow.h); NULL with a
+ * one-line message in err. */
+struct logsrc *logsrc_open(char *const *paths, size_t n, char *err, size_t errlen);
+/* Readable when a followed file may have changed (poll it, or call
+ * logsrc_read on a timer). */
+int logsrc_fd(const struct logsrc *s);
+/* The records of what was written since the last call, to cb; REAL_TO_MONO
+ * is added to the logs' wall-clock stamps (CLOCK_MONOTONIC - CLOCK_REALTIME
+ * now). The number of records, the callback's nonzero return, or -errno. */
+long logsrc_read(struct logsrc *s, int64_t real_to_mono, logsrc_cb cb, void *arg);
+struct logsrc_stats {
+	uint64_t lines, events, skipped; /* skipped: not a catalog trace line */
+	uint64_t procs;			 /* processes (MS_EV_PROC records) */
+};
+void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st);
+void logsrc_close(struct logsrc *s);
+
+#endif
