@@ -5,6 +5,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -std=gnu11 -D_GNU_SOURCE
 FUZZ_SRCS_tracefile := user/tracefile.c user/catalog.c user/util.c
 FUZZ_SRCS_qemulog := user/qemulog.c user/catalog.c user/util.c
+FUZZ_SRCS_qlogreader := user/qemulog.c user/catalog.c user/util.c
 FUZZ_SRCS_webconfig := exporters/web_config.c user/util.c
 FUZZ_LIBS_webconfig := -lcrypt
 FUZZ_SRCS_http := exporters/http_server.c exporters/prom.c exporters/web_config.c user/util.c
