@@ -93,18 +93,11 @@ static int json_with_skipped(FILE *out, const struct tl *tl, const struct report
 	return 0;
 }
 
-/* What puts the records on unix time for --format prom: the first trace
- * file's clock pair when every input is on its clock (one host's boot), unix
- * time itself when all are QEMU logs; NULL when the inputs are on several
- * clocks, as one pair cannot serve them all. */
-static const struct prom_tl_clock *replay_clock(const struct in_set *in, const struct tl *tl,
-						struct prom_tl_clock *c)
+/* What puts the records on unix time for --format prom (in_unix_clock),
+ * NULL when the inputs are on several clocks. */
+static const struct prom_tl_clock *replay_clock(const struct in_set *in, struct prom_tl_clock *c)
 {
-	if (!tl_single_clock(tl))
-		return NULL;
-	if (!in_clock_pair(in, 0, &c->mono_ns, &c->real_ns))
-		c->mono_ns = c->real_ns = 0; /* a QEMU log: unix time already */
-	return c;
+	return in_unix_clock(in, &c->mono_ns, &c->real_ns) ? c : NULL;
 }
 
 struct replay_ctx {
@@ -237,7 +230,7 @@ static int replay_report(struct replay_ctx *c)
 	else if (c->fmt == FMT_PROM)
 		prom_render_tl(c->out, c->tl,
 			       lost > tl_lost_total(c->tl) ? lost : tl_lost_total(c->tl),
-			       replay_clock(c->in, c->tl, &clock));
+			       replay_clock(c->in, &clock));
 	if (fflush(c->out) || ferror(c->out)) {
 		ms_err("replay: write error: %s", strerror(errno));
 		return MS_EXIT_FAIL;

@@ -185,7 +185,7 @@ static int load_files(struct serve *s, char *const *paths, size_t n)
 	struct prom_tl_live live = {.update_ns = -1};
 	struct prom_tl_clock clock = {0};
 	struct tl *tl = tl_new();
-	uint64_t last = 0, mono, real;
+	uint64_t last = 0;
 	struct in_set *in;
 	union ms_rec rec;
 	char err[512];
@@ -206,16 +206,9 @@ static int load_files(struct serve *s, char *const *paths, size_t n)
 			last = rec.h.ts;
 		tl_feed(tl, &rec);
 	}
-	/* Unix time as replay --format prom has it: the first input's clock
-	 * pair, not this host's (the records are on the recording host's
-	 * CLOCK_MONOTONIC; a QEMU log's on the wall clock already: no pair,
-	 * the identity); none when the inputs are on several clocks, which one
-	 * pair cannot serve. */
-	if (in_clock_pair(in, 0, &mono, &real)) {
-		clock.mono_ns = mono;
-		clock.real_ns = real;
-	}
-	prom_tl_set_clock(s->pt, tl_single_clock(tl) ? &clock : NULL);
+	/* unix time as replay --format prom has it: the recording's clock
+	 * pair, not this host's */
+	prom_tl_set_clock(s->pt, in_unix_clock(in, &clock.mono_ns, &clock.real_ns) ? &clock : NULL);
 	if (in_error(in)[0])
 		ms_err("serve: %s (serving what came before)", in_error(in));
 	live.lost = in_lost(in);

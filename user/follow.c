@@ -213,7 +213,7 @@ static long flush_partial(struct fw *w, size_t k, fw_line_cb cb, void *arg)
 		r = cb(arg, k, f->buf, f->len);
 	f->len = 0;
 	f->cut = false;
-	return r ? r : 0;
+	return r;
 }
 
 /* Lines of CHUNK: the partial line completed, each whole one handed over. */

@@ -323,6 +323,15 @@ bool in_clock_pair(const struct in_set *s, size_t file, uint64_t *mono, uint64_t
 	return true;
 }
 
+bool in_unix_clock(const struct in_set *s, uint64_t *mono, uint64_t *real)
+{
+	if (!in_single_clock(s))
+		return false;
+	if (!in_clock_pair(s, 0, mono, real))
+		*mono = *real = 0;
+	return true;
+}
+
 bool in_single_clock(const struct in_set *s)
 {
 	for (size_t i = 1; i < s->n; i++)
