@@ -19,6 +19,15 @@
 # seconds of wall time this run (its CPU so far kept in NAME/cpu_total), and
 # FUZZ_LONG_RESUME=1 goes on from there, on the same corpus and log, until the
 # budget is met; a target short of it is reported "paused".
+#
+# FUZZ_LONG_MERGE_ONLY=1 runs nothing: it redoes the merge and the report of
+# the targets that have a campaign directory (after a run whose merge was
+# refused, once its artifacts have been looked at).
+#
+# libFuzzer's slow-unit-* artifacts (a unit that took more than 10 s of wall
+# time, as one does when the machine is busy or the fuzzer was stopped) are
+# counted apart and do not fail the run; crash-, leak-, oom- and timeout-
+# artifacts do.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_LONG_SECONDS:-3600}
@@ -28,6 +37,7 @@ resume=${FUZZ_LONG_RESUME:-0}
 out=$root/build/fuzz-long
 make -C "$root" --no-print-directory fuzz || exit 1
 mkdir -p "$out"
+merge_only=${FUZZ_LONG_MERGE_ONLY:-0}
 
 # whole seconds of CPU the calling shell's finished children have used: its
 # times builtin prints its own line, then its children's ("XmY.YYYs XmY.YYYs");
@@ -73,9 +83,14 @@ run_one() {
 }
 
 names=()
-for bin in "$root"/build/fuzz/fuzz_*; do names+=("${bin##*/fuzz_}"); done
+for bin in "$root"/build/fuzz/fuzz_*; do
+	n=${bin##*/fuzz_}
+	[ "$merge_only" = 1 ] && [ ! -f "$out/$n/status" ] && continue
+	names+=("$n")
+done
 running=0
 for n in "${names[@]}"; do
+	[ "$merge_only" = 1 ] && break
 	run_one "$n" &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
@@ -83,19 +98,21 @@ done
 wait
 
 fail=0
-printf '%-10s %8s %8s %12s %8s %8s %8s %-8s %s\n' target wall_s cpu_s runs cov ft corpus crashes done
+printf '%-10s %8s %8s %12s %8s %8s %8s %8s %5s %s\n' target wall_s cpu_s runs cov ft corpus crashes slow done
 for n in "${names[@]}"; do
 	dir=$out/$n bin=$root/build/fuzz/fuzz_$n
 	# the minimised union: seeds first, then what the campaign found
 	rm -rf "$dir/min" && mkdir -p "$dir/min"
 	"$bin" -merge=1 -rss_limit_mb=2048 -timeout=60 "$dir/min" \
 		"$root/tests/fuzz/corpus/$n" "$dir/work" > "$dir/merge.log" 2>&1
-	crashes=$(find "$dir/crashes" -type f | wc -l)
-	last=$(grep -E '^#[0-9]+' "$dir/log" | tail -1)
+	crashes=$(find "$dir/crashes" -type f ! -name 'slow-unit-*' | wc -l)
+	slow=$(find "$dir/crashes" -type f -name 'slow-unit-*' | wc -l)
 	runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$' |
 		awk '{ s += $1 } END { print s }')
-	cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+')
-	ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+')
+	# coverage and features of the merged corpus under the current binary
+	# (a campaign's last status line may come from an older harness)
+	cov=$(grep -oE '[0-9]+ new coverage edges' "$dir/merge.log" | grep -oE '^[0-9]+')
+	ft=$(grep -oE '[0-9]+ new features' "$dir/merge.log" | grep -oE '^[0-9]+')
 	if [ "$(cat "$dir/status")" -ne 0 ] || [ "$crashes" -gt 0 ]; then
 		fail=1
 	else
@@ -111,8 +128,9 @@ for n in "${names[@]}"; do
 	fi
 	done=yes
 	[ "$(cat "$dir/cpu_total")" -ge "$(budget "$n")" ] || done=paused
-	printf '%-10s %8s %8s %12s %8s %8s %8s %-8s %s\n' "$n" "$(cat "$dir/wall_total")" \
+	[ "$merge_only" = 1 ] && done=merged
+	printf '%-10s %8s %8s %12s %8s %8s %8s %8s %5s %s\n' "$n" "$(cat "$dir/wall_total")" \
 		"$(cat "$dir/cpu_total")" "${runs:-?}" "${cov:-?}" "${ft:-?}" \
-		"$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes" "$done"
+		"$(ls "$root/tests/fuzz/corpus/$n" | wc -l)" "$crashes" "$slow" "$done"
 done
 [ "$fail" -eq 0 ] || { echo "fuzz-long: crashes or failures under $out (see */log)"; exit 1; }
