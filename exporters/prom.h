@@ -139,6 +139,19 @@ enum prom_bset {
 	  PROM_L_NONE, NONE, "Time the syscall programs were attached.")                           \
 	X(HOOKS_LAG, "migscope_syscall_hooks_attach_lag_seconds", GAUGE, NOW, PROM_L_NONE, NONE,   \
 	  "The latest attach's end after the QEMU probe that asked for it.")                       \
+	X(SOURCE, "migscope_source_info", GAUGE, NOW, PROM_L("source", "path"), NONE,              \
+	  "Always 1: where the series come from: bpf (live probes), log (QEMU logs followed, "     \
+	  "per path given) or file (trace files and QEMU logs replayed, per file).")                \
+	X(LOG_LINES, "migscope_log_lines_total", COUNTER, NOW, PROM_L_NONE, NONE,                  \
+	  "Lines read from the followed QEMU logs.")                                               \
+	X(LOG_SKIPPED, "migscope_log_skipped_lines_total", COUNTER, NOW, PROM_L_NONE, NONE,        \
+	  "Lines of the followed logs that are no catalog trace event (libvirt's, QEMU's own).")   \
+	X(LOG_FILES, "migscope_log_files", GAUGE, NOW, PROM_L_NONE, NONE,                          \
+	  "Log files followed now.")                                                               \
+	X(LOG_REPLACED, "migscope_log_replaced_total", COUNTER, NOW, PROM_L_NONE, NONE,            \
+	  "Followed log files found replaced at their path (rotated, deleted and recreated).")     \
+	X(LOG_TRUNCATED, "migscope_log_truncated_total", COUNTER, NOW, PROM_L_NONE, NONE,          \
+	  "Followed log files found truncated (read again from their start).")                     \
 	X(TRACKED, "migscope_tracked_migrations", GAUGE, NOW, PROM_L_NONE, NONE,                   \
 	  "Migrations held by the engine (running, or ended less than the expiry time ago).")      \
 	X(UPDATE, "migscope_metrics_update_seconds", GAUGE, NOW, PROM_L_NONE, NONE,                \

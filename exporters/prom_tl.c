@@ -566,6 +566,24 @@ static void self_metrics(struct prom_tl *p, const struct tl *tl, const struct pr
 		if (h->last_lag_ns)
 			prom_set(prom_get(p->reg, PF_HOOKS_LAG, 0, NULL), h->last_lag_ns / 1e9);
 	}
+	if (live) {
+		const char *sl[2];
+
+		for (size_t i = 0; i < live->nsources; i++) {
+			sl[0] = live->sources[i].kind;
+			sl[1] = live->sources[i].path;
+			prom_set(prom_get(p->reg, PF_SOURCE, 0, sl), 1);
+		}
+	}
+	if (live && live->logs) {
+		const struct logsrc_stats *ls = live->logs;
+
+		prom_set(prom_get(p->reg, PF_LOG_LINES, 0, NULL), (double)ls->lines);
+		prom_set(prom_get(p->reg, PF_LOG_SKIPPED, 0, NULL), (double)ls->skipped);
+		prom_set(prom_get(p->reg, PF_LOG_FILES, 0, NULL), (double)ls->files.open_now);
+		prom_set(prom_get(p->reg, PF_LOG_REPLACED, 0, NULL), (double)ls->files.replaced);
+		prom_set(prom_get(p->reg, PF_LOG_TRUNCATED, 0, NULL), (double)ls->files.truncated);
+	}
 	l[0] = MS_VERSION;
 	prom_set(prom_get(p->reg, PF_BUILD, 0, l), 1);
 }
@@ -696,10 +714,13 @@ size_t prom_tl_nseries(const struct prom_tl *p)
 	return prom_reg_nseries(p->reg);
 }
 
-int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost, const struct prom_tl_clock *clock)
+int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost,
+		   const struct prom_tl_source *sources, size_t nsources,
+		   const struct prom_tl_clock *clock)
 {
 	struct prom_tl *p = prom_tl_new(PROM_TL_DEFAULT_EXPIRE_NS);
-	struct prom_tl_live info = {.lost = lost, .update_ns = -1};
+	struct prom_tl_live info = {
+	    .lost = lost, .update_ns = -1, .sources = sources, .nsources = nsources};
 	struct prom_buf b = {};
 	struct prom_snap *s;
 	int ret = 0;

@@ -23,16 +23,26 @@
 #include <stdio.h>
 #include "prom.h"
 #include "live.h"
+#include "logsrc.h"
 #include "timeline.h"
 
 #define PROM_TL_DEFAULT_EXPIRE_NS (300ULL * 1000000000ULL)
 
 /* What only a live source knows; NULL for a file. */
+/* One source of the records: kind "bpf", "log" or "file", and its path
+ * ("" for bpf). */
+struct prom_tl_source {
+	const char *kind, *path;
+};
+
 struct prom_tl_live {
 	const unsigned int *probe_attached;   /* binaries per catalog probe id, or NULL */
 	uint64_t lost;			      /* events lost as the source counted them */
 	int64_t update_ns;		      /* duration of the previous update, <0 unknown */
 	const struct live_hooks_stats *hooks; /* the syscall programs', or NULL */
+	const struct prom_tl_source *sources; /* migscope_source_info, or NULL */
+	size_t nsources;
+	const struct logsrc_stats *logs; /* the followed logs', or NULL */
 };
 
 /* A CLOCK_MONOTONIC / CLOCK_REALTIME pair read together: what puts the
@@ -68,9 +78,10 @@ size_t prom_tl_nseries(const struct prom_tl *p);
 
 /* The exposition a live `serve` with the default expiry would serve at the
  * engine's end (tl_now): `migscope replay --format prom`. lost is the
- * source's count (as report_opts.lost); clock as prom_tl_set_clock. 0, or
- * -EIO / -ENOMEM. */
+ * source's count (as report_opts.lost); sources for migscope_source_info
+ * (NULL, 0: none); clock as prom_tl_set_clock. 0, or -EIO / -ENOMEM. */
 int prom_render_tl(FILE *out, const struct tl *tl, uint64_t lost,
+		   const struct prom_tl_source *sources, size_t nsources,
 		   const struct prom_tl_clock *clock);
 
 #endif /* MIGSCOPE_PROM_TL_H */

@@ -37,7 +37,7 @@ int cmd_serve(int argc, char **argv);
 #define CMD_O_NESTED	 0x08u
 #define CMD_O_OR	 0x10u
 #define CMD_O_HIDDEN	 0x20u
-#define CMD_MAX_FORMS	 2
+#define CMD_MAX_FORMS	 3
 #define CMD_FORM(k)	 (1u << (k))
 #define CMD_MAX_OPTS	 24
 
@@ -53,7 +53,7 @@ struct cmd_opt {
 struct cmd_usage {
 	const char *name;		 /* the command */
 	const char *args[CMD_MAX_FORMS]; /* each form's operands ("FILE..."); NULL: none */
-	unsigned nforms;		 /* 1 or 2 */
+	unsigned nforms;		 /* 1 to CMD_MAX_FORMS */
 	const struct cmd_opt *opts;	 /* ends with an entry without name and key */
 };
 
@@ -112,6 +112,9 @@ struct cmd_live {
 };
 
 void cmd_live_init(struct cmd_live *a);
+/* --follow (logs instead of BPF) against the other sources and the BPF
+ * options: 0, or MS_EXIT_USAGE after one line naming cmd. */
+int cmd_follow_check(const char *cmd, size_t nfollow, size_t nreplay, const struct live_opts *lo);
 /* 1 when opt is a live option and arg was taken, 0 when it is not one, -1
  * for a bad value (said in one line naming cmd). */
 int cmd_live_opt(const char *cmd, int opt, const char *arg, struct cmd_live *a);

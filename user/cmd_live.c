@@ -52,3 +52,20 @@ int cmd_live_opt(const char *cmd, int opt, const char *arg, struct cmd_live *a)
 	default: return 0;
 	}
 }
+
+int cmd_follow_check(const char *cmd, size_t nfollow, size_t nreplay, const struct live_opts *lo)
+{
+	if (!nfollow)
+		return 0;
+	if (nreplay) {
+		ms_err("%s: --follow is live and --replay is not: one or the other", cmd);
+		return MS_EXIT_USAGE;
+	}
+	if (lo->npids || lo->nbinaries || lo->ring_bytes || lo->hooks != LIVE_HOOKS_MIGRATION) {
+		ms_err("%s: -p, --binary, --ring-size and --syscall-hooks are for BPF tracing, "
+		       "not --follow",
+		       cmd);
+		return MS_EXIT_USAGE;
+	}
+	return 0;
+}

@@ -5,13 +5,18 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 #include "catalog.h"
 #include "cmd.h"
 #include "evdump.h"
 #include "input.h"
+#include "logsrc.h"
 #include "qemulog.h"
 #include "prom_tl.h"
 #include "report.h"
@@ -19,11 +24,13 @@
 #include "tracefile.h"
 #include "util.h"
 
+/* two forms: files (0), followed logs (1) */
 const struct cmd_usage cmd_replay_usage = {
     .name = "replay",
     .args = {"FILE..."},
-    .nforms = 1,
+    .nforms = 2,
     .opts = (const struct cmd_opt[]){
+	{"follow", 'F', "PATH", CMD_O_REPEAT, CMD_FORM(1), CMD_FORM(1)},
 	{"format", 'f', "text|json|events|prom", CMD_O_SHORT, 0, 0},
 	{"output", 'o', "OUT", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
 	{"vm", 'V', "NAME", 0, 0, 0},
@@ -48,11 +55,15 @@ static void help(FILE *f)
 		"skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
 		"give the VM of the logs, so that a source's and a destination's log pair.\n"
 		"A damaged or truncated file replays every complete chunk, then names where it\n"
-		"stopped; the exit status is then 1.\n\n"
+		"stopped; the exit status is then 1.\n"
+		"--follow PATH reads QEMU logs (a file, or a directory of *.log) from their\n"
+		"start and goes on as they are written, until SIGINT or SIGTERM, then prints\n"
+		"the report; --format events prints each record as it comes.\n\n"
 		"Examples:\n"
 		"  migscope replay mig.trace\n"
 		"  migscope replay src.trace dst.trace --format json -o report.json\n"
-		"  migscope replay --vm web01 src-qemu.log dst-qemu.log\n");
+		"  migscope replay --vm web01 src-qemu.log dst-qemu.log\n"
+		"  migscope replay --follow /var/log/libvirt/qemu/web01.log --format events\n");
 }
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM };
@@ -107,8 +118,12 @@ struct replay_ctx {
 	const char *outpath;
 	char **files;
 	size_t nfiles;
+	char *follow[FW_MAX]; /* --follow PATH, each time it is given */
+	size_t nfollow;
 	/* the run */
 	struct in_set *in;
+	struct logsrc *logs; /* --follow */
+	int sigfd;
 	size_t nlogs;
 	struct tl *tl;
 	FILE *out;
@@ -145,12 +160,25 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 				return MS_EXIT_USAGE;
 			}
 			break;
+		case 'F':
+			if (cmd_add_file("replay", "--follow", optarg, c->follow, &c->nfollow,
+					 FW_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'o': c->outpath = optarg; break;
 		case 'V': c->io.vm = optarg; break;
 		case 'U': c->io.uuid = optarg; break;
 		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
+	}
+	if (c->nfollow) {
+		if (optind < argc) {
+			ms_err("replay: --follow reads the logs it follows, not '%s' too",
+			       argv[optind]);
+			return MS_EXIT_USAGE;
+		}
+		return 0;
 	}
 	if (optind >= argc) {
 		ms_err("replay: no trace file given");
@@ -165,25 +193,56 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 	return 0;
 }
 
+/* --follow: SIGINT and SIGTERM (and SIGHUP) end the reading, through a
+ * signalfd polled with the logs */
+static int follow_open(struct replay_ctx *c, char *err, size_t errlen)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) ||
+	    (c->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		snprintf(err, errlen, "cannot set up signal handling: %s", strerror(errno));
+		return -1;
+	}
+	c->logs = logsrc_open(c->follow, c->nfollow, err, errlen);
+	if (!c->logs)
+		return -1;
+	c->nlogs = c->nfollow;
+	return 0;
+}
+
 /* The inputs opened, the engine and the output ready: 0 or MS_EXIT_FAIL. */
 static int replay_start(struct replay_ctx *c)
 {
 	char err[1024];
 
 	c->out = stdout;
-	c->in = in_open(c->files, c->nfiles, &c->io, err, sizeof(err));
-	if (!c->in) {
-		ms_err("replay: %s", err);
-		return MS_EXIT_FAIL;
+	c->sigfd = -1;
+	if (c->nfollow) {
+		if (follow_open(c, err, sizeof(err))) {
+			ms_err("replay: %s", err);
+			return MS_EXIT_FAIL;
+		}
+	} else {
+		c->in = in_open(c->files, c->nfiles, &c->io, err, sizeof(err));
+		if (!c->in) {
+			ms_err("replay: %s", err);
+			return MS_EXIT_FAIL;
+		}
+		for (size_t k = 0; k < in_files(c->in); k++)
+			c->nlogs += in_is_log(c->in, k);
 	}
-	for (size_t k = 0; k < in_files(c->in); k++)
-		c->nlogs += in_is_log(c->in, k);
 	c->tl = tl_new();
 	if (!c->tl) {
 		ms_err("replay: out of memory");
 		return MS_EXIT_FAIL;
 	}
-	in_setup_tl(c->in, c->tl);
+	if (c->in)
+		in_setup_tl(c->in, c->tl);
 	if (c->outpath) {
 		c->out = fopen(c->outpath, "w");
 		if (!c->out) {
@@ -194,18 +253,72 @@ static int replay_start(struct replay_ctx *c)
 	return 0;
 }
 
+static void feed(struct replay_ctx *c, const union ms_rec *rec)
+{
+	if (rec->h.ts > c->last_ts)
+		c->last_ts = rec->h.ts;
+	if (c->fmt == FMT_EVENTS)
+		evdump_json_line(c->out, rec);
+	tl_feed(c->tl, rec);
+}
+
+/* logsrc's callback: a followed log's record, named by --vm / --uuid when
+ * its log does not name it */
+static int follow_rec(void *arg, const union ms_rec *r)
+{
+	struct replay_ctx *c = arg;
+	union ms_rec p;
+
+	if (r->h.kind == MS_EV_PROC &&
+	    ((c->io.vm && !r->proc.vm[0]) || (c->io.uuid && !r->proc.uuid[0]))) {
+		p = *r;
+		if (c->io.vm && !p.proc.vm[0])
+			ms_strlcpy(p.proc.vm, c->io.vm, sizeof(p.proc.vm));
+		if (c->io.uuid && !p.proc.uuid[0])
+			ms_strlcpy(p.proc.uuid, c->io.uuid, sizeof(p.proc.uuid));
+		r = &p;
+	}
+	feed(c, r);
+	return 0;
+}
+
+/* --follow: the logs as they are written (on their wall clock, as replay
+ * takes a log), until a signal; what was written by then is read too.
+ * 0 or MS_EXIT_FAIL. */
+static int follow_loop(struct replay_ctx *c)
+{
+	struct pollfd pfd[2] = {{.fd = logsrc_fd(c->logs), .events = POLLIN},
+				{.fd = c->sigfd, .events = POLLIN}};
+	bool stop = false;
+	long n;
+
+	do {
+		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
+			ms_err("replay: waiting for the followed logs: %s", strerror(errno));
+			return MS_EXIT_FAIL;
+		}
+		stop = pfd[1].revents & POLLIN;
+		n = logsrc_read(c->logs, 0, follow_rec, c);
+		if (n < 0) {
+			ms_err("replay: reading the followed logs: %s", strerror((int)-n));
+			return MS_EXIT_FAIL;
+		}
+		if (c->fmt == FMT_EVENTS && n > 0 && fflush(c->out)) {
+			ms_err("replay: write error: %s", strerror(errno));
+			return MS_EXIT_FAIL;
+		}
+	} while (!stop);
+	tl_finish(c->tl, c->last_ts);
+	return 0;
+}
+
 /* Every record into the engine (and out, for --format events). */
 static void replay_loop(struct replay_ctx *c)
 {
 	union ms_rec rec;
 
-	while (in_next(c->in, &rec) > 0) {
-		if (rec.h.ts > c->last_ts)
-			c->last_ts = rec.h.ts;
-		if (c->fmt == FMT_EVENTS)
-			evdump_json_line(c->out, &rec);
-		tl_feed(c->tl, &rec);
-	}
+	while (in_next(c->in, &rec) > 0)
+		feed(c, &rec);
 	tl_finish(c->tl, c->last_ts);
 }
 
@@ -217,20 +330,41 @@ static int replay_report(struct replay_ctx *c)
 	struct prom_tl_clock clock;
 	uint64_t lost;
 
-	in_log_counts(c->in, &lc);
-	lost = in_lost(c->in);
+	memset(&lc, 0, sizeof(lc));
+	if (c->in) {
+		in_log_counts(c->in, &lc);
+		lost = in_lost(c->in);
+		ro.input_error = in_error(c->in)[0] ? in_error(c->in) : NULL;
+	} else {
+		struct logsrc_stats ls;
+
+		/* a followed log is on unix time: clock (0, 0) */
+		logsrc_stats(c->logs, &ls);
+		lc.skipped = lc.malformed = ls.skipped;
+		lost = 0;
+	}
 	ro.lost = lost;
-	ro.input_error = in_error(c->in)[0] ? in_error(c->in) : NULL;
 	ro.pretty = true;
 	if (c->fmt == FMT_TEXT)
 		report_text(c->out, c->tl, &ro);
 	else if (c->fmt == FMT_JSON &&
 		 json_with_skipped(c->out, c->tl, &ro, c->nlogs > 0, lc.skipped))
 		report_json(c->out, c->tl, &ro);
-	else if (c->fmt == FMT_PROM)
+	else if (c->fmt == FMT_PROM) {
+		struct prom_tl_source src[FW_MAX];
+		size_t nsrc = 0;
+
+		if (c->in) {
+			nsrc = in_sources(c->in, src, IN_MAX);
+		} else {
+			for (; nsrc < c->nfollow; nsrc++)
+				src[nsrc] = (struct prom_tl_source){"log", c->follow[nsrc]};
+			memset(&clock, 0, sizeof(clock));
+		}
 		prom_render_tl(c->out, c->tl,
-			       lost > tl_lost_total(c->tl) ? lost : tl_lost_total(c->tl),
-			       replay_clock(c->in, &clock));
+			       lost > tl_lost_total(c->tl) ? lost : tl_lost_total(c->tl), src, nsrc,
+			       c->in ? replay_clock(c->in, &clock) : &clock);
+	}
 	if (fflush(c->out) || ferror(c->out)) {
 		ms_err("replay: write error: %s", strerror(errno));
 		return MS_EXIT_FAIL;
@@ -255,6 +389,9 @@ static void replay_stop(struct replay_ctx *c)
 		fclose(c->out);
 	tl_free(c->tl);
 	in_close(c->in);
+	logsrc_close(c->logs);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
 }
 
 int cmd_replay(int argc, char **argv)
@@ -265,10 +402,12 @@ int cmd_replay(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	ret = replay_start(&c);
-	if (!ret) {
+	if (!ret && c.logs)
+		ret = follow_loop(&c);
+	else if (!ret)
 		replay_loop(&c);
+	if (!ret)
 		ret = replay_report(&c);
-	}
 	replay_stop(&c);
 	return ret;
 }

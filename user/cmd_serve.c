@@ -33,6 +33,9 @@
 struct serve {
 	struct prom_tl *pt;
 	uint64_t expire_ns;
+	/* migscope_source_info: what the collector reads */
+	struct prom_tl_source src[FW_MAX];
+	size_t nsrc;
 	pthread_mutex_t snap_mu;
 	struct prom_snap *snap; /* the latest, under snap_mu */
 	_Atomic(struct collector *) coll;
@@ -71,16 +74,17 @@ static bool engine_idle(struct serve *s, const struct tl *tl, uint64_t now)
 	return true;
 }
 
-/* two forms: live (0), and the replay of a file (1) */
+/* three forms: live (0), the replay of files (1), followed logs (2) */
 const struct cmd_usage cmd_serve_usage = {
     .name = "serve",
-    .nforms = 2,
+    .nforms = 3,
     .opts = (const struct cmd_opt[]){
 	{"replay", 'R', "FILE", CMD_O_SHORT, CMD_FORM(1), CMD_FORM(1)},
+	{"follow", 'F', "PATH", CMD_O_REPEAT, CMD_FORM(2), CMD_FORM(2)},
 	{"listen", 'l', "ADDR:PORT", CMD_O_SHORT, 0, 0},
 	{"web-config", 'w', "FILE", CMD_O_SHORT, 0, 0},
-	{"record", 'o', "FILE", CMD_O_SHORT, CMD_FORM(0), 0},
-	{"expire", 'e', "S", CMD_O_SHORT, CMD_FORM(0), 0},
+	{"record", 'o', "FILE", CMD_O_SHORT, CMD_FORM(0) | CMD_FORM(2), 0},
+	{"expire", 'e', "S", CMD_O_SHORT, CMD_FORM(0) | CMD_FORM(2), 0},
 	CMD_LIVE_OPTIONS(CMD_FORM(0)),
 	CMD_COMMON_OPTIONS,
 	{},
@@ -101,12 +105,16 @@ static void help(FILE *f)
 	    "  --replay FILE       serve what a live run would show at the end of FILE (no root):\n"
 	    "                      a trace file or a QEMU log; again for several, merged as\n"
 	    "                      replay merges them\n"
+	    "  --follow PATH       serve from QEMU logs as they are written (a file, or a\n"
+	    "                      directory of *.log such as /var/log/libvirt/qemu), for\n"
+	    "                      QEMU without USDT probes (no root); repeatable\n"
 	    "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE); after its BPF setup it\n"
 	    "keeps only these in its collector thread, none in the others.\n\n"
 	    "Examples:\n"
 	    "  migscope serve\n"
 	    "  migscope serve --listen 127.0.0.1:9479 --web-config /etc/migscope/web.yml\n"
-	    "  migscope serve --record /var/tmp/mig.trace --expire 600\n",
+	    "  migscope serve --record /var/tmp/mig.trace --expire 600\n"
+	    "  migscope serve --follow /var/log/libvirt/qemu\n",
 	    HS_DEFAULT_LISTEN + 1, MIN_EXPIRE_S);
 }
 
@@ -157,10 +165,14 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 	s->last_records = tl_records(tl);
 	if (c)
 		s->hooks_on = collector_live(c)->hooks.on;
-	if (c) {
+	if (c && collector_logs(c)) {
+		live.logs = collector_logs(c);
+	} else if (c) {
 		live.probe_attached = collector_probe_attached(c);
 		live.hooks = &collector_live(c)->hooks;
 	}
+	live.sources = s->src;
+	live.nsources = s->nsrc;
 	/* realtime - monotonic only changes when the realtime clock is
 	 * stepped (NTP's first sync, an operator): read at each update, the
 	 * milestones' unix times stay on the realtime the other host's clock
@@ -212,6 +224,8 @@ static int load_files(struct serve *s, char *const *paths, size_t n)
 	if (in_error(in)[0])
 		ms_err("serve: %s (serving what came before)", in_error(in));
 	live.lost = in_lost(in);
+	live.sources = s->src;
+	live.nsources = in_sources(in, s->src, FW_MAX);
 	in_close(in);
 	tl_finish(tl, last);
 	prom_tl_update(s->pt, tl, tl_now(tl), &live);
@@ -226,6 +240,8 @@ struct serve_run {
 	const char *listen_spec, *web_path;
 	char *replay[IN_MAX]; /* --replay FILE, each time it is given */
 	size_t nreplay;
+	char *follow[FW_MAX]; /* --follow PATH, each time it is given */
+	size_t nfollow;
 	struct collector_opts co;
 	struct serve s;
 	struct wc_config *web;
@@ -263,6 +279,11 @@ static int serve_parse(int argc, char **argv, struct serve_run *r)
 					 IN_MAX))
 				return MS_EXIT_USAGE;
 			break;
+		case 'F':
+			if (cmd_add_file("serve", "--follow", optarg, r->follow, &r->nfollow,
+					 FW_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'e':
 			if (ms_parse_seconds(optarg, &secs) || secs < MIN_EXPIRE_S) {
 				ms_err("serve: --expire takes seconds >= %d, not '%s'",
@@ -280,12 +301,14 @@ static int serve_parse(int argc, char **argv, struct serve_run *r)
 		return MS_EXIT_USAGE;
 	}
 	r->co.live = r->la.lo;
+	r->co.follow = r->follow;
+	r->co.nfollow = r->nfollow;
 	if (r->nreplay && (r->co.record_path || r->co.live.npids || r->co.live.nbinaries)) {
 		ms_err("serve: --replay serves files; --record, -p and --binary are for live "
 		       "tracing");
 		return MS_EXIT_USAGE;
 	}
-	return 0;
+	return cmd_follow_check("serve", r->nfollow, r->nreplay, &r->co.live);
 }
 
 /* The web config, the listening socket, the collector (or the replayed
@@ -331,6 +354,10 @@ static int serve_start(struct serve_run *r)
 	} else {
 		r->co.tick = on_tick;
 		r->co.tick_arg = &r->s;
+		for (size_t i = 0; i < r->nfollow; i++)
+			r->s.src[r->s.nsrc++] = (struct prom_tl_source){"log", r->follow[i]};
+		if (!r->nfollow)
+			r->s.src[r->s.nsrc++] = (struct prom_tl_source){"bpf", ""};
 		if (collector_start(&r->co, &r->c, err, sizeof(err))) {
 			ms_err("serve: %s", err);
 			return MS_EXIT_FAIL;
@@ -367,7 +394,20 @@ static int serve_start(struct serve_run *r)
 		return MS_EXIT_FAIL;
 	}
 	r->lfd = -1; /* the server's now */
-	if (r->c) {
+	if (r->c && r->nfollow) {
+		collector_stats(r->c, &cs);
+		fprintf(
+		    stderr,
+		    "migscope: serving %s://%s/metrics%s: following %s%s (%llu log file%s)%s%s; "
+		    "Ctrl-C stops\n",
+		    r->web && r->web->cert_pem ? "https" : "http", r->addr,
+		    r->web && r->web->nusers ? " (basic auth)" : "", r->follow[0],
+		    r->nfollow > 1 ? " and the other paths" : "",
+		    (unsigned long long)cs.logs.files.open_now,
+		    cs.logs.files.open_now == 1 ? "" : "s",
+		    r->co.record_path ? "; recording to " : "",
+		    r->co.record_path ? r->co.record_path : "");
+	} else if (r->c) {
 		collector_stats(r->c, &cs);
 		fprintf(stderr,
 			"migscope: serving %s://%s/metrics%s: %u QEMU process%s traced, %u probes "

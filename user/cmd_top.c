@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "collector.h"
+#include "follow.h"
 #include "input.h"
 #include "top.h"
 #include "tracefile.h"
@@ -37,6 +38,7 @@ const struct cmd_usage cmd_top_usage = {.name = "top",
 					    {"keep", 'K', "S", 0, 0, 0},
 					    {"replay", 'r', "FILE", 0, 0, 0},
 					    {"speed", 'S', "X", CMD_O_NESTED, 0, 0},
+					    {"follow", 'F', "PATH", CMD_O_REPEAT, 0, 0},
 					    {"batch", 'b', NULL, CMD_O_SHORT, 0, 0},
 					    {NULL, 'n', "N", CMD_O_SHORT | CMD_O_NESTED, 0, 0},
 					    {NULL, 'j', NULL, CMD_O_SHORT | CMD_O_HIDDEN, 0, 0},
@@ -63,20 +65,24 @@ static void help(FILE *f)
 	    "  --replay FILE      drive the view from a trace file or a QEMU log instead of\n"
 	    "                     live capture; again for several (two hosts' files, logs)\n"
 	    "  --speed X          replay at X times real time (default 1)\n"
+	    "  --follow PATH      live from QEMU logs as they are written (a file, or a\n"
+	    "                     directory of *.log such as /var/log/libvirt/qemu), for\n"
+	    "                     QEMU without USDT probes; repeatable; instead of BPF\n"
 	    "  -b, --batch        plain-text snapshots on stdout, as top -b: every interval\n"
 	    "                     live; with --replay one per interval of trace time, as fast\n"
 	    "                     as it can, the last one at the end of the file\n"
 	    "  -n N               stop after N snapshots (screen updates)\n\n"
 	    "Keys: q quit, Up/Down select, Enter detail pane, s sort, f filter, p pause,\n"
 	    "h help. NO_COLOR (set, not empty) turns colours off. Live capture needs root\n"
-	    "(or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE); --replay does not.\n\n"
+	    "(or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE); --replay and --follow do not.\n\n"
 	    "Examples:\n"
 	    "  migscope top\n"
 	    "  migscope top -p 4242 --interval 0.5\n"
 	    "  migscope top --replay mig.trace --speed 4\n"
 	    "  migscope top --batch -n 10 --interval 2 >> /var/log/migscope-top.log\n"
 	    "  migscope top --replay mig.trace --batch --interval 0.5\n"
-	    "  migscope top --replay src.trace --replay dst.trace --batch\n",
+	    "  migscope top --replay src.trace --replay dst.trace --batch\n"
+	    "  migscope top --follow /var/log/libvirt/qemu\n",
 	    DEFAULT_KEEP);
 }
 
@@ -162,6 +168,8 @@ struct top_ctx {
 	double interval, speed, keep;
 	char *replay_paths[IN_MAX]; /* --replay FILE, each time it is given */
 	size_t nreplay;
+	char *follow[FW_MAX]; /* --follow PATH, each time it is given */
+	size_t nfollow;
 	bool batch;
 	long count; /* -n, 0: no limit */
 
@@ -341,7 +349,14 @@ static void take(struct top_ctx *x)
 			x->lock_max_ns = held;
 		collector_stats(x->col, &st);
 		snprintf(h.host, sizeof(h.host), "%s", x->host);
-		snprintf(h.source, sizeof(h.source), "live");
+		if (st.follow) {
+			snprintf(h.source, sizeof(h.source), "live from %s%s", x->follow[0],
+				 x->nfollow > 1 ? " and more" : "");
+			h.follow = true;
+			h.files = (unsigned int)st.logs.files.open_now;
+		} else {
+			snprintf(h.source, sizeof(h.source), "live");
+		}
 		h.live = true;
 		h.real_ns = ms_now_real();
 		h.probes = st.live.probes_attached;
@@ -649,6 +664,10 @@ static int top_parse(int argc, char **argv, struct top_ctx *x)
 					 IN_MAX))
 				return MS_EXIT_USAGE;
 			break;
+		case 'F':
+			if (cmd_add_file("top", "--follow", optarg, x->follow, &x->nfollow, FW_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'S':
 			if (ms_parse_seconds(optarg, &x->speed) || !(x->speed > 0) ||
 			    !isfinite(x->speed)) {
@@ -689,6 +708,8 @@ static int top_parse(int argc, char **argv, struct top_ctx *x)
 		ms_err("top: --binary and --ring-size are for live capture, not --replay");
 		return MS_EXIT_USAGE;
 	}
+	if (cmd_follow_check("top", x->nfollow, x->nreplay, &x->live.lo))
+		return MS_EXIT_USAGE;
 	if (!x->batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ms_err("top: not a terminal; use --batch for plain-text snapshots (as top -b)");
 		return MS_EXIT_FAIL;
@@ -720,6 +741,8 @@ static int top_start(struct top_ctx *x)
 		return 0;
 	}
 	co.live = x->live.lo;
+	co.follow = x->follow;
+	co.nfollow = x->nfollow;
 	co.tick_ms = 500;
 	/* what is no longer listed need not be kept */
 	co.expire_ns = (uint64_t)(x->keep * 1e9);

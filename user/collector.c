@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,9 +11,15 @@
 #include "tracefile.h"
 #include "util.h"
 
+#define SHIFT_STEP_NS 1000000 /* 1 ms */
+
 struct collector {
 	struct collector_opts o;
 	struct live *live;
+	struct logsrc *logs; /* instead of live: followed logs */
+	uint64_t log_records;
+	int64_t shift; /* CLOCK_MONOTONIC - CLOCK_REALTIME for the logs' stamps */
+	bool have_shift;
 	struct tl *tl;
 	struct tf_writer *w;
 	pthread_t thread;
@@ -27,21 +34,40 @@ struct collector {
 	/* What readers see, copied by the thread under the lock: the live
 	 * source's tables are the thread's alone (they grow as binaries appear). */
 	struct live_stats pub_live;
+	struct logsrc_stats pub_logs;
 	unsigned int pub_attached[MS_P_COUNT];
 	uint64_t pub_written;
 	char pub_error[256];
 	char pub_rec_error[256];
 };
 
+/* The source's figures: the live source's, or what stands for them when
+ * following logs. */
+static void source_stats(struct collector *c, struct live_stats *st, struct logsrc_stats *ls)
+{
+	memset(ls, 0, sizeof(*ls));
+	if (c->live) {
+		live_stats(c->live, st);
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	logsrc_stats(c->logs, ls);
+	st->events = c->log_records;
+	st->procs = (unsigned int)(ls->procs - ls->exits);
+}
+
 /* Collector thread: publish its state for collector_stats (lock taken here). */
 static void publish(struct collector *c)
 {
+	struct logsrc_stats ls;
 	struct live_stats st;
 
-	live_stats(c->live, &st);
+	source_stats(c, &st, &ls);
 	pthread_mutex_lock(&c->lock);
 	c->pub_live = st;
-	memcpy(c->pub_attached, live_probe_attached(c->live), sizeof(c->pub_attached));
+	c->pub_logs = ls;
+	if (c->live)
+		memcpy(c->pub_attached, live_probe_attached(c->live), sizeof(c->pub_attached));
 	c->pub_written = c->records_written;
 	memcpy(c->pub_error, c->error, sizeof(c->pub_error));
 	memcpy(c->pub_rec_error, c->rec_error, sizeof(c->pub_rec_error));
@@ -68,18 +94,72 @@ static int on_rec(const union ms_rec *r, void *arg)
 	return 0;
 }
 
+/* logsrc's callback: the records of followed logs */
+static int on_log_rec(void *arg, const union ms_rec *r)
+{
+	struct collector *c = arg;
+
+	c->log_records++;
+	return on_rec(r, c);
+}
+
+/* Wait up to timeout_ms for the source, hand over what came: the number of
+ * records, or a negative errno with c->error set. */
+static int source_poll(struct collector *c, int timeout_ms)
+{
+	uint64_t mono, real;
+	struct pollfd pfd;
+	long n;
+
+	if (c->live) {
+		n = live_poll(c->live, timeout_ms);
+		if (n < 0)
+			snprintf(c->error, sizeof(c->error), "reading the ring buffer: %s",
+				 strerror((int)-n));
+		return (int)n;
+	}
+	/* the files are looked at again at each wakeup and tick: inotify
+	 * only says when to look sooner (follow.h) */
+	pfd.fd = logsrc_fd(c->logs);
+	pfd.events = POLLIN;
+	if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR) {
+		snprintf(c->error, sizeof(c->error), "waiting for the followed logs: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	/* the logs' stamps are on the wall clock: onto CLOCK_MONOTONIC as
+	 * the clocks stand now. The two clocks are read one after the other,
+	 * so their difference jitters by some ns from one read to the next:
+	 * it is taken again only when it moved by more than SHIFT_STEP_NS (the
+	 * wall clock was stepped), so that figures from the stamps of two
+	 * reads are as exact as the stamps. */
+	ms_clock_pair(&mono, &real);
+	if (!c->have_shift || llabs((int64_t)(mono - real) - c->shift) > SHIFT_STEP_NS) {
+		c->shift = (int64_t)(mono - real);
+		c->have_shift = true;
+	}
+	n = logsrc_read(c->logs, c->shift, on_log_rec, c);
+	if (n < 0)
+		snprintf(c->error, sizeof(c->error), "reading the followed logs: %s",
+			 strerror((int)-n));
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 static void tick(struct collector *c, uint64_t now)
 {
+	struct logsrc_stats ls;
 	struct live_stats st;
 
-	live_tick(c->live);
-	live_stats(c->live, &st);
+	if (c->live)
+		live_tick(c->live);
+	source_stats(c, &st, &ls);
 	pthread_mutex_lock(&c->lock);
 	if (now > c->last_tick)
 		c->rate = (st.events - c->last_events) * 1e9 / (double)(now - c->last_tick);
 	c->last_events = st.events;
 	c->last_tick = now;
 	c->pub_live = st;
+	c->pub_logs = ls;
 	if (c->o.tick)
 		c->o.tick(c->tl, now, c->o.tick_arg);
 	if (c->o.expire_ns && now > c->o.expire_ns)
@@ -98,15 +178,11 @@ static void *run(void *arg)
 	while (!atomic_load(&c->stop) && !c->error[0]) {
 		/* records wake the reader in batches (and exec/exit at once), so
 		 * a wait as long as the tick costs no latency that matters */
-		int n = live_poll(c->live, (int)c->o.tick_ms);
+		int n = source_poll(c, (int)c->o.tick_ms);
 		uint64_t now = ms_now_mono();
 
-		if (n < 0) {
-			if (!c->error[0])
-				snprintf(c->error, sizeof(c->error), "reading the ring buffer: %s",
-					 strerror(-n));
+		if (n < 0)
 			break;
-		}
 		if (now - c->last_tick >= tick_ns)
 			tick(c, now);
 		publish(c);
@@ -148,9 +224,27 @@ int collector_start(const struct collector_opts *o, struct collector **out, char
 			goto fail;
 		}
 	}
-	ret = live_open(&o->live, on_rec, c, &c->live, err, errlen);
-	if (ret)
-		goto fail;
+	if (o->nfollow) {
+		/* live from now: what the logs hold is history (logsrc.h),
+		 * and what is written from here on is read once before the
+		 * thread starts, so that the first view has it */
+		c->logs = logsrc_open(o->follow, o->nfollow, err, errlen);
+		if (!c->logs) {
+			ret = -EINVAL;
+			goto fail;
+		}
+		ret = (int)logsrc_skip_history(c->logs);
+		if (!ret && source_poll(c, 0) < 0)
+			ret = -EIO;
+		if (ret) {
+			snprintf(err, errlen, "%s", c->error[0] ? c->error : "reading the logs");
+			goto fail;
+		}
+	} else {
+		ret = live_open(&o->live, on_rec, c, &c->live, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	publish(c); /* before the thread exists: nothing races yet */
 	ret = pthread_create(&c->thread, NULL, run, c);
 	if (ret) {
@@ -163,6 +257,7 @@ int collector_start(const struct collector_opts *o, struct collector **out, char
 	return 0;
 fail:
 	live_close(c->live);
+	logsrc_close(c->logs);
 	if (c->w) {
 		tf_writer_close(c->w, 0);
 		unlink(o->record_path);
@@ -198,11 +293,18 @@ const struct live_stats *collector_live(const struct collector *c)
 	return &c->pub_live;
 }
 
+const struct logsrc_stats *collector_logs(const struct collector *c)
+{
+	return c->logs ? &c->pub_logs : NULL;
+}
+
 void collector_stats(struct collector *c, struct collector_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&c->lock);
 	s->live = c->pub_live;
+	s->follow = c->logs != NULL;
+	s->logs = c->pub_logs;
 	s->events_per_s = c->rate;
 	s->records_written = c->pub_written;
 	memcpy(s->error, c->pub_error, sizeof(s->error));
@@ -212,6 +314,7 @@ void collector_stats(struct collector *c, struct collector_stats *s)
 
 int collector_stop(struct collector *c)
 {
+	struct logsrc_stats ls;
 	struct live_stats st;
 	int ret = 0;
 
@@ -220,17 +323,19 @@ int collector_stop(struct collector *c)
 	atomic_store(&c->stop, true);
 	if (c->started)
 		pthread_join(c->thread, NULL);
-	/* what the kernel already holds belongs to the file */
-	while (!c->error[0] && live_poll(c->live, 0) > 0)
+	/* what the kernel already holds (or the logs have) belongs to the file */
+	while (!c->error[0] && source_poll(c, 0) > 0 && c->live)
 		;
-	live_tick(c->live);
-	live_stats(c->live, &st);
+	if (c->live)
+		live_tick(c->live);
+	source_stats(c, &st, &ls);
 	if (c->w) {
 		ret = tf_writer_close(c->w, st.lost);
 		if (c->rec_error[0])
 			ret = 0; /* the file's error is out already; its chunks stay */
 	}
 	live_close(c->live);
+	logsrc_close(c->logs);
 	tl_free(c->tl);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

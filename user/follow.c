@@ -175,7 +175,13 @@ struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen)
 			else
 				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - paths[i]),
 					 paths[i]);
-			e = dir_add(w, dir, false);
+			/* inotify watches a file as well as a directory */
+			if (stat(dir, &sb))
+				e = -errno;
+			else if (!S_ISDIR(sb.st_mode))
+				e = -ENOTDIR;
+			else
+				e = dir_add(w, dir, false);
 			if (!e)
 				e = file_add(w, paths[i]);
 		}
@@ -201,6 +207,9 @@ const char *fw_path(const struct fw *w, size_t file)
 void fw_stats(const struct fw *w, struct fw_stats *s)
 {
 	*s = w->st;
+	s->open_now = 0;
+	for (size_t i = 0; i < w->nf; i++)
+		s->open_now += w->f[i].fd >= 0;
 }
 
 /* The partial line, handed over as a line (its file ended or was replaced). */

@@ -47,9 +47,12 @@ int fw_fd(const struct fw *w);
 long fw_read(struct fw *w, fw_line_cb cb, void *arg);
 /* The path of file FILE, NULL past the last. */
 const char *fw_path(const struct fw *w, size_t file);
-/* How many times file FILE was found truncated, replaced (rotation) */
+/* Over every file: times one was found truncated, replaced at its path
+ * (rotation, delete and recreate), opened; lines cut at FW_LINE_MAX; and
+ * the files open now. */
 struct fw_stats {
 	uint64_t truncated, replaced, opened, cut_lines;
+	uint64_t open_now;
 };
 void fw_stats(const struct fw *w, struct fw_stats *s);
 /* Hand over what is left (a last line without a newline) and stop. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "input.h"
+#include "prom_tl.h"
 #include "qemulog.h"
 #include "timeline.h"
 #include "tracefile.h"
@@ -269,6 +270,15 @@ size_t in_file_of(const struct in_set *s, size_t i)
 const char *in_path(const struct in_set *s, size_t file)
 {
 	return s->f[file].path;
+}
+
+size_t in_sources(const struct in_set *s, struct prom_tl_source *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t f = 0; f < in_files(s) && n < max; f++)
+		out[n++] = (struct prom_tl_source){"file", in_path(s, f)};
+	return n;
 }
 
 bool in_is_log(const struct in_set *s, size_t file)

@@ -66,6 +66,10 @@ int64_t in_prior_offset(const struct in_set *s, size_t i);
 /* The first clock pair of a trace file, false for a log. */
 bool in_clock_pair(const struct in_set *s, size_t file, uint64_t *mono, uint64_t *real);
 bool in_single_clock(const struct in_set *s);
+/* One migscope_source_info entry per file ("file", its path), at most max:
+ * how many. */
+struct prom_tl_source;
+size_t in_sources(const struct in_set *s, struct prom_tl_source *out, size_t max);
 /* What puts the records on unix time: true with the first trace file's clock
  * pair when every input is on its clock ((0, 0) when that input is a QEMU
  * log: unix time already); false when the inputs are on several clocks,

@@ -12,13 +12,17 @@
  * QMP commands); QEMU 10.1+ lines name no thread, and such a process gets a
  * pseudo pid above any real one, its own among the files. An MS_EV_PROC
  * record comes before its first event, VM and UUID from the header (else
- * empty), with no -incoming flag: the probes tell the roles.
+ * empty), with no -incoming flag: the probes tell the roles. In libvirt's
+ * log, the process ends (an MS_EV_EXIT record, exit_code -1: the log gives no
+ * status) at libvirt's "shutting down, reason=..." line, at that line's time,
+ * or at the next header, at the process's last record's time.
  */
 #ifndef MIGSCOPE_LOGSRC_H
 #define MIGSCOPE_LOGSRC_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "follow.h"
 #include "migscope_abi.h"
 
 struct logsrc;
@@ -28,6 +32,12 @@ typedef int (*logsrc_cb)(void *arg, const union ms_rec *r);
 /* Follow PATHS (files or directories of *.log, follow.h); NULL with a
  * one-line message in err. */
 struct logsrc *logsrc_open(char *const *paths, size_t n, char *err, size_t errlen);
+/* Read what the files hold now as history: the lines go by (libvirt's
+ * headers and shutdown lines are taken in, the pid of a process running
+ * is learnt) but no record is handed over, so that the first logsrc_read
+ * starts with what is written from now on, as the live BPF source does.
+ * Call it first, or never (every line is then read). 0 or -errno. */
+long logsrc_skip_history(struct logsrc *s);
 /* Readable when a followed file may have changed (poll it, or call
  * logsrc_read on a timer). */
 int logsrc_fd(const struct logsrc *s);
@@ -38,6 +48,9 @@ long logsrc_read(struct logsrc *s, int64_t real_to_mono, logsrc_cb cb, void *arg
 struct logsrc_stats {
 	uint64_t lines, events, skipped; /* skipped: not a catalog trace line */
 	uint64_t procs;			 /* processes (MS_EV_PROC records) */
+	uint64_t exits;			 /* processes ended (MS_EV_EXIT records) */
+	uint64_t history;		 /* event lines skipped as history */
+	struct fw_stats files;		 /* the followed files' (follow.h) */
 };
 void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st);
 void logsrc_close(struct logsrc *s);

@@ -1045,15 +1045,22 @@ int top_print_batch(FILE *f, const struct top_snap *s, const char *filter)
 	for (size_t i = 0; i < s->nrows; i++)
 		active += s->rows[i].result == TL_RES_ACTIVE;
 	if (h->live)
-		fprintf(f, "migscope top - %s - host %s - live\n", when[0] ? when : "-", h->host);
+		fprintf(f, "migscope top - %s - host %s - %s\n", when[0] ? when : "-", h->host,
+			h->source);
 	else
 		fprintf(f, "migscope top - %s - host %s - %s at +%.3fs%s\n", when[0] ? when : "-",
 			h->host, h->source, h->trace_rel / 1e9, h->eof ? " (end of file)" : "");
-	fprintf(f,
-		"QEMU processes %u traced, %u probes attached, %.0f events/s, %llu lost; "
-		"migrations: %d active, %zu listed\n",
-		h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
-		s->nrows);
+	if (h->follow)
+		fprintf(f,
+			"QEMU processes %u traced, %u log files followed, %.0f events/s; "
+			"migrations: %d active, %zu listed\n",
+			h->procs, h->files, h->events_per_s, active, s->nrows);
+	else
+		fprintf(f,
+			"QEMU processes %u traced, %u probes attached, %.0f events/s, %llu lost; "
+			"migrations: %d active, %zu listed\n",
+			h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
+			s->nrows);
 	if (h->input_error[0])
 		fprintf(f, "input stopped: %s\n", h->input_error);
 	if (h->capture_error[0])

@@ -108,8 +108,10 @@ struct top_row {
  * replay: the file's). */
 struct top_head {
 	char host[64];
-	char source[160]; /* "live", "replay FILE" */
+	char source[160]; /* "live", "live from PATH", "replay FILE" */
 	bool live;
+	bool follow;	       /* live from followed QEMU logs */
+	unsigned int files;    /* then: the log files open */
 	bool eof;	       /* replay: the file has ended */
 	char input_error[160]; /* replay: where a damaged file stopped */
 	char capture_error[160];

@@ -353,11 +353,18 @@ static void draw_title(const struct top_ui *ui, const struct top_snap *s)
 
 	for (size_t i = 0; i < s->nrows; i++)
 		active += s->rows[i].result == TL_RES_ACTIVE;
-	snprintf(left, sizeof(left),
-		 " QEMU processes: %u traced   probes attached: %u   events/s: %.0f   lost: %llu"
-		 "   migrations: %d active, %zu listed",
-		 h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
-		 s->nrows);
+	if (h->follow)
+		snprintf(left, sizeof(left),
+			 " QEMU processes: %u traced   log files followed: %u   events/s: %.0f"
+			 "   migrations: %d active, %zu listed",
+			 h->procs, h->files, h->events_per_s, active, s->nrows);
+	else
+		snprintf(
+		    left, sizeof(left),
+		    " QEMU processes: %u traced   probes attached: %u   events/s: %.0f   lost: "
+		    "%llu   migrations: %d active, %zu listed",
+		    h->procs, h->probes, h->events_per_s, (unsigned long long)h->lost, active,
+		    s->nrows);
 	line(1, left, h->lost ? style_attr(TOP_S_WARN) : A_NORMAL);
 	if (h->capture_error[0]) {
 		snprintf(left, sizeof(left), " capture stopped: %s", h->capture_error);

@@ -153,7 +153,13 @@ int main(int argc, char **argv)
 		tl = load(argc - 2, argv + 2, &lost);
 		if (!tl)
 			return 1;
-		ret = prom_render_tl(stdout, tl, lost, &file_clock);
+		struct prom_tl_source src[16];
+		size_t nsrc = 0;
+
+		/* as replay names its inputs */
+		for (int i = 2; i < argc && nsrc < 16; i++)
+			src[nsrc++] = (struct prom_tl_source){"file", argv[i]};
+		ret = prom_render_tl(stdout, tl, lost, src, nsrc, &file_clock);
 		tl_free(tl);
 		return ret ? 1 : 0;
 	}

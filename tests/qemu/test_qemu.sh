@@ -119,6 +119,8 @@ scenario() {
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do cmp+=("$1"); shift; done
 	[ "${1:-}" = "--" ] && shift
 	UUID=$(cat /proc/sys/kernel/random/uuid)
+	local follow=
+	[ "$expect" = completed ] && [ -z "${FOLLOW_DONE:-}" ] && follow=1 && follow_start "$name"
 	start_qemu "$name" src "$append"; local spid=$QPID
 	start_qemu "$name" dst "$append" -incoming defer; local dpid=$QPID
 	local kill=()
@@ -158,6 +160,131 @@ scenario() {
 		t_fail "$name: compare.py stopped"
 	[ "$expect" = completed ] && two_hosts "$name"
 	[ "$expect" = completed ] && [ -z "${SOURCES_DONE:-}" ] && sources "$name"
+	[ -n "$follow" ] && follow_check "$name" && follow_churn "$name"
+}
+
+# What the exporter says of the migrations, without what differs between a
+# live source and a replay by design: the server's own families, the
+# sources' self-metrics, the update's duration, the unix times (a live
+# source maps its clock at each update).
+mig_families() {
+	grep -Ev '^migscope_(scrape_duration_seconds|http_requests_total|source_info|log_[a-z_]+|metrics_update_seconds|migration_timestamp_seconds)[{ _]' "$1" |
+		grep -v '^#'
+}
+
+# same_series CHECK EXPECTED GOT: the two expositions' mig_families are the same
+same_series() {
+	if cmp -s <(mig_families "$2") <(mig_families "$3"); then
+		t_pass "$1"
+	else
+		t_fail "$1"
+		diff <(mig_families "$2") <(mig_families "$3") | head -20 | sed 's/^/#   /'
+		return 1
+	fi
+}
+
+# follow_start NAME: serve --follow and top --follow of the scenario's two
+# logs, started before its QEMUs, whose files appear later: the live view and
+# the exporter of a host whose QEMU has the log backend only (once, on the
+# first completed scenario).
+follow_start() {
+	local name=$1
+	FOLLOW_DONE=1
+	"$MIGSCOPE" serve --listen 127.0.0.1:0 --follow "$T/$name.src.log" \
+		--follow "$T/$name.dst.log" 2> "$T/$name.fserve.err" &
+	FSERVE_PID=$!
+	"$MIGSCOPE" top --follow "$T/$name.src.log" --follow "$T/$name.dst.log" --batch \
+		--interval 0.5 > "$T/$name.ftop.out" 2> "$T/$name.ftop.err" &
+	FTOP_PID=$!
+	"$MIGSCOPE" replay --follow "$T/$name.src.log" --follow "$T/$name.dst.log" --format json \
+		-o "$T/$name.freplay.json" 2> "$T/$name.freplay.err" &
+	FREPLAY_PID=$!
+	"$MIGSCOPE" replay --follow "$T/$name.src.log" --follow "$T/$name.dst.log" --format events \
+		-o "$T/$name.fevents" 2> "$T/$name.fevents.err" &
+	FEVENTS_PID=$!
+	wait_for 20 grep -q 'migscope: serving' "$T/$name.fserve.err" ||
+		{ t_fail "$name: serve --follow did not start"; sed 's/^/#   /' "$T/$name.fserve.err"; }
+}
+
+# scrape PORT OUT: the exposition, once a second update has come after now
+# (the collector ticks every second)
+scrape_settled() {
+	sleep 2.2
+	curl -s --max-time 10 "http://127.0.0.1:$1/metrics" > "$2"
+}
+
+# follow_check NAME: what serve --follow and top --follow showed live, against
+# the replay of the same logs once written (sources() made $name.logs.prom)
+follow_check() {
+	local name=$1 port
+	port=$(sed -n 's|.*127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T/$name.fserve.err" | head -1)
+	scrape_settled "$port" "$T/$name.fserve.prom"
+	kill -INT "$FSERVE_PID" "$FTOP_PID" 2> /dev/null
+	wait "$FSERVE_PID"; local sst=$?
+	wait "$FTOP_PID"; local tst=$?
+	check "$name: serve --follow and top --follow of the logs QEMU wrote live: exit 0" \
+		test "$sst:$tst" = 0:0
+	check "$name: ... serve --follow names its sources" \
+		grep -q "^migscope_source_info{source=\"log\",path=\"$T/$name.dst.log\"} 1$" \
+		"$T/$name.fserve.prom"
+	check "$name: ... the source's downtime" \
+		grep -q '^migscope_downtime_seconds_count{.*role="source"} 1$' "$T/$name.fserve.prom"
+	same_series "$name: ... every migration series and event count as the replay of the logs" \
+		"$T/$name.logs.prom" "$T/$name.fserve.prom"
+	# replay --follow: the events as they came, the report at SIGINT
+	local nev
+	nev=$(wc -l < "$T/$name.fevents")
+	kill -INT "$FREPLAY_PID" "$FEVENTS_PID" 2> /dev/null
+	wait "$FREPLAY_PID"; sst=$?
+	wait "$FEVENTS_PID"; tst=$?
+	check "$name: replay --follow: exit 0 at SIGINT" test "$sst:$tst" = 0:0
+	check "$name: ... --format events printed every record before the signal" \
+		test "$nev" -gt 0 -a "$nev" = "$(wc -l < "$T/$name.log.events")"
+	local figs='[.migrations[] | {role, result, downtime_ms, precopy_ms, total_ms, passes: .precopy_passes}] | sort_by(.role)'
+	check "$name: ... its report has the figures of the replay of the logs" \
+		test "$(jq -c "$figs" "$T/$name.freplay.json")" = "$(jq -c "$figs" "$T/$name.log.json")" -a \
+		"$(jq '.migrations | length' "$T/$name.freplay.json")" = 2
+	# the last snapshot of top, live, while the logs were written
+	awk '/^migscope top/ { n = "" } { n = n $0 "\n" } END { printf "%s", n }' \
+		"$T/$name.ftop.out" > "$T/$name.ftop.last"
+	check "$name: ... top --follow's last snapshot has the source completed" \
+		grep -qE '^ *[0-9]+ .* src +completed' "$T/$name.ftop.last"
+	check "$name: ... and the destination completed" \
+		grep -qE '^ *[0-9]+ .* dst +completed' "$T/$name.ftop.last"
+	check "$name: ... its header says it follows 2 log files" \
+		grep -q '2 log files followed' "$T/$name.ftop.last"
+}
+
+# follow_churn NAME: the same logs written again into a directory that
+# serve --follow follows, unprivileged, with a rotation, a truncation, a
+# delete and recreate, split lines and a file that appears late: the same
+# series and event counts, nothing lost or twice.
+follow_churn() {
+	local name=$1 d=$T/churn pid port
+	mkdir -p "$d" && chmod 755 "$T" "$d"
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$MIGSCOPE" serve --listen 127.0.0.1:0 --follow "$d" 2> "$T/churn.serve.err" &
+	pid=$!
+	if ! wait_for 20 grep -q 'migscope: serving' "$T/churn.serve.err"; then
+		t_fail "$name: serve --follow as nobody did not start"
+		sed 's/^/#   /' "$T/churn.serve.err"
+		kill "$pid" 2> /dev/null
+		return 1
+	fi
+	port=$(sed -n 's|.*127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$T/churn.serve.err" | head -1)
+	(umask 022; $PY "$MS_ROOT/tests/tools/logchurn.py" "$d" "$T/$name.src.log" \
+		"$T/$name.dst.log" --seconds 3 > "$T/churn.out" 2>&1) ||
+		{ t_fail "$name: logchurn.py"; sed 's/^/#   /' "$T/churn.out"; }
+	scrape_settled "$port" "$T/churn.prom"
+	kill -INT "$pid" 2> /dev/null
+	wait "$pid"
+	check "$name: churn: serve --follow DIR, no root, through the churn: exit 0" test $? = 0
+	check "$name: churn: ... it saw the rotation and the delete (2 replaced)" \
+		grep -q '^migscope_log_replaced_total 2$' "$T/churn.prom"
+	check "$name: churn: ... and the truncation" \
+		grep -q '^migscope_log_truncated_total 1$' "$T/churn.prom"
+	same_series "$name: churn: ... every migration series and event count as the replay of the logs" \
+		"$T/$name.logs.prom" "$T/churn.prom" || sed 's/^/#   /' "$T/churn.out"
 }
 
 # sources NAME: the view and the exporter from QEMU's own logs, two files each

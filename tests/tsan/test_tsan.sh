@@ -83,3 +83,37 @@ if serve_start s --binary "$MIGSIM" --record "$T/s.trace"; then
 	check "serve: exit 0 under TSan" test "$st" -eq 0
 	clean serve "$T/s.err"
 fi
+
+# serve --follow: the collector thread reads a log directory (a libvirt-style
+# log rewritten and rotated, a second log appearing) while it is scraped
+mkdir -p "$T/qlogs"
+if serve_start f --follow "$T/qlogs"; then
+	( while kill -0 "$f_pid" 2>/dev/null; do
+		curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$f_port/metrics"
+	  done ) &
+	scraper=$!
+	$PY - "$T/qlogs" <<'PYEOF'
+import os, sys, time
+d = sys.argv[1]
+def line(pid, state):
+    t = time.time()
+    return "%d@%d.%06d:migrate_set_state new state %s\n" % (pid, int(t), int(t * 1e6) % 1000000, state)
+for k in range(6):
+    name = os.path.join(d, "vm%d.log" % (k % 2))
+    with open(name, "a") as f:
+        f.write("2026-12-07 10:00:00.000+0000: starting up libvirt version: 9.0.0, hostname: h\n"
+                "-name guest=vm%d,debug-threads=on \\\n-uuid 00000000-0000-4000-8000-00000000000%d\n" % (k, k))
+        for st in ("setup", "active", "device", "completed"):
+            f.write(line(5000 + k, st)); f.flush(); time.sleep(0.1)
+        f.write("2026-12-07 10:00:01.000+0000: shutting down, reason=migrated\n")
+    if k == 2:
+        os.rename(name, name + ".1")
+PYEOF
+	sleep 1.5
+	check "serve --follow: six QEMU runs, each ended by libvirt's line (rotated mid-way)" bash -c \
+		"curl -s http://127.0.0.1:$f_port/metrics | grep -q '^migscope_records_total{kind=\"exit\"} 6$'"
+	kill -INT "$f_pid"; wait "$f_pid"; st=$?
+	kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null
+	check "serve --follow: exit 0 under TSan" test "$st" -eq 0
+	clean "serve --follow" "$T/f.err"
+fi

@@ -93,19 +93,38 @@ static void test_libvirt_log(void **state)
 							"migrate_set_state new state setup\n"
 							"2026-12-01T11:06:00.000002Z "
 							"migrate_set_state new state active\n");
-	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 5);
-	assert_int_equal(g.r[0].h.kind, MS_EV_PROC);
+	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 6);
+	/* libvirt's line ends the first process, at its own time (11:05 UTC) */
+	assert_int_equal(g.r[0].h.kind, MS_EV_EXIT);
+	assert_int_equal(g.r[0].h.pid, 4242);
+	assert_int_equal(g.r[0].exit.exit_code, -1);
+	assert_int_equal(g.r[0].h.ts, 1796123100ULL * 1000000000ULL);
+	assert_int_equal(g.r[1].h.kind, MS_EV_PROC);
+	assert_int_equal(g.r[1].h.pid, 5151);
+	assert_int_equal(g.r[3].h.kind, MS_EV_PROC);
+	assert_string_equal(g.r[3].proc.vm, "vm2");
+	assert_true(g.r[3].h.pid >= QLOG_NO_TID_PID);
+	assert_int_equal(g.r[3].proc.pflags & MS_PROC_VERSION_AT_LEAST, MS_PROC_VERSION_AT_LEAST);
+	assert_int_equal(g.r[4].h.pid, g.r[3].h.pid);
+	assert_int_equal(g.r[5].h.pid, g.r[3].h.pid);
+	assert_int_equal(g.r[4].h.tid, g.r[3].h.pid);
+	/* a start without libvirt's shutdown line before it (libvirtd was
+	 * killed): the process ends at the new header, at its last record */
+	g.n = 0;
+	put("qemu/vm1.log", "a",
+	    HDR("hv1", "vm1",
+		"11111111-2222-4333-8444-555555555555") "6161@2200.000100:migrate_"
+							"set_state new state setup\n");
+	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 3);
+	assert_int_equal(g.r[0].h.kind, MS_EV_EXIT);
 	assert_int_equal(g.r[0].h.pid, 5151);
-	assert_int_equal(g.r[2].h.kind, MS_EV_PROC);
-	assert_string_equal(g.r[2].proc.vm, "vm2");
-	assert_true(g.r[2].h.pid >= QLOG_NO_TID_PID);
-	assert_int_equal(g.r[2].proc.pflags & MS_PROC_VERSION_AT_LEAST, MS_PROC_VERSION_AT_LEAST);
-	assert_int_equal(g.r[3].h.pid, g.r[2].h.pid);
-	assert_int_equal(g.r[4].h.pid, g.r[2].h.pid);
-	assert_int_equal(g.r[3].h.tid, g.r[2].h.pid);
+	assert_int_equal(g.r[0].h.ts, 2100000100000ULL);
+	assert_int_equal(g.r[1].h.pid, 6161);
 	logsrc_stats(s, &st);
-	assert_int_equal(st.procs, 3);
-	assert_int_equal(st.events, 5);
+	assert_int_equal(st.procs, 4);
+	assert_int_equal(st.exits, 2);
+	assert_int_equal(st.events, 6);
+	assert_int_equal(st.files.open_now, 2);
 	logsrc_close(s);
 }
 
@@ -133,11 +152,63 @@ static void test_plain_logs(void **state)
 	logsrc_close(s);
 }
 
+/* Started on a running VM: what the log holds is history (no record), but
+ * its header names the process and its first line's thread is the pid. */
+static void test_history(void **state)
+{
+	char err[256], d[128], *paths[1];
+	struct logsrc_stats st;
+	struct logsrc *s;
+	struct got g = {};
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/hist", tmpdir);
+	assert_int_equal(mkdir(d, 0755), 0);
+	paths[0] = d;
+	put("hist/vm3.log", "w",
+	    HDR("hv1", "old", "00000000-2222-4333-8444-555555555555") "2026-12-01 "
+								      "10:05:00.000+0000: shutting "
+								      "down, reason=shutdown\n" HDR(
+									  "hv1", "vm3",
+									  "33333333-2222-4333-8444-"
+									  "555555555555") "7070@"
+											  "3000."
+											  "000100:"
+											  "migrate_"
+											  "set_"
+											  "state "
+											  "new "
+											  "state "
+											  "setup"
+											  "\n");
+	s = logsrc_open(paths, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(logsrc_skip_history(s), 0);
+	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 0);
+	put("hist/vm3.log", "a", "7080@3000.000200:migrate_set_state new state active\n");
+	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 2);
+	assert_int_equal(g.r[0].h.kind, MS_EV_PROC);
+	assert_int_equal(g.r[0].h.pid, 7070);
+	assert_string_equal(g.r[0].proc.vm, "vm3");
+	assert_int_equal(g.r[1].h.pid, 7070);
+	assert_int_equal(g.r[1].h.tid, 7080);
+	/* a file that appears later is new: read from its start */
+	put("hist/vm4.log", "w", "8080@3001.000100:migrate_set_state new state setup\n");
+	g.n = 0;
+	assert_int_equal(logsrc_read(s, 0, on_rec, &g), 2);
+	assert_int_equal(g.r[1].h.pid, 8080);
+	logsrc_stats(s, &st);
+	assert_int_equal(st.history, 1);
+	assert_int_equal(st.exits, 0); /* nothing was announced before the history's end */
+	logsrc_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_libvirt_log),
 	    cmocka_unit_test(test_plain_logs),
+	    cmocka_unit_test(test_history),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

@@ -774,7 +774,7 @@ static void test_replay_equals_live(void **state)
 	s = prom_tl_snapshot(p);
 	prom_render(&b, &s, 1);
 	prom_snap_unref(s);
-	assert_int_equal(prom_render_tl(f, tl, 0, NULL), 0);
+	assert_int_equal(prom_render_tl(f, tl, 0, NULL, 0, NULL), 0);
 	fclose(f);
 	expo_parse(b.p, &e1);
 	expo_parse(file, &e2);
