@@ -6,7 +6,7 @@
  * wants to hold less must drop them itself (a thread created later inherits
  * its creator's). `serve` drops everything in its main thread before the
  * HTTP threads exist, and the collector thread keeps only what attaching to
- * new QEMU processes needs (CAPS_ATTACH).
+ * new QEMU processes needs (CAPS_ATTACH), or reading logs (CAPS_READ_LOGS).
  */
 #ifndef MIGSCOPE_CAPS_H
 #define MIGSCOPE_CAPS_H
@@ -19,6 +19,9 @@
  * links and map updates) and CAP_SYS_PTRACE (reading /proc/PID/exe of a
  * process of another user, or one with capabilities migscope no longer has). */
 #define CAPS_ATTACH (CAPS_BIT(38) | CAPS_BIT(39) | CAPS_BIT(19))
+/* What following QEMU logs needs (--follow): CAP_DAC_READ_SEARCH, to read
+ * the logs of QEMU processes of other users (libvirt's, a session's). */
+#define CAPS_READ_LOGS CAPS_BIT(2)
 
 /* Restrict the calling thread to keep (a mask of CAP_* bits) in its
  * effective, permitted and bounding sets, clear its inheritable and ambient

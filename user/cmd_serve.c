@@ -33,6 +33,7 @@
 struct serve {
 	struct prom_tl *pt;
 	uint64_t expire_ns;
+	uint64_t keep_caps; /* the collector thread's capabilities */
 	/* migscope_source_info: what the collector reads */
 	struct prom_tl_source src[FW_MAX];
 	size_t nsrc;
@@ -152,7 +153,7 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 
 	if (!atomic_load(&s->caps)) {
 		/* capabilities are per thread: this one drops its own */
-		int r = caps_restrict(CAPS_ATTACH);
+		int r = caps_restrict(s->keep_caps);
 
 		atomic_store(&s->caps, r ? r : 1);
 	}
@@ -354,6 +355,7 @@ static int serve_start(struct serve_run *r)
 	} else {
 		r->co.tick = on_tick;
 		r->co.tick_arg = &r->s;
+		r->s.keep_caps = r->nfollow ? CAPS_READ_LOGS : CAPS_ATTACH;
 		for (size_t i = 0; i < r->nfollow; i++)
 			r->s.src[r->s.nsrc++] = (struct prom_tl_source){"log", r->follow[i]};
 		if (!r->nfollow)
@@ -383,7 +385,7 @@ static int serve_start(struct serve_run *r)
 			return MS_EXIT_FAIL;
 		}
 		ms_dbg("collector thread keeps %s; the other threads none",
-		       caps_names(CAPS_ATTACH, capn, sizeof(capn)));
+		       caps_names(r->s.keep_caps, capn, sizeof(capn)));
 	}
 
 	r->ho.listen_fd = r->lfd;
@@ -398,13 +400,14 @@ static int serve_start(struct serve_run *r)
 		collector_stats(r->c, &cs);
 		fprintf(
 		    stderr,
-		    "migscope: serving %s://%s/metrics%s: following %s%s (%llu log file%s)%s%s; "
+		    "migscope: serving %s://%s/metrics%s: following %s%s (%llu log file%s%s)%s%s; "
 		    "Ctrl-C stops\n",
 		    r->web && r->web->cert_pem ? "https" : "http", r->addr,
 		    r->web && r->web->nusers ? " (basic auth)" : "", r->follow[0],
 		    r->nfollow > 1 ? " and the other paths" : "",
 		    (unsigned long long)cs.logs.files.open_now,
 		    cs.logs.files.open_now == 1 ? "" : "s",
+		    cs.logs.files.pending ? "; paths not there yet are waited for" : "",
 		    r->co.record_path ? "; recording to " : "",
 		    r->co.record_path ? r->co.record_path : "");
 	} else if (r->c) {

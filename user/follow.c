@@ -50,6 +50,10 @@ struct fw {
 	int ifd;
 	struct fw_dir d[FW_MAX];
 	size_t nd;
+	/* paths given that do not exist yet: a file or a directory when they
+	 * come (their nearest existing directory is watched meanwhile) */
+	char *pend[FW_MAX];
+	size_t npend;
 	struct fw_file f[FW_FILES];
 	size_t nf;
 	struct fw_stats st;
@@ -134,6 +138,87 @@ static void dir_scan(struct fw *w, struct fw_dir *d)
 	closedir(dh);
 }
 
+/* The directory part of PATH into dir ("." or "/" at the top). */
+static void parent_of(const char *path, char *dir, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, n, ".");
+	else if (slash == path)
+		snprintf(dir, n, "/");
+	else
+		snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
+/* Follow PATH, which exists now: a directory's *.log files, or a file
+ * (its directory watched). 0 or -errno. */
+static int path_add(struct fw *w, const char *path, const struct stat *sb)
+{
+	char dir[PATH_MAX];
+	struct stat ds;
+	int e;
+
+	if (S_ISDIR(sb->st_mode)) {
+		/* its files now, so that they come in the order given */
+		e = dir_add(w, path, true);
+		for (size_t k = 0; !e && k < w->nd; k++)
+			if (w->d[k].rescan)
+				dir_scan(w, &w->d[k]);
+		return e;
+	}
+	parent_of(path, dir, sizeof(dir));
+	if (stat(dir, &ds))
+		return -errno;
+	e = dir_add(w, dir, false);
+	return e ? e : file_add(w, path);
+}
+
+/* PATH does not exist yet: watch its nearest existing directory (inotify
+ * watches a file as well, so that one must be a directory) and look for
+ * PATH at each fw_read. 0 or -errno. */
+static int pend_add(struct fw *w, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (w->npend == FW_MAX)
+		return -ENOSPC;
+	snprintf(dir, sizeof(dir), "%s", path);
+	do {
+		char up[PATH_MAX];
+
+		parent_of(dir, up, sizeof(up));
+		if (!strcmp(up, dir))
+			return -ENOENT;
+		snprintf(dir, sizeof(dir), "%s", up);
+	} while (stat(dir, &sb) && errno == ENOENT);
+	if (stat(dir, &sb))
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	w->pend[w->npend] = strdup(path);
+	if (!w->pend[w->npend])
+		return -ENOMEM;
+	w->npend++;
+	return dir_add(w, dir, false);
+}
+
+/* The paths that were not there: followed once they are. */
+static void pend_look(struct fw *w)
+{
+	struct stat sb;
+
+	for (size_t i = 0; i < w->npend;) {
+		if (stat(w->pend[i], &sb) || path_add(w, w->pend[i], &sb)) {
+			i++;
+			continue;
+		}
+		free(w->pend[i]);
+		w->pend[i] = w->pend[--w->npend];
+	}
+}
+
 struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen)
 {
 	struct fw *w;
@@ -156,35 +241,13 @@ struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct stat sb;
-		char dir[PATH_MAX];
-		const char *slash;
 
-		if (!stat(paths[i], &sb) && S_ISDIR(sb.st_mode)) {
-			/* its files now, so that they come in the order given */
-			e = dir_add(w, paths[i], true);
-			for (size_t k = 0; !e && k < w->nd; k++)
-				if (w->d[k].rescan)
-					dir_scan(w, &w->d[k]);
-		} else {
-			/* a file, there or not yet: its directory is watched */
-			slash = strrchr(paths[i], '/');
-			if (!slash)
-				snprintf(dir, sizeof(dir), ".");
-			else if (slash == paths[i])
-				snprintf(dir, sizeof(dir), "/");
-			else
-				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - paths[i]),
-					 paths[i]);
-			/* inotify watches a file as well as a directory */
-			if (stat(dir, &sb))
-				e = -errno;
-			else if (!S_ISDIR(sb.st_mode))
-				e = -ENOTDIR;
-			else
-				e = dir_add(w, dir, false);
-			if (!e)
-				e = file_add(w, paths[i]);
-		}
+		if (!stat(paths[i], &sb))
+			e = path_add(w, paths[i], &sb);
+		else if (errno == ENOENT)
+			e = pend_add(w, paths[i]);
+		else
+			e = -errno;
 		if (e) {
 			snprintf(err, errlen, "%s: cannot follow it: %s", paths[i], strerror(-e));
 			fw_close(w, NULL, NULL);
@@ -210,6 +273,7 @@ void fw_stats(const struct fw *w, struct fw_stats *s)
 	s->open_now = 0;
 	for (size_t i = 0; i < w->nf; i++)
 		s->open_now += w->f[i].fd >= 0;
+	s->pending = w->npend;
 }
 
 /* The partial line, handed over as a line (its file ended or was replaced). */
@@ -350,6 +414,8 @@ long fw_read(struct fw *w, fw_line_cb cb, void *arg)
 			p += sizeof(*e) + e->len;
 		}
 	}
+	if (w->npend)
+		pend_look(w);
 	for (size_t i = 0; i < w->nd; i++)
 		if (w->d[i].rescan)
 			dir_scan(w, &w->d[i]);
@@ -377,6 +443,8 @@ long fw_close(struct fw *w, fw_line_cb cb, void *arg)
 	}
 	for (size_t i = 0; i < w->nd; i++)
 		free(w->d[i].dir);
+	for (size_t i = 0; i < w->npend; i++)
+		free(w->pend[i]);
 	if (w->ifd >= 0)
 		close(w->ifd);
 	free(w);

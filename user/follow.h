@@ -5,8 +5,9 @@
  * --follow), where libvirt and logrotate append, rotate, truncate, delete and
  * recreate them.
  *
- * A path given is a file or a directory. A file may not exist yet: it is read
- * from its start when it appears. A directory's files whose names end in
+ * A path given is a file or a directory. It may not exist yet (a directory
+ * on its way must exist above it): once it appears it is followed as what it
+ * is then, a file read from its start or a directory. A directory's files whose names end in
  * ".log" are followed, those there at the start and those that appear later.
  * What each file held at the start is read too (the caller may skip it).
  *
@@ -39,7 +40,7 @@ struct fw;
 typedef int (*fw_line_cb)(void *arg, size_t file, const char *line, size_t len);
 
 /* Start following PATHS. NULL, with a one-line message in err, when a path
- * cannot be watched (its directory does not exist, no inotify). */
+ * cannot be watched (below a file, no access, no inotify). */
 struct fw *fw_open(char *const *paths, size_t n, char *err, size_t errlen);
 int fw_fd(const struct fw *w);
 /* Read what was written since the last call. The number of lines handed
@@ -53,6 +54,7 @@ const char *fw_path(const struct fw *w, size_t file);
 struct fw_stats {
 	uint64_t truncated, replaced, opened, cut_lines;
 	uint64_t open_now;
+	uint64_t pending; /* paths given that are not there yet */
 };
 void fw_stats(const struct fw *w, struct fw_stats *s);
 /* Hand over what is left (a last line without a newline) and stop. */

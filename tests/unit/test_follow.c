@@ -148,21 +148,50 @@ static void test_long_line(void **state)
 	fw_close(w, NULL, NULL);
 }
 
-static void test_errors(void **state)
+/* A directory given that does not exist yet (libvirt's log directory before
+ * its first domain): followed as a directory once it is there, two levels
+ * below what existed. */
+static void test_late_dir(void **state)
 {
-	char err[256], *paths[] = {"/nonexistent-dir-of-migscope/vm.log"};
+	char err[256], d[128], *paths[1];
+	struct fw_stats st;
+	struct fw *w;
 
 	(void)state;
+	snprintf(d, sizeof(d), "%s/late/qemu", tmpdir);
+	paths[0] = d;
+	w = fw_open(paths, 1, err, sizeof(err));
+	assert_non_null(w);
+	expect(w, "");
+	fw_stats(w, &st);
+	assert_int_equal(st.pending, 1);
+	assert_int_equal(mkdir(at("late"), 0755), 0);
+	assert_int_equal(mkdir(d, 0755), 0);
+	put("late/qemu/v.log", "w", "v1\n");
+	expect(w, "0:v1|");
+	put("late/qemu/w.log", "w", "w1\n");
+	expect(w, "1:w1|");
+	fw_stats(w, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.open_now, 2);
+	fw_close(w, NULL, NULL);
+}
+
+static void test_errors(void **state)
+{
+	char err[256], *paths[] = {"/etc/passwd/vm.log"};
+
+	(void)state;
+	/* below a file: it can never appear */
 	assert_null(fw_open(paths, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "/nonexistent-dir-of-migscope/vm.log: cannot follow it"));
+	assert_non_null(strstr(err, "/etc/passwd/vm.log: cannot follow it: Not a directory"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_file),
-	    cmocka_unit_test(test_dir_and_late_files),
-	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_file),      cmocka_unit_test(test_dir_and_late_files),
+	    cmocka_unit_test(test_long_line), cmocka_unit_test(test_late_dir),
 	    cmocka_unit_test(test_errors),
 	};
 
