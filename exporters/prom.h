@@ -148,6 +148,8 @@ enum prom_bset {
 	  "Lines of the followed logs that are no catalog trace event (libvirt's, QEMU's own).")   \
 	X(LOG_FILES, "migscope_log_files", GAUGE, NOW, PROM_L_NONE, NONE,                          \
 	  "Log files followed now.")                                                               \
+	X(LOG_REFUSED, "migscope_log_files_refused", GAUGE, NOW, PROM_L_NONE, NONE,                \
+	  "*.log files of the followed directories not followed: 4096 files are.")                 \
 	X(LOG_REPLACED, "migscope_log_replaced_total", COUNTER, NOW, PROM_L_NONE, NONE,            \
 	  "Followed log files found replaced at their path (rotated, deleted and recreated).")     \
 	X(LOG_TRUNCATED, "migscope_log_truncated_total", COUNTER, NOW, PROM_L_NONE, NONE,          \

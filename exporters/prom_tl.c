@@ -580,7 +580,8 @@ static void self_metrics(struct prom_tl *p, const struct tl *tl, const struct pr
 
 		prom_set(prom_get(p->reg, PF_LOG_LINES, 0, NULL), (double)ls->lines);
 		prom_set(prom_get(p->reg, PF_LOG_SKIPPED, 0, NULL), (double)ls->skipped);
-		prom_set(prom_get(p->reg, PF_LOG_FILES, 0, NULL), (double)ls->files.open_now);
+		prom_set(prom_get(p->reg, PF_LOG_FILES, 0, NULL), (double)ls->files.followed);
+		prom_set(prom_get(p->reg, PF_LOG_REFUSED, 0, NULL), (double)ls->files.refused);
 		prom_set(prom_get(p->reg, PF_LOG_REPLACED, 0, NULL), (double)ls->files.replaced);
 		prom_set(prom_get(p->reg, PF_LOG_TRUNCATED, 0, NULL), (double)ls->files.truncated);
 	}

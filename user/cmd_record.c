@@ -2,6 +2,7 @@
 /* migscope record: live capture of QEMU processes to a trace file. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "live.h"
+#include "logsrc.h"
 #include "tracefile.h"
 #include "util.h"
 
@@ -19,12 +21,14 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
+/* two forms: BPF (0), followed logs (1) */
 const struct cmd_usage cmd_record_usage = {
     .name = "record",
-    .nforms = 1,
+    .nforms = 2,
     .opts = (const struct cmd_opt[]){
-	CMD_LIVE_OPTIONS(0),
-	{"output", 'o', "FILE", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, CMD_FORM(0)},
+	{"follow", 'F', "PATH", CMD_O_REPEAT, CMD_FORM(1), CMD_FORM(1)},
+	CMD_LIVE_OPTIONS(CMD_FORM(0)),
+	{"output", 'o', "FILE", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, CMD_FORM(0) | CMD_FORM(1)},
 	{"duration", 'd', "S", CMD_O_SHORT, 0, 0},
 	CMD_COMMON_OPTIONS,
 	{},
@@ -40,10 +44,15 @@ static void help(FILE *f)
 		"--binary attaches to a QEMU binary before any process runs it, so that the first\n"
 		"probes of a QEMU started later are not missed (without it: the usual install\n"
 		"places such as /usr/libexec/qemu-kvm, where present).\n"
-		"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE).\n\n"
+		"Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE).\n"
+		"--follow PATH records QEMU logs as they are written instead (a file, or a\n"
+		"directory of *.log; for QEMU without USDT probes; no root): what they hold\n"
+		"already is not recorded; the records are on this host's monotonic clock, as\n"
+		"live ones.\n\n"
 		"Examples:\n"
 		"  migscope record -o mig.trace\n"
-		"  migscope record -p 4242 -p 4243 -o mig.trace --duration 60\n");
+		"  migscope record -p 4242 -p 4243 -o mig.trace --duration 60\n"
+		"  migscope record --follow /var/log/libvirt/qemu -o mig.trace\n");
 }
 
 struct rec_ctx {
@@ -51,10 +60,14 @@ struct rec_ctx {
 	struct cmd_live la;
 	const char *out;
 	double duration;
+	char *follow[FW_MAX]; /* --follow PATH, each time it is given */
+	size_t nfollow;
 	/* the run */
 	struct tf_writer *w;
 	int werr;
 	struct live *l;
+	struct logsrc *logs; /* --follow: instead of l */
+	uint64_t log_records;
 };
 
 static int on_rec(const union ms_rec *r, void *arg)
@@ -87,6 +100,11 @@ static int rec_parse(int argc, char **argv, struct rec_ctx *c)
 		if (r)
 			continue;
 		switch (opt) {
+		case 'F':
+			if (cmd_add_file("record", "--follow", optarg, c->follow, &c->nfollow,
+					 FW_MAX))
+				return MS_EXIT_USAGE;
+			break;
 		case 'o': c->out = optarg; break;
 		case 'd':
 			if (ms_parse_seconds(optarg, &c->duration) || c->duration <= 0) {
@@ -106,7 +124,7 @@ static int rec_parse(int argc, char **argv, struct rec_ctx *c)
 		ms_err("record: -o FILE is required");
 		return MS_EXIT_USAGE;
 	}
-	return 0;
+	return cmd_follow_check("record", c->nfollow, 0, &c->la.lo);
 }
 
 /* The file opened, the BPF side loaded and attached: 0, or an exit status
@@ -128,6 +146,25 @@ static int rec_start(struct rec_ctx *c)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (c->nfollow) {
+		struct logsrc_stats ls;
+
+		c->logs = logsrc_open(c->follow, c->nfollow, err, sizeof(err));
+		if (!c->logs || logsrc_skip_history(c->logs) < 0) {
+			ms_err("record: %s", c->logs ? "cannot read the logs" : err);
+			logsrc_close(c->logs);
+			tf_writer_close(c->w, 0);
+			unlink(c->out);
+			return MS_EXIT_FAIL;
+		}
+		logsrc_stats(c->logs, &ls);
+		fprintf(
+		    stderr,
+		    "migscope: recording to %s: following %s%s (%llu log file%s); Ctrl-C stops\n",
+		    c->out, c->follow[0], c->nfollow > 1 ? " and the other paths" : "",
+		    (unsigned long long)ls.files.followed, ls.files.followed == 1 ? "" : "s");
+		return 0;
+	}
 	if (live_open(&c->la.lo, on_rec, c, &c->l, err, sizeof(err))) {
 		ms_err("record: %s", err);
 		tf_writer_close(c->w, 0);
@@ -142,6 +179,30 @@ static int rec_start(struct rec_ctx *c)
 	return 0;
 }
 
+/* logsrc's callback: a followed log's record */
+static int on_log_rec(void *arg, const union ms_rec *r)
+{
+	struct rec_ctx *c = arg;
+
+	c->log_records++;
+	return on_rec(r, c);
+}
+
+/* Wait up to timeout_ms for the source, its records to the file: their
+ * count, or a negative errno. */
+static int rec_poll(struct rec_ctx *c, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = c->logs ? logsrc_fd(c->logs) : -1, .events = POLLIN};
+	long n;
+
+	if (!c->logs)
+		return live_poll(c->l, timeout_ms);
+	if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	n = logsrc_read_mono(c->logs, on_log_rec, c);
+	return n < 0 ? (int)n : (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 /* Until a signal or --duration: records to the file, a chunk a second. 0,
  * or MS_EXIT_FAIL after a read or write error (said). */
 static int rec_loop(struct rec_ctx *c)
@@ -153,14 +214,15 @@ static int rec_loop(struct rec_ctx *c)
 	while (!stop_sig) {
 		uint64_t now;
 
-		r = live_poll(c->l, 200);
+		r = rec_poll(c, 200);
 		if (r < 0) {
 			ms_err("record: %s", c->werr ? tf_writer_error(c->w) : strerror(-r));
 			return MS_EXIT_FAIL;
 		}
 		now = ms_now_mono();
 		if (now - last_flush >= 1000000000ull) {
-			live_tick(c->l);
+			if (c->l)
+				live_tick(c->l);
 			if (tf_writer_flush(c->w) < 0) {
 				ms_err("record: %s", tf_writer_error(c->w));
 				c->werr = 1;
@@ -171,10 +233,15 @@ static int rec_loop(struct rec_ctx *c)
 		if (c->duration > 0 && now - start >= (uint64_t)(c->duration * 1e9))
 			break;
 	}
-	/* what the kernel already holds belongs to the file */
-	while (live_poll(c->l, 0) > 0)
+	/* what the kernel already holds (what the logs have) belongs to the file */
+	while ((r = rec_poll(c, 0)) > 0 && c->l)
 		;
-	live_tick(c->l);
+	if (r < 0) {
+		ms_err("record: %s", c->werr ? tf_writer_error(c->w) : strerror(-r));
+		return MS_EXIT_FAIL;
+	}
+	if (c->l)
+		live_tick(c->l);
 	return 0;
 }
 
@@ -185,7 +252,11 @@ static int rec_stop(struct rec_ctx *c, int ret)
 	struct live_stats st;
 	int r;
 
-	live_stats(c->l, &st);
+	memset(&st, 0, sizeof(st));
+	if (c->l)
+		live_stats(c->l, &st);
+	else
+		st.events = c->log_records;
 	r = tf_writer_close(c->w, st.lost);
 	/* after a write error (a full disk) the file ends at its last whole
 	 * chunk: that error was the one line */
@@ -194,6 +265,7 @@ static int rec_stop(struct rec_ctx *c, int ret)
 		ret = MS_EXIT_FAIL;
 	}
 	live_close(c->l);
+	logsrc_close(c->logs);
 	fprintf(stderr, "migscope: %s: %llu events, %llu lost\n", c->out,
 		(unsigned long long)st.events, (unsigned long long)st.lost);
 	return ret;

@@ -405,8 +405,8 @@ static int serve_start(struct serve_run *r)
 		    r->web && r->web->cert_pem ? "https" : "http", r->addr,
 		    r->web && r->web->nusers ? " (basic auth)" : "", r->follow[0],
 		    r->nfollow > 1 ? " and the other paths" : "",
-		    (unsigned long long)cs.logs.files.open_now,
-		    cs.logs.files.open_now == 1 ? "" : "s",
+		    (unsigned long long)cs.logs.files.followed,
+		    cs.logs.files.followed == 1 ? "" : "s",
 		    cs.logs.files.pending ? "; paths not there yet are waited for" : "",
 		    r->co.record_path ? "; recording to " : "",
 		    r->co.record_path ? r->co.record_path : "");

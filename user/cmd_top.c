@@ -353,7 +353,7 @@ static void take(struct top_ctx *x)
 			snprintf(h.source, sizeof(h.source), "live from %s%s", x->follow[0],
 				 x->nfollow > 1 ? " and more" : "");
 			h.follow = true;
-			h.files = (unsigned int)st.logs.files.open_now;
+			h.files = (unsigned int)st.logs.files.followed;
 		} else {
 			snprintf(h.source, sizeof(h.source), "live");
 		}

@@ -11,15 +11,11 @@
 #include "tracefile.h"
 #include "util.h"
 
-#define SHIFT_STEP_NS 1000000 /* 1 ms */
-
 struct collector {
 	struct collector_opts o;
 	struct live *live;
 	struct logsrc *logs; /* instead of live: followed logs */
 	uint64_t log_records;
-	int64_t shift; /* CLOCK_MONOTONIC - CLOCK_REALTIME for the logs' stamps */
-	bool have_shift;
 	struct tl *tl;
 	struct tf_writer *w;
 	pthread_t thread;
@@ -107,7 +103,6 @@ static int on_log_rec(void *arg, const union ms_rec *r)
  * records, or a negative errno with c->error set. */
 static int source_poll(struct collector *c, int timeout_ms)
 {
-	uint64_t mono, real;
 	struct pollfd pfd;
 	long n;
 
@@ -127,18 +122,8 @@ static int source_poll(struct collector *c, int timeout_ms)
 			 strerror(errno));
 		return -errno;
 	}
-	/* the logs' stamps are on the wall clock: onto CLOCK_MONOTONIC as
-	 * the clocks stand now. The two clocks are read one after the other,
-	 * so their difference jitters by some ns from one read to the next:
-	 * it is taken again only when it moved by more than SHIFT_STEP_NS (the
-	 * wall clock was stepped), so that figures from the stamps of two
-	 * reads are as exact as the stamps. */
-	ms_clock_pair(&mono, &real);
-	if (!c->have_shift || llabs((int64_t)(mono - real) - c->shift) > SHIFT_STEP_NS) {
-		c->shift = (int64_t)(mono - real);
-		c->have_shift = true;
-	}
-	n = logsrc_read(c->logs, c->shift, on_log_rec, c);
+	/* the logs' stamps are on the wall clock: onto CLOCK_MONOTONIC */
+	n = logsrc_read_mono(c->logs, on_log_rec, c);
 	if (n < 0)
 		snprintf(c->error, sizeof(c->error), "reading the followed logs: %s",
 			 strerror((int)-n));

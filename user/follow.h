@@ -13,14 +13,17 @@
  *
  * Each complete line goes to the callback once, in file order: a partial last
  * line waits for its newline (the writer's next write); a file truncated below
- * what was read is read again from its start; a file renamed or deleted and
+ * what was read is read again from its start (seen when it is looked at while
+ * shorter: a truncation followed at once by as much data as had been read,
+ * before the next look, goes unseen, as with tail -F); a file renamed or deleted and
  * replaced at its path is read to its end, then the new one from its start;
  * a line that ends a file without a newline is handed over when the file is
  * replaced or closed. Lines are bounded (FW_LINE_MAX): a longer one is handed
  * over cut, with its length.
  *
  * fw_fd is an inotify descriptor to poll for readability; fw_read then reads
- * whatever changed. It is also correct to call fw_read on a timer alone.
+ * whatever changed. It is also correct to call fw_read on a timer alone: it
+ * looks at every file at least once a second.
  */
 #ifndef MIGSCOPE_FOLLOW_H
 #define MIGSCOPE_FOLLOW_H
@@ -29,7 +32,7 @@
 #include <stdint.h>
 
 #define FW_MAX	    64	      /* paths given */
-#define FW_FILES    256	      /* files followed at once */
+#define FW_FILES    4096      /* files followed, over a run */
 #define FW_LINE_MAX (1 << 16) /* bytes of one line kept */
 
 struct fw;
@@ -49,13 +52,17 @@ long fw_read(struct fw *w, fw_line_cb cb, void *arg);
 /* The path of file FILE, NULL past the last. */
 const char *fw_path(const struct fw *w, size_t file);
 /* Over every file: times one was found truncated, replaced at its path
- * (rotation, delete and recreate), opened; lines cut at FW_LINE_MAX; and
- * the files open now. */
+ * (rotation, delete and recreate), opened; lines cut at FW_LINE_MAX. Now:
+ * the files followed (there at their path when last looked at), those of
+ * them with an open descriptor (active in the last minute), the paths
+ * given that are not there yet, and the *.log files of the directories
+ * not followed because FW_FILES are. */
 struct fw_stats {
 	uint64_t truncated, replaced, opened, cut_lines;
-	uint64_t open_now;
-	uint64_t pending; /* paths given that are not there yet */
+	uint64_t followed, open_now, pending, refused;
 };
+/* How long a file without new data keeps its descriptor (default 60 s). */
+void fw_set_idle(struct fw *w, uint64_t idle_ns);
 void fw_stats(const struct fw *w, struct fw_stats *s);
 /* Hand over what is left (a last line without a newline) and stop. */
 long fw_close(struct fw *w, fw_line_cb cb, void *arg);

@@ -30,8 +30,10 @@ struct logsrc {
 	logsrc_cb cb;
 	void *arg;
 	long nrec;
-	int cb_ret;   /* the callback's nonzero return, which stopped the read */
-	bool history; /* this read hands over no record (logsrc_skip_history) */
+	int cb_ret;	    /* the callback's nonzero return, which stopped the read */
+	bool history;	    /* this read hands over no record (logsrc_skip_history) */
+	int64_t mono_shift; /* logsrc_read_mono's */
+	bool have_mono;
 };
 
 /* 10.1+ lines name no thread: a pseudo pid per file and start, above any
@@ -224,6 +226,22 @@ long logsrc_read(struct logsrc *s, int64_t real_to_mono, logsrc_cb cb, void *arg
 	if (s->cb_ret)
 		return s->cb_ret;
 	return r < 0 ? r : s->nrec;
+}
+
+#define SHIFT_STEP_NS 1000000 /* 1 ms */
+
+long logsrc_read_mono(struct logsrc *s, logsrc_cb cb, void *arg)
+{
+	uint64_t mono, real;
+	int64_t d;
+
+	ms_clock_pair(&mono, &real);
+	d = (int64_t)(mono - real);
+	if (!s->have_mono || llabs(d - s->mono_shift) > SHIFT_STEP_NS) {
+		s->mono_shift = d;
+		s->have_mono = true;
+	}
+	return logsrc_read(s, s->mono_shift, cb, arg);
 }
 
 void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st)

@@ -52,6 +52,13 @@ struct logsrc_stats {
 	uint64_t history;		 /* event lines skipped as history */
 	struct fw_stats files;		 /* the followed files' (follow.h) */
 };
+/* logsrc_read onto this host's CLOCK_MONOTONIC, as the live BPF source's
+ * records are: REAL_TO_MONO is CLOCK_MONOTONIC - CLOCK_REALTIME as the two
+ * clocks stand now, taken again only when it moved by more than 1 ms (the
+ * wall clock was stepped): read one after the other, the two clocks' difference
+ * jitters by some ns, and a figure from the stamps of two reads is to be as
+ * exact as the stamps. */
+long logsrc_read_mono(struct logsrc *s, logsrc_cb cb, void *arg);
 void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st);
 void logsrc_close(struct logsrc *s);
 

@@ -154,6 +154,11 @@ expect_error "serve --follow with -p" 2 "not --follow" \
 	"$MIGSCOPE" serve --follow "$T" -p 1
 expect_error "top --follow with --binary" 2 "not --follow" \
 	"$MIGSCOPE" top --follow "$T" --binary /bin/true --batch
+expect_error "record --follow with --ring-size" 2 "not --follow" \
+	"$MIGSCOPE" record --follow "$T" --ring-size 8 -o "$T/x.trace"
+expect_error "record --follow: below a file" 1 "$T/text/x.log: cannot follow it" \
+	"$MIGSCOPE" record --follow "$T/text/x.log" -o "$T/x.trace"
+check "... and no trace file is left behind" test ! -e "$T/x.trace"
 expect_error "replay --follow and files" 2 "not '$T/text' too" \
 	"$MIGSCOPE" replay --follow "$T" "$T/text"
 expect_error "replay --follow: below a file" 1 "$T/text/qemu: cannot follow it" \

@@ -202,6 +202,11 @@ follow_start() {
 	"$MIGSCOPE" replay --follow "$T/$name.src.log" --follow "$T/$name.dst.log" --format events \
 		-o "$T/$name.fevents" 2> "$T/$name.fevents.err" &
 	FEVENTS_PID=$!
+	"$MIGSCOPE" record --follow "$T/$name.src.log" --follow "$T/$name.dst.log" \
+		-o "$T/$name.frec.trace" 2> "$T/$name.frec.err" &
+	FREC_PID=$!
+	wait_for 20 grep -q 'recording to' "$T/$name.frec.err" ||
+		{ t_fail "$name: record --follow did not start"; sed 's/^/#   /' "$T/$name.frec.err"; }
 	wait_for 20 grep -q 'migscope: serving' "$T/$name.fserve.err" ||
 		{ t_fail "$name: serve --follow did not start"; sed 's/^/#   /' "$T/$name.fserve.err"; }
 }
@@ -244,6 +249,13 @@ follow_check() {
 	check "$name: ... its report has the figures of the replay of the logs" \
 		test "$(jq -c "$figs" "$T/$name.freplay.json")" = "$(jq -c "$figs" "$T/$name.log.json")" -a \
 		"$(jq '.migrations | length' "$T/$name.freplay.json")" = 2
+	# record --follow: a trace file of the logs as they were written
+	kill -INT "$FREC_PID" 2> /dev/null
+	wait "$FREC_PID"
+	check "$name: record --follow: exit 0 at SIGINT" test $? = 0 || sed 's/^/#   /' "$T/$name.frec.err"
+	"$MIGSCOPE" replay --format prom "$T/$name.frec.trace" > "$T/$name.frec.prom" 2> /dev/null
+	same_series "$name: ... its replay: every migration series and event count as the replay of the logs" \
+		"$T/$name.logs.prom" "$T/$name.frec.prom"
 	# the last snapshot of top, live, while the logs were written
 	awk '/^migscope top/ { n = "" } { n = n $0 "\n" } END { printf "%s", n }' \
 		"$T/$name.ftop.out" > "$T/$name.ftop.last"

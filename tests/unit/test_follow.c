@@ -173,7 +173,72 @@ static void test_late_dir(void **state)
 	expect(w, "1:w1|");
 	fw_stats(w, &st);
 	assert_int_equal(st.pending, 0);
-	assert_int_equal(st.open_now, 2);
+	assert_int_equal(st.followed, 2);
+	fw_close(w, NULL, NULL);
+}
+
+/* "K:TEXT|" for the line TEXT of file NAME, K its index in w */
+static const char *line_of(struct fw *w, const char *name, const char *text)
+{
+	static char buf[128];
+	size_t k = 0;
+
+	while (fw_path(w, k) && strcmp(fw_path(w, k), at(name)))
+		k++;
+	assert_non_null(fw_path(w, k));
+	snprintf(buf, sizeof(buf), "%zu:%s|", k, text);
+	return buf;
+}
+
+/* A libvirt host's log directory: a log per VM it ever ran. More files than
+ * the first table held (256), each giving its descriptor back once idle
+ * (here at once), reopened where it was when it grows, after a rotation or
+ * a truncation while closed too: every line once. */
+static void test_many_idle(void **state)
+{
+	char err[256], d[128], name[64], *paths[1];
+	struct fw_stats st;
+	struct got g = {};
+	struct fw *w;
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/many", tmpdir);
+	assert_int_equal(mkdir(d, 0755), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "many/vm%03d.log", i);
+		put(name, "w", "first\n");
+	}
+	paths[0] = d;
+	w = fw_open(paths, 1, err, sizeof(err));
+	assert_non_null(w);
+	fw_set_idle(w, 0);
+	assert_int_equal(fw_read(w, on_line, &g), 300);
+	fw_stats(w, &st);
+	assert_int_equal(st.followed, 300);
+	assert_int_equal(st.open_now, 0);
+	assert_int_equal(st.refused, 0);
+	/* grows while closed: from where it was */
+	put("many/vm007.log", "a", "second\n");
+	expect(w, line_of(w, "many/vm007.log", "second"));
+	/* a partial line keeps its file open until its newline */
+	put("many/vm008.log", "a", "hal");
+	expect(w, "");
+	fw_stats(w, &st);
+	assert_int_equal(st.open_now, 1);
+	put("many/vm008.log", "a", "f\n");
+	expect(w, line_of(w, "many/vm008.log", "half"));
+	/* rotated and truncated while closed */
+	assert_int_equal(rename(at("many/vm009.log"), at("many/vm009.log.1")), 0);
+	put("many/vm009.log", "w", "new9\n");
+	expect(w, line_of(w, "many/vm009.log", "new9"));
+	assert_int_equal(truncate(at("many/vm010.log"), 0), 0);
+	expect(w, "");
+	put("many/vm010.log", "a", "new10\n");
+	expect(w, line_of(w, "many/vm010.log", "new10"));
+	fw_stats(w, &st);
+	assert_int_equal(st.replaced, 1);
+	assert_int_equal(st.truncated, 1);
+	assert_int_equal(st.open_now, 0);
 	fw_close(w, NULL, NULL);
 }
 
@@ -192,7 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_file),      cmocka_unit_test(test_dir_and_late_files),
 	    cmocka_unit_test(test_long_line), cmocka_unit_test(test_late_dir),
-	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_many_idle), cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

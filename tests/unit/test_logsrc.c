@@ -124,7 +124,7 @@ static void test_libvirt_log(void **state)
 	assert_int_equal(st.procs, 4);
 	assert_int_equal(st.exits, 2);
 	assert_int_equal(st.events, 6);
-	assert_int_equal(st.files.open_now, 2);
+	assert_int_equal(st.files.followed, 2);
 	logsrc_close(s);
 }
 
