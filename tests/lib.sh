@@ -62,3 +62,15 @@ rec_stop() {
 	REC_PID=
 	return $st
 }
+
+# perfetto_check NAME REPORT REPLAY-ARGS...: replay --format perfetto of the
+# inputs keeps the Trace Event Format's rules, and its durations are those of
+# REPORT, the JSON report of the same inputs (tests/tools/tracecheck.py)
+perfetto_check() {
+	local name=$1 rep=$2 f; shift 2
+	f=$T/${name//[^a-zA-Z0-9._-]/_}
+	"$MIGSCOPE" replay --format perfetto -o "$f.perfetto.json" "$@" 2> "$f.perfetto.err" &&
+		$PY "$MS_ROOT/tests/tools/tracecheck.py" "$f.perfetto.json" "$rep" > "$f.tc" 2>&1
+	check "$name: replay --format perfetto: the Trace Event Format's rules, the report's durations" \
+		test $? = 0 || sed 's/^/#   /' "$f.tc" "$f.perfetto.err" | head -12
+}

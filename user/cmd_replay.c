@@ -17,6 +17,7 @@
 #include "evdump.h"
 #include "input.h"
 #include "logsrc.h"
+#include "perfetto.h"
 #include "qemulog.h"
 #include "prom_tl.h"
 #include "report.h"
@@ -31,7 +32,7 @@ const struct cmd_usage cmd_replay_usage = {
     .nforms = 2,
     .opts = (const struct cmd_opt[]){
 	{"follow", 'F', "PATH", CMD_O_REPEAT, CMD_FORM(1), CMD_FORM(1)},
-	{"format", 'f', "text|json|events|prom", CMD_O_SHORT, 0, 0},
+	{"format", 'f', "text|json|events|prom|perfetto", CMD_O_SHORT, 0, 0},
 	{"output", 'o', "OUT", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
 	{"vm", 'V', "NAME", 0, 0, 0},
 	{"uuid", 'U', "UUID", 0, 0, 0},
@@ -50,6 +51,7 @@ static void help(FILE *f)
 		"  json    the same as JSON (the contract of docs/figures.md)\n"
 		"  events  every record, one JSON object a line\n"
 		"  prom    the Prometheus exposition `migscope serve` would give at the end\n"
+		"  perfetto  Chrome Trace Event JSON for the Perfetto UI or chrome://tracing\n"
 		"A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
 		"timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
 		"skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
@@ -66,7 +68,7 @@ static void help(FILE *f)
 		"  migscope replay --follow /var/log/libvirt/qemu/web01.log --format events\n");
 }
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM };
+enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM, FMT_PERFETTO };
 
 /* report_json's document with "input_skipped_lines" added as its last key:
  * lines of QEMU logs that were skipped, null when no log was read. */
@@ -154,8 +156,11 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 				c->fmt = FMT_EVENTS;
 			} else if (!strcmp(optarg, "prom")) {
 				c->fmt = FMT_PROM;
+			} else if (!strcmp(optarg, "perfetto")) {
+				c->fmt = FMT_PERFETTO;
 			} else {
-				ms_err("replay: unknown format '%s' (text, json, events or prom)",
+				ms_err("replay: unknown format '%s' (text, json, events, prom or "
+				       "perfetto)",
 				       optarg);
 				return MS_EXIT_USAGE;
 			}
@@ -350,7 +355,10 @@ static int replay_report(struct replay_ctx *c)
 	else if (c->fmt == FMT_JSON &&
 		 json_with_skipped(c->out, c->tl, &ro, c->nlogs > 0, lc.skipped))
 		report_json(c->out, c->tl, &ro);
-	else if (c->fmt == FMT_PROM) {
+	else if (c->fmt == FMT_PERFETTO && perfetto_write(c->out, c->tl) == -ENOMEM) {
+		ms_err("replay: out of memory");
+		return MS_EXIT_FAIL;
+	} else if (c->fmt == FMT_PROM) {
 		struct prom_tl_source src[FW_MAX];
 		size_t nsrc = 0;
 

@@ -21,7 +21,9 @@ scenario() {
 	"$MIGSCOPE" replay -o "$T/$name.txt" "$T/$name.trace" || { t_fail "$name: text replay failed"; return 1; }
 	# other QEMU-like processes of the host are not this test's
 	$PY "$MS_ROOT/tests/live/only_pids.py" "$T/$name.all.json" "$T/$name.log" > "$T/$name.json"
+	perfetto_check "$name" "$T/$name.all.json" "$T/$name.trace"
 }
+
 
 # compare NAME: migscope vs migsim's log (tests/live/compare.py)
 compare() {
@@ -52,6 +54,13 @@ if scenario default; then
 		grep -q 'lacks 8 of .* catalog probes (postcopy_start, loadvm_postcopy_handle_run, migrate_fd_error, migrate_fd_cancel, vfio_load_device_config_state, qmp_enter_migrate_incoming and 2 more); the rest' "$T/default.trace.err"
 	jq_check default "no lost events, nothing incomplete" \
 		'.lost_records == 0 and ([.migrations[] | select(.incomplete)] | length == 0)'
+fi
+
+# 16 devices, the most a migration holds: a track each
+if scenario dev16 --devices 16; then
+	check "dev16: migsim completed" test "$SIM_ST" -eq 0
+	check "dev16: replay --format perfetto: a track per device on each side (32)" \
+		test "$(jq '[.traceEvents[] | select(.ph == "M" and .name == "thread_name" and (.args.name | startswith("vfio ")))] | length' "$T/dev16.perfetto.json")" = 32
 fi
 
 for n in 0 1 3; do

@@ -158,6 +158,9 @@ scenario() {
 		> "$T/$name.log.txt" 2>&1
 	$PY "$QDIR/compare.py" "$name" "$T" "$spid" "$dpid" "$expect" "${cmp[@]}" ||
 		t_fail "$name: compare.py stopped"
+	perfetto_check "$name" "$T/$name.live.json" "$T/$name.trace"
+	perfetto_check "$name (logs)" "$T/$name.log.json" --vm "mstest-$name" "$T/$name.src.log" \
+		"$T/$name.dst.log"
 	[ "$expect" = completed ] && two_hosts "$name"
 	[ "$expect" = completed ] && [ -z "${SOURCES_DONE:-}" ] && sources "$name"
 	[ -n "$follow" ] && follow_check "$name" && follow_churn "$name"

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The engine's migrations as a Chrome Trace Event Format document (JSON
+ * object form), which the Perfetto UI and chrome://tracing load:
+ * `migscope replay --format perfetto`.
+ *
+ * A process per migration side, named "HOST ROLE VM (pid N)"; its thread 1
+ * is the migration: a complete event (X) for the whole of it and for each
+ * phase the milestones bound (setup, precopy, waiting for the ACK, downtime
+ * and its stop / iterable / non-iterable parts on the source; loading and
+ * starting on the destination), an instant (i) per milestone; a thread per
+ * VFIO device with a complete event per device state (from its transition to
+ * the next) and one per SET_STATE ioctl; a counter (C) of the source's
+ * pending bytes and threshold per iteration; flow events (s, f) for the
+ * switchover ACK (destination to source) and the SWITCHOVER_START command
+ * (source to destination) of a pair. Times are in microseconds from the
+ * first migration's start, a destination's on its source's clock when the
+ * two are paired (tl_pair_dst_ts). Events are sorted by time.
+ */
+#ifndef MIGSCOPE_PERFETTO_H
+#define MIGSCOPE_PERFETTO_H
+
+#include <stdio.h>
+
+struct tl;
+
+/* 0, or -ENOMEM / -EIO. */
+int perfetto_write(FILE *out, const struct tl *tl);
+
+#endif
