@@ -9,9 +9,9 @@
  * read is a truncation: read again from the start.
  *
  * What is looked at: the entries inotify names (a write, a rename, a
- * delete in a watched directory), and every entry once a second, so that
- * what is read never depends on the events alone (an overflowed queue loses
- * nothing, and a directory created below a watched one is found). A host's
+ * delete in a watched directory), every entry with an open descriptor once a
+ * second and every other every 10 s, so that what is read never depends on
+ * the events alone (an overflowed queue makes every entry looked at). A host's
  * libvirt log directory holds a log per VM it ever ran: a file with no new
  * data for a minute gives its descriptor back (its inode and offset kept;
  * reopened where it was when it grows), and its partial-line buffer is only
@@ -39,7 +39,8 @@
 	(IN_CREATE | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM |        \
 	 IN_ATTRIB)
 
-#define FULL_LOOK_NS  1000000000ull  /* every entry looked at this often */
+#define FULL_LOOK_NS  1000000000ull  /* every open entry looked at this often */
+#define IDLE_LOOK_NS  10000000000ull /* and every entry, open or not */
 #define IDLE_CLOSE_NS 60000000000ull /* a file without new data gives its fd back */
 #define HASH_SIZE     (2 * FW_FILES) /* entries by path */
 
@@ -77,7 +78,7 @@ struct fw {
 	struct fw_file f[FW_FILES];
 	size_t nf;
 	uint32_t hash[HASH_SIZE]; /* entry index + 1, 0 empty (open addressing) */
-	uint64_t last_full, idle_ns;
+	uint64_t last_full, last_idle, idle_ns;
 	struct fw_stats st;
 	char chunk[1 << 16];
 };
@@ -499,7 +500,7 @@ long fw_read(struct fw *w, fw_line_cb cb, void *arg)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	uint64_t now = ms_now_mono();
-	bool all = false;
+	bool all = false, open_ones = false;
 	long lines = 0, r;
 	ssize_t n;
 
@@ -530,9 +531,15 @@ long fw_read(struct fw *w, fw_line_cb cb, void *arg)
 				f->dirty = true;
 		}
 	}
-	/* and every entry once a second, whatever the events said */
+	/* and, whatever the events said, every open entry once a second and
+	 * the others every 10 s (a write to a closed file is seen by its
+	 * directory's watch at once) */
 	if (now - w->last_full >= FULL_LOOK_NS) {
 		w->last_full = now;
+		open_ones = true;
+	}
+	if (now - w->last_idle >= IDLE_LOOK_NS) {
+		w->last_idle = now;
 		all = true;
 	}
 	if (w->npend)
@@ -541,7 +548,7 @@ long fw_read(struct fw *w, fw_line_cb cb, void *arg)
 		if (w->d[i].rescan)
 			dir_scan(w, &w->d[i]);
 	for (size_t k = 0; k < w->nf; k++) {
-		if (!all && !w->f[k].dirty)
+		if (!all && !w->f[k].dirty && !(open_ones && w->f[k].fd >= 0))
 			continue;
 		r = file_look(w, k, cb, arg, &lines, now);
 		if (r)

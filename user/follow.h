@@ -23,7 +23,7 @@
  *
  * fw_fd is an inotify descriptor to poll for readability; fw_read then reads
  * whatever changed. It is also correct to call fw_read on a timer alone: it
- * looks at every file at least once a second.
+ * looks at every active file once a second, and every file every 10 s.
  */
 #ifndef MIGSCOPE_FOLLOW_H
 #define MIGSCOPE_FOLLOW_H

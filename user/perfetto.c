@@ -11,6 +11,11 @@
 #include "perfetto.h"
 #include "timeline.h"
 
+/* The threads of a side: the migration (its whole span, milestones,
+ * counters), its phases (their own track: QEMU 8.2 ends the migration before
+ * its last downtime checkpoint), then a thread per device. */
+#define PHASES 2
+
 /* One event, its JSON text made at once; sorted by time before printing. */
 struct ev {
 	uint64_t ts; /* ns on the common line */
@@ -141,14 +146,15 @@ static void source_phases(struct pw *w, const struct tl_mig *m, int pid)
 	uint64_t stopped = ms_at(m, TL_M_SRC_VM_STOPPED), it = ms_at(m, TL_M_SRC_ITERABLE_SAVED);
 	uint64_t ready = ms_at(m, TL_M_READY), acked = ms_at(m, TL_M_ACK_RECEIVED);
 
-	span(w, pid, 1, "setup", ms_at(m, TL_M_SETUP), ms_at(m, TL_M_ACTIVE), "phase");
-	span(w, pid, 1, "precopy", ms_at(m, TL_M_ACTIVE), dt0, "phase");
+	span(w, pid, PHASES, "setup", ms_at(m, TL_M_SETUP), ms_at(m, TL_M_ACTIVE), "phase");
+	span(w, pid, PHASES, "precopy", ms_at(m, TL_M_ACTIVE), dt0, "phase");
 	if (tl_mig_ack_enabled(m) == 1 && tl_has(ready) && tl_has(acked) && acked > ready)
-		span(w, pid, 1, "waiting for the ACK", ready, acked, "phase");
-	span(w, pid, 1, "downtime", dt0, dt1, "phase");
-	span(w, pid, 1, "stop", dt0, stopped, "downtime");
-	span(w, pid, 1, "iterable save", stopped, it, "downtime");
-	span(w, pid, 1, "non-iterable save", it, ms_at(m, TL_M_SRC_NON_ITERABLE_SAVED), "downtime");
+		span(w, pid, PHASES, "waiting for the ACK", ready, acked, "phase");
+	span(w, pid, PHASES, "downtime", dt0, dt1, "phase");
+	span(w, pid, PHASES, "stop", dt0, stopped, "downtime");
+	span(w, pid, PHASES, "iterable save", stopped, it, "downtime");
+	span(w, pid, PHASES, "non-iterable save", it, ms_at(m, TL_M_SRC_NON_ITERABLE_SAVED),
+	     "downtime");
 }
 
 static void dest_phases(struct pw *w, const struct tl_mig *m, int pid)
@@ -156,9 +162,9 @@ static void dest_phases(struct pw *w, const struct tl_mig *m, int pid)
 	uint64_t loaded = ms_at(m, TL_M_DST_LOADVM_COMPLETED);
 	uint64_t started = ms_at(m, TL_M_DST_BH_VM_STARTED);
 
-	span(w, pid, 1, "setup", ms_at(m, TL_M_SETUP), ms_at(m, TL_M_ACTIVE), "phase");
-	span(w, pid, 1, "loading", ms_at(m, TL_M_ACTIVE), loaded, "phase");
-	span(w, pid, 1, "starting", loaded, started, "phase");
+	span(w, pid, PHASES, "setup", ms_at(m, TL_M_SETUP), ms_at(m, TL_M_ACTIVE), "phase");
+	span(w, pid, PHASES, "loading", ms_at(m, TL_M_ACTIVE), loaded, "phase");
+	span(w, pid, PHASES, "starting", loaded, started, "phase");
 }
 
 static void devices(struct pw *w, const struct tl_mig *m, int pid, uint64_t end)
@@ -167,7 +173,7 @@ static void devices(struct pw *w, const struct tl_mig *m, int pid, uint64_t end)
 
 	for (uint32_t i = 0; i < m->ndevs; i++) {
 		const struct tl_dev *d = &m->devs[i];
-		int tid = 2 + (int)i;
+		int tid = PHASES + 1 + (int)i;
 
 		add(w, 0,
 		    "\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"thread_name\",\"args\":{"
@@ -261,6 +267,10 @@ static void side(struct pw *w, const struct tl_mig *m, int pid)
 	    "\"ph\":\"M\",\"pid\":%d,\"tid\":1,\"name\":\"thread_name\",\"args\":{\"name\":"
 	    "\"migration\"}",
 	    pid);
+	add(w, 0,
+	    "\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"thread_name\",\"args\":{\"name\":"
+	    "\"phases\"}",
+	    pid, PHASES);
 	add(w, start,
 	    "\"ph\":\"X\",\"pid\":%d,\"tid\":1,\"cat\":\"migration\",\"name\":\"migration %s\","
 	    "\"dur\":%.3f,\"args\":{\"result\":\"%s\",\"qemu_pid\":%u}",

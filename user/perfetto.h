@@ -5,10 +5,12 @@
  * `migscope replay --format perfetto`.
  *
  * A process per migration side, named "HOST ROLE VM (pid N)"; its thread 1
- * is the migration: a complete event (X) for the whole of it and for each
- * phase the milestones bound (setup, precopy, waiting for the ACK, downtime
- * and its stop / iterable / non-iterable parts on the source; loading and
- * starting on the destination), an instant (i) per milestone; a thread per
+ * is the migration: a complete event (X) for the whole of it and an instant
+ * (i) per milestone; thread 2 its phases, a complete event for each that the
+ * milestones bound (setup, precopy, waiting for the ACK, downtime and its
+ * stop / iterable / non-iterable parts on the source; loading and starting
+ * on the destination; QEMU 8.2 ends a migration before its last downtime
+ * checkpoint, so the phases cannot nest in the migration's span); a thread per
  * VFIO device with a complete event per device state (from its transition to
  * the next) and one per SET_STATE ioctl; a counter (C) of the source's
  * pending bytes and threshold per iteration; flow events (s, f) for the

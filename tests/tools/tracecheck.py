@@ -95,7 +95,7 @@ def main(argv):
             continue
         xs = {}
         for e in evs:
-            if e.get("pid") == pid and e.get("ph") == "X" and e.get("tid") == 1:
+            if e.get("pid") == pid and e.get("ph") == "X" and e.get("tid") in (1, 2):
                 xs.setdefault(e["name"], e["dur"])
         for fig, name in (("downtime_ms", "downtime"), ("precopy_ms", "precopy"),
                           ("total_ms", f"migration {role}")):
