@@ -11,10 +11,11 @@ PY=/usr/bin/python3
 t_pass() { echo "ok - $*"; echo ok >> "$MS_RESULTS"; }
 t_fail() { echo "not ok - $*"; echo fail >> "$MS_RESULTS"; }
 
-# check NAME COMMAND...: pass when COMMAND succeeds
+# check NAME COMMAND...: pass when COMMAND succeeds; the status is the
+# verdict's, so that "check ... || show-why" shows why
 check() {
 	local name=$1; shift
-	if "$@"; then t_pass "$name"; else t_fail "$name"; fi
+	if "$@"; then t_pass "$name"; else t_fail "$name"; return 1; fi
 }
 
 # wait_for SECONDS COMMAND...: poll COMMAND every 50 ms until it succeeds
@@ -73,4 +74,5 @@ perfetto_check() {
 		$PY "$MS_ROOT/tests/tools/tracecheck.py" "$f.perfetto.json" "$rep" > "$f.tc" 2>&1
 	check "$name: replay --format perfetto: the Trace Event Format's rules, the report's durations" \
 		test $? = 0 || sed 's/^/#   /' "$f.tc" "$f.perfetto.err" | head -12
+	return 0
 }

@@ -163,7 +163,10 @@ scenario() {
 		"$T/$name.dst.log"
 	[ "$expect" = completed ] && two_hosts "$name"
 	[ "$expect" = completed ] && [ -z "${SOURCES_DONE:-}" ] && sources "$name"
-	[ -n "$follow" ] && follow_check "$name" && follow_churn "$name"
+	if [ -n "$follow" ]; then
+		follow_check "$name"
+		follow_churn "$name"
+	fi
 }
 
 # What the exporter says of the migrations, without what differs between a
