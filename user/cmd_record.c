@@ -2,7 +2,6 @@
 /* migscope record: live capture of QEMU processes to a trace file. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +66,6 @@ struct rec_ctx {
 	int werr;
 	struct live *l;
 	struct logsrc *logs; /* --follow: instead of l */
-	uint64_t log_records;
 };
 
 static int on_rec(const union ms_rec *r, void *arg)
@@ -179,27 +177,21 @@ static int rec_start(struct rec_ctx *c)
 	return 0;
 }
 
-/* logsrc's callback: a followed log's record */
+/* logsrc's callback (its arguments the other way round) */
 static int on_log_rec(void *arg, const union ms_rec *r)
 {
-	struct rec_ctx *c = arg;
-
-	c->log_records++;
-	return on_rec(r, c);
+	return on_rec(r, arg);
 }
 
 /* Wait up to timeout_ms for the source, its records to the file: their
  * count, or a negative errno. */
 static int rec_poll(struct rec_ctx *c, int timeout_ms)
 {
-	struct pollfd pfd = {.fd = c->logs ? logsrc_fd(c->logs) : -1, .events = POLLIN};
 	long n;
 
 	if (!c->logs)
 		return live_poll(c->l, timeout_ms);
-	if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
-		return -errno;
-	n = logsrc_read_mono(c->logs, on_log_rec, c);
+	n = logsrc_poll(c->logs, timeout_ms, on_log_rec, c);
 	return n < 0 ? (int)n : (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
@@ -255,8 +247,12 @@ static int rec_stop(struct rec_ctx *c, int ret)
 	memset(&st, 0, sizeof(st));
 	if (c->l)
 		live_stats(c->l, &st);
-	else
-		st.events = c->log_records;
+	else {
+		struct logsrc_stats ls;
+
+		logsrc_stats(c->logs, &ls);
+		st.events = logsrc_records(&ls);
+	}
 	r = tf_writer_close(c->w, st.lost);
 	/* after a write error (a full disk) the file ends at its last whole
 	 * chunk: that error was the one line */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,7 +14,6 @@ struct collector {
 	struct collector_opts o;
 	struct live *live;
 	struct logsrc *logs; /* instead of live: followed logs */
-	uint64_t log_records;
 	struct tl *tl;
 	struct tf_writer *w;
 	pthread_t thread;
@@ -48,7 +46,7 @@ static void source_stats(struct collector *c, struct live_stats *st, struct logs
 	}
 	memset(st, 0, sizeof(*st));
 	logsrc_stats(c->logs, ls);
-	st->events = c->log_records;
+	st->events = logsrc_records(ls);
 	st->procs = (unsigned int)(ls->procs - ls->exits);
 }
 
@@ -90,20 +88,16 @@ static int on_rec(const union ms_rec *r, void *arg)
 	return 0;
 }
 
-/* logsrc's callback: the records of followed logs */
+/* logsrc's callback (its arguments the other way round) */
 static int on_log_rec(void *arg, const union ms_rec *r)
 {
-	struct collector *c = arg;
-
-	c->log_records++;
-	return on_rec(r, c);
+	return on_rec(r, arg);
 }
 
 /* Wait up to timeout_ms for the source, hand over what came: the number of
  * records, or a negative errno with c->error set. */
 static int source_poll(struct collector *c, int timeout_ms)
 {
-	struct pollfd pfd;
 	long n;
 
 	if (c->live) {
@@ -113,20 +107,10 @@ static int source_poll(struct collector *c, int timeout_ms)
 				 strerror((int)-n));
 		return (int)n;
 	}
-	/* the files are looked at again at each wakeup and tick: inotify
-	 * only says when to look sooner (follow.h) */
-	pfd.fd = logsrc_fd(c->logs);
-	pfd.events = POLLIN;
-	if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR) {
-		snprintf(c->error, sizeof(c->error), "waiting for the followed logs: %s",
-			 strerror(errno));
-		return -errno;
-	}
 	/* the logs' stamps are on the wall clock: onto CLOCK_MONOTONIC */
-	n = logsrc_read_mono(c->logs, on_log_rec, c);
+	n = logsrc_poll(c->logs, timeout_ms, on_log_rec, c);
 	if (n < 0)
-		snprintf(c->error, sizeof(c->error), "reading the followed logs: %s",
-			 strerror((int)-n));
+		snprintf(c->error, sizeof(c->error), "following the logs: %s", strerror((int)-n));
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Followed QEMU logs as a source of records (logsrc.h). */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,15 @@ long logsrc_read_mono(struct logsrc *s, logsrc_cb cb, void *arg)
 		s->have_mono = true;
 	}
 	return logsrc_read(s, s->mono_shift, cb, arg);
+}
+
+long logsrc_poll(struct logsrc *s, int timeout_ms, logsrc_cb cb, void *arg)
+{
+	struct pollfd pfd = {.fd = fw_fd(s->w), .events = POLLIN};
+
+	if (timeout_ms && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	return logsrc_read_mono(s, cb, arg);
 }
 
 void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st)

@@ -59,6 +59,14 @@ struct logsrc_stats {
  * jitters by some ns, and a figure from the stamps of two reads is to be as
  * exact as the stamps. */
 long logsrc_read_mono(struct logsrc *s, logsrc_cb cb, void *arg);
+/* Wait up to timeout_ms (0: not) for the files to change, then
+ * logsrc_read_mono: its value, or -errno of the wait. */
+long logsrc_poll(struct logsrc *s, int timeout_ms, logsrc_cb cb, void *arg);
+/* Records handed over so far: processes, their ends and their events. */
+static inline uint64_t logsrc_records(const struct logsrc_stats *st)
+{
+	return st->procs + st->exits + st->events;
+}
 void logsrc_stats(const struct logsrc *s, struct logsrc_stats *st);
 void logsrc_close(struct logsrc *s);
 
