@@ -184,46 +184,16 @@ static __always_inline void fill_hdr(struct ms_hdr *h, __u64 pid_tgid, __u16 kin
 #define USDT_NREGS (sizeof(struct pt_regs) / sizeof(__u64))
 
 /*
- * Word K of the registers at the probe. The verifier takes only constant
- * offsets into the context: one load per case, and only of the registers an
- * argument names (a copy of them all would cost more than the few a probe
- * reads, and take a third of the stack).
- */
-#define REG_CASE(k)                                                                                \
-	case k:                                                                                    \
-		if (k < USDT_NREGS) {                                                              \
-			__u64 v;                                                                   \
-                                                                                                   \
-			/* in asm: the compiler would fold the cases into one                      \
-			 * ctx + k * 8, which the verifier refuses */                              \
-			asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(v) : "r"(ctx), "i"(k * 8));   \
-			return v;                                                                  \
-		}                                                                                  \
-		break;
-static __always_inline __u64 reg_word(struct pt_regs *ctx, __u32 k)
-{
-	/* clang-format off */
-	switch (k) {
-	REG_CASE(0) REG_CASE(1) REG_CASE(2) REG_CASE(3) REG_CASE(4) REG_CASE(5)
-	REG_CASE(6) REG_CASE(7) REG_CASE(8) REG_CASE(9) REG_CASE(10) REG_CASE(11)
-	REG_CASE(12) REG_CASE(13) REG_CASE(14) REG_CASE(15) REG_CASE(16) REG_CASE(17)
-	REG_CASE(18) REG_CASE(19) REG_CASE(20) REG_CASE(21) REG_CASE(22) REG_CASE(23)
-	REG_CASE(24) REG_CASE(25) REG_CASE(26) REG_CASE(27) REG_CASE(28) REG_CASE(29)
-	REG_CASE(30) REG_CASE(31) REG_CASE(32) REG_CASE(33) REG_CASE(34) REG_CASE(35)
-	}
-	/* clang-format on */
-	return 0;
-}
-
-/*
  * One USDT argument, as libbpf's bpf_usdt_arg() reads it from the spec that
  * libbpf stored for this attach point (usdt.bpf.h), but without a spec
- * lookup and a bpf_probe_read_kernel() of the register per argument. A kind
- * of argument this code does not know (from a newer libbpf) goes through
- * bpf_usdt_arg().
+ * lookup and a bpf_probe_read_kernel() of the register per argument: REGS is
+ * a copy of the registers at the probe (21 loads and stores; a switch on the
+ * register's offset, the verifier taking only constant offsets into the
+ * context, measured the same). A kind of argument this code does not know
+ * (from a newer libbpf) goes through bpf_usdt_arg().
  */
-static __always_inline int usdt_arg(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *a, int i,
-				    long *res)
+static __always_inline int usdt_arg(struct pt_regs *ctx, const __u64 *regs,
+				    const struct __bpf_usdt_arg_spec *a, int i, long *res)
 {
 	__u32 off = (__u16)a->reg_off;
 	__u64 val;
@@ -234,7 +204,7 @@ static __always_inline int usdt_arg(struct pt_regs *ctx, const struct __bpf_usdt
 	case BPF_USDT_ARG_REG_DEREF:
 		if (off % 8 || off / 8 >= USDT_NREGS)
 			return bpf_usdt_arg(ctx, i, res);
-		val = reg_word(ctx, off / 8);
+		val = regs[off / 8];
 		if (a->arg_type == BPF_USDT_ARG_REG)
 			break;
 		if (bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off)))
@@ -254,25 +224,194 @@ static __always_inline int usdt_arg(struct pt_regs *ctx, const struct __bpf_usdt
 	return 0;
 }
 
-/* The record is built on the stack, then copied into the ring buffer at the
- * size it came to. */
 #define WIRE_WORDS (MS_USDT_WIRE_MAX / 8)
+
+/*
+ * The stable strings (MS_COOKIE_STABLE) this CPU sent copied lately, by a
+ * hash of their address and process: a copy from user memory costs more than
+ * the rest of a record here (some 125 ns on AMD EPYC with its mitigations),
+ * and the hot probes carry a device's name. A record refers to a string sent
+ * in the last MS_STR_REF_NS by the same process from the same address, and
+ * of this generation (str_gen moves on when a traced process exits or
+ * execs, so that an address of a process never stands for another's). The
+ * entry is written only once the copy is in the ring buffer, so that a
+ * reference never comes before its copy, even from a thread that preempted
+ * this one on the CPU. Per CPU, so that no record waits for another CPU's
+ * cache line; a collision costs a copy, never a wrong name.
+ */
+#define STR_SEEN_SLOTS 256
+
+struct str_seen {
+	__u64 addr;
+	__u64 ts;
+	__u32 tgid;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STR_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct str_seen);
+} str_seen SEC(".maps");
+
+__u32 str_gen = 0;
+
+static __always_inline __u32 str_slot(__u64 addr, __u32 tgid)
+{
+	__u64 h = (addr ^ ((__u64)tgid << 40)) * 0x9e3779b97f4a7c15ull;
+
+	return (__u32)(h >> 56) & (STR_SEEN_SLOTS - 1);
+}
+
+/* A USDT record as ms_usdt read it, for the two ways out (global functions:
+ * the verifier checks each once, not for every path of the reading). */
+struct usdt_rec {
+	struct ms_hdr h;
+	__u64 av[MS_MAX_ARGS]; /* the arguments, a string's as its slot */
+	__u32 nargs, copy, stable, tgid, gen;
+	__u32 learned; /* kept in memory, where the verifier does not follow
+			* its value: in a register, each mix of strings copied
+			* and not would be a path of its own */
+};
+
+/*
+ * A record with string bytes, the bytes of the strings in u->copy after the
+ * arguments: reserved at the most a record can take (the verifier wants the
+ * size constant, and the stack has no room for a copy beside ms_usdt's), the
+ * bytes after the strings zeroed; the collector reads it to its strings' end.
+ * Such records are few: a stable string is copied once per CPU and
+ * MS_STR_REF_NS, and is remembered (str_seen) once it is in the ring buffer.
+ */
+__noinline int ms_usdt_out_strs(struct usdt_rec *u)
+{
+	__u64 *r, *args, *av, off; /* 64 bits: a bound checked on a 32-bit copy is lost */
+	struct ms_hdr *h;
+	__u32 nargs, copy;
+
+	if (!u)
+		return 0;
+	av = u->av;
+	nargs = u->nargs;
+	copy = u->copy;
+	if (nargs > MS_MAX_ARGS)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, MS_USDT_WIRE_MAX, 0);
+	if (!r) {
+		count_lost();
+		return 0;
+	}
+	/* no bytes of an older record with it */
+	for (int w = 0; w < WIRE_WORDS; w++)
+		r[w] = 0;
+	h = (struct ms_hdr *)r;
+	*h = u->h;
+	args = r + sizeof(*h) / 8;
+	off = sizeof(*h) + nargs * 8;
+	for (int i = 0; i < MS_MAX_ARGS; i++) {
+		long n;
+
+		if (i >= nargs)
+			break;
+		args[i] = av[i];
+		if (!(copy & (1u << i)))
+			continue;
+		/* its bytes after the arguments, its slot its address and its
+		 * length with the NUL (0: unreadable); one longer than
+		 * MS_STR_LEN - 1 is cut */
+		if (off > MS_USDT_WIRE_MAX - MS_STR_LEN)
+			break; /* cannot be (3 strings at most): for the verifier */
+		args[i] = av[i] & MS_WIRE_STR_ADDR;
+		n = bpf_probe_read_user_str((char *)r + off, MS_STR_LEN, (void *)av[i]);
+		if (n <= 0) {
+			h->flags |= MS_F_ARG_ERR;
+			continue;
+		}
+		if (n == MS_STR_LEN)
+			h->flags |= MS_F_STR_TRUNC;
+		args[i] |= (__u64)n << 56;
+		off += n;
+		if (u->stable & (1u << i))
+			u->learned |= 1u << i;
+	}
+	bpf_ringbuf_submit(r, h->flags & MS_F_NO_SYSCALLS ? BPF_RB_FORCE_WAKEUP
+							  : wake_flags(MS_USDT_WIRE_MAX));
+	for (int i = 0; i < MS_MAX_ARGS; i++) {
+		struct str_seen *seen;
+		__u32 slot;
+
+		if (!(u->learned & (1u << i)))
+			continue;
+		slot = str_slot(av[i], u->tgid);
+		seen = bpf_map_lookup_elem(&str_seen, &slot);
+		if (!seen)
+			continue;
+		seen->addr = av[i] & MS_WIRE_STR_ADDR;
+		seen->ts = u->h.ts;
+		seen->tgid = u->tgid;
+		seen->gen = u->gen;
+	}
+	return 0;
+}
+
+/* A record without string bytes (none in the probe, or all sent before):
+ * reserved in the ring buffer at its size, which the verifier wants
+ * constant, and written there, the N arguments words of a constant count. */
+static __always_inline void usdt_fill(__u64 *r, const struct usdt_rec *u, __u32 n)
+{
+	*(struct ms_hdr *)r = u->h;
+	for (__u32 i = 0; i < n; i++) {
+		__u64 x = u->av[i];
+
+		barrier_var(x); /* word by word: clang would make a memcpy of it */
+		r[sizeof(struct ms_hdr) / 8 + i] = x;
+	}
+}
+
+#define RESERVE_CASE(n)                                                                            \
+	case n:                                                                                    \
+		size = sizeof(struct ms_hdr) + n * 8;                                              \
+		r = bpf_ringbuf_reserve(&events, sizeof(struct ms_hdr) + n * 8, 0);                \
+		if (r)                                                                             \
+			usdt_fill(r, u, n);                                                        \
+		break;
+static __always_inline int usdt_out_words(const struct usdt_rec *u, __u32 nargs)
+{
+	__u64 *r = NULL, size = 0;
+
+	switch (nargs) {
+		RESERVE_CASE(0)
+		RESERVE_CASE(1)
+		RESERVE_CASE(2)
+		RESERVE_CASE(3)
+		RESERVE_CASE(4)
+		RESERVE_CASE(5)
+		RESERVE_CASE(6)
+	}
+	if (!r) {
+		count_lost();
+		return 0;
+	}
+	bpf_ringbuf_submit(r,
+			   u->h.flags & MS_F_NO_SYSCALLS ? BPF_RB_FORCE_WAKEUP : wake_flags(size));
+	return 0;
+}
 
 SEC("usdt")
 int ms_usdt(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct __bpf_usdt_spec *spec;
-	__u64 buf[WIRE_WORDS];
-	struct ms_hdr *h = (struct ms_hdr *)buf;
-	__u64 *args = buf + sizeof(*h) / 8, flags;
-	__u32 nargs, strmask;
-	__u64 off; /* 64 bits: a bound checked on a 32-bit copy is lost */
+	struct usdt_rec u; /* every field read is written first: no zeroing */
+	__u64 regs[USDT_NREGS];
+	struct ms_hdr *h = &u.h;
+	__u64 *av = u.av;
+	__u32 nargs, strmask, stable, tgid = pid_tgid >> 32, gen = str_gen, copy = 0;
 	int spec_id;
 
 	/* Probes are attached to QEMU binaries only, and with auto_trace every
 	 * process that runs one is traced: the lookup only matters with -p. */
-	if (!auto_trace && !is_traced(pid_tgid >> 32))
+	if (!auto_trace && !is_traced(tgid))
 		return 0;
 	spec_id = __bpf_usdt_spec_id(ctx);
 	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
@@ -280,59 +419,50 @@ int ms_usdt(struct pt_regs *ctx)
 		return 0;
 	nargs = MS_COOKIE_NARGS(spec->usdt_cookie);
 	strmask = MS_COOKIE_STRMASK(spec->usdt_cookie);
+	stable = MS_COOKIE_STABLE(spec->usdt_cookie);
+	__builtin_memcpy(regs, ctx, sizeof(regs));
 	fill_hdr(h, pid_tgid, MS_EV_USDT);
 	h->probe = MS_COOKIE_ID(spec->usdt_cookie);
 	h->flags = (__u16)(MS_COOKIE_SHAPE(spec->usdt_cookie) << MS_F_SHAPE_SHIFT);
+	if (!hooks_on)
+		h->flags |= MS_F_NO_SYSCALLS;
 	if (nargs > MS_MAX_ARGS)
 		nargs = MS_MAX_ARGS;
-	off = sizeof(*h) + nargs * 8;
-	if (strmask) {
-		/* the strings' bytes and the padding after them go out: no
-		 * stack garbage with them */
-		for (int i = sizeof(*h) / 8; i < WIRE_WORDS; i++)
-			buf[i] = 0;
-	}
 	for (int i = 0; i < MS_MAX_ARGS; i++) {
-		long v = 0, n;
+		struct str_seen *seen;
+		__u32 slot;
+		long v = 0;
 
 		if (i >= nargs)
 			break;
-		args[i] = 0;
-		if (i >= spec->arg_cnt || usdt_arg(ctx, &spec->args[i], i, &v)) {
+		if (i >= spec->arg_cnt || usdt_arg(ctx, regs, &spec->args[i], i, &v)) {
 			h->flags |= MS_F_ARG_ERR;
+			av[i] = 0;
 			continue;
 		}
-		if (!(strmask & (1u << i))) {
-			args[i] = v;
+		av[i] = v;
+		if (!(strmask & (1u << i)))
 			continue;
+		if (stable & (1u << i)) {
+			slot = str_slot(v, tgid);
+			seen = bpf_map_lookup_elem(&str_seen, &slot);
+			if (seen && seen->addr == (__u64)v && seen->tgid == tgid &&
+			    seen->gen == gen && h->ts - seen->ts < MS_STR_REF_NS) {
+				av[i] = MS_WIRE_STR_REF | ((__u64)v & MS_WIRE_STR_ADDR);
+				continue;
+			}
 		}
-		/* a string: its bytes after the arguments, its slot its length
-		 * with the NUL (0: unreadable); one longer than the slot is cut */
-		if (off > MS_USDT_WIRE_MAX - MS_STR_LEN)
-			break; /* cannot be (3 strings at most): for the verifier */
-		n = bpf_probe_read_user_str((char *)buf + off, MS_STR_LEN, (void *)v);
-		if (n <= 0) {
-			h->flags |= MS_F_ARG_ERR;
-			continue;
-		}
-		if (n == MS_STR_LEN)
-			h->flags |= MS_F_STR_TRUNC;
-		args[i] = n;
-		off += n;
+		copy |= 1u << i;
 	}
-	off = (off + 7) & ~7ull;
-	barrier_var(off); /* the bound below on the register that is passed */
-	if (off > MS_USDT_WIRE_MAX)
-		return 0; /* cannot be: the bound is for the verifier */
-	if (!hooks_on) {
-		h->flags |= MS_F_NO_SYSCALLS;
-		flags = BPF_RB_FORCE_WAKEUP;
-	} else {
-		flags = wake_flags(off);
-	}
-	if (bpf_ringbuf_output(&events, buf, off, flags))
-		count_lost();
-	return 0;
+	u.nargs = nargs;
+	u.copy = copy;
+	if (!copy)
+		return usdt_out_words(&u, nargs);
+	u.stable = stable;
+	u.tgid = tgid;
+	u.gen = gen;
+	u.learned = 0;
+	return ms_usdt_out_strs(&u);
 }
 
 #define IOC_TYPE(cmd) (((cmd) >> 8) & 0xff)
@@ -631,6 +761,8 @@ int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		/* start at once; userspace catches up with the identity */
 		bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY);
 	}
+	/* the process's addresses stand for nothing of the new image's */
+	__sync_fetch_and_add(&str_gen, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
@@ -668,6 +800,8 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	bpf_map_delete_elem(&traced, &tgid);
+	/* its pid may come again, with other strings at the same addresses */
+	__sync_fetch_and_add(&str_gen, 1);
 	/* the kernel closes a dying process's fds without close(): its data
 	 * fds go here, so that data_fds empties again after a migration */
 	if (data_fds_n)

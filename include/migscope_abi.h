@@ -66,12 +66,23 @@ struct ms_usdt {
 /*
  * The ring buffer's form of a USDT record, sized to what the probe carries:
  * the header, the probe's nargs arguments (its shape's), then the bytes of
- * its string arguments one after the other, each with its NUL; a string
- * argument's slot holds its length, NUL included (0: it could not be read).
- * Zero-padded to a multiple of 8 bytes. The collector turns it into struct
- * ms_usdt (ms_usdt_from_wire); nothing else sees it.
+ * the string arguments that were copied, one after the other, each with its
+ * NUL. Zero-padded to a multiple of 8 bytes. A string argument's slot holds
+ * the string's address in the process (bits 0-55), the length of its bytes
+ * here, NUL included (bits 56-62; 0 with no bytes: it could not be read), and
+ * MS_WIRE_STR_REF (bit 63): no bytes here, the string is the one this process
+ * last sent copied from that address. The BPF program copies a string that
+ * QEMU keeps at one address for the life of its object (MS_COOKIE_STABLE: a
+ * device's name, a section's idstr, a static state name) once per CPU and
+ * MS_STR_REF_NS, and refers to it in between. The collector turns the record
+ * into struct ms_usdt (cat_usdt_from_wire, with the strings it was sent);
+ * nothing else sees it.
  */
-#define MS_USDT_WIRE_MAX (24 + MS_MAX_ARGS * 8 + MS_MAX_STRS * MS_STR_LEN)
+#define MS_USDT_WIRE_MAX   (24 + MS_MAX_ARGS * 8 + MS_MAX_STRS * MS_STR_LEN)
+#define MS_WIRE_STR_REF	   (1ull << 63)
+#define MS_WIRE_STR_ADDR   ((1ull << 56) - 1)
+#define MS_WIRE_STR_LEN(s) ((unsigned int)(((s) >> 56) & 0x7f))
+#define MS_STR_REF_NS	   100000000ull /* a string is copied again after 100 ms */
 
 /* VFIO ioctl, emitted at syscall exit; h.ts is the syscall's start. */
 struct ms_ioctl {
@@ -171,12 +182,15 @@ union ms_rec {
  * USDT attach cookie: the catalog id and the shape of the arguments, so that
  * one BPF program serves every probe without a table lookup.
  */
-#define MS_COOKIE(id, nargs, strmask, shape)                                                       \
-	((__u64)(id) | ((__u64)(nargs) << 16) | ((__u64)(strmask) << 24) | ((__u64)(shape) << 32))
+#define MS_COOKIE(id, nargs, strmask, shape, stable)                                               \
+	((__u64)(id) | ((__u64)(nargs) << 16) | ((__u64)(strmask) << 24) |                         \
+	 ((__u64)(shape) << 32) | ((__u64)(stable) << 40))
 #define MS_COOKIE_ID(c)	     ((__u32)((c)&0xffff))
 #define MS_COOKIE_NARGS(c)   ((__u32)(((c) >> 16) & 0xff))
 #define MS_COOKIE_STRMASK(c) ((__u32)(((c) >> 24) & 0xff))
 #define MS_COOKIE_SHAPE(c)   ((__u32)(((c) >> 32) & 0xf))
+/* the string arguments QEMU keeps at one address while they can be seen */
+#define MS_COOKIE_STABLE(c) ((__u32)(((c) >> 40) & 0xff))
 
 /* VFIO uapi numbers (linux/vfio.h); Debian 12's headers lack the newest. */
 #define MS_VFIO_TYPE		     0x3b /* ';' */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,6 +125,34 @@ const char *cat_rec_types(const struct ms_usdt *e)
 	return cat_shape_types(e->h.probe, MS_F_SHAPE(e->h.flags));
 }
 
+/*
+ * The string arguments of a probe that QEMU passes from memory holding the
+ * same text at the same address for as long as the probe can fire with it
+ * (QEMU 8.2 to 10.2's sources): static names, and the names of objects that
+ * live as long as their device (QEMU refuses device_add and device_del while
+ * a migration runs). The BPF program copies these once per CPU and
+ * MS_STR_REF_NS. Not here, because QEMU makes them for each call:
+ * migrate_error's message, the QMP commands' JSON arguments, and the idstr
+ * of vfio_save_complete_precopy_thread_start (a g_strdup per thread).
+ */
+static unsigned int stable_strs(unsigned int id)
+{
+	const char *name = cat_name(id);
+
+	switch (id) {
+	case MS_P_MIGRATE_SET_STATE:	       /* MigrationStatus_str() */
+	case MS_P_VMSTATE_DOWNTIME_CHECKPOINT: /* string literals */
+	case MS_P_LOADVM_PROCESS_COMMAND:      /* mig_cmd_args[].name */
+	case MS_P_SAVEVM_SECTION_START: /* se->idstr */ return 0x1;
+	case MS_P_VMSTATE_DOWNTIME_SAVE: /* "iterable", se->idstr */
+	case MS_P_VMSTATE_DOWNTIME_LOAD: return 0x3;
+	case MS_P_VM_STATE_NOTIFY: return 0x4; /* RunState_str() */
+	case MS_P_RUNSTATE_SET: return 0xa;    /* RunState_str() twice */
+	}
+	/* every VFIO probe's first string is its device's vbasedev->name */
+	return name && !strncmp(name, "vfio_", 5) ? 0x1 : 0;
+}
+
 uint64_t cat_cookie(unsigned int id, unsigned int shape)
 {
 	const char *t = cat_shape_types(id, shape);
@@ -134,10 +163,117 @@ uint64_t cat_cookie(unsigned int id, unsigned int shape)
 	for (n = 0; t[n]; n++)
 		if (t[n] == 's')
 			strmask |= 1u << n;
-	return MS_COOKIE(id, n, strmask, shape);
+	return MS_COOKIE(id, n, strmask, shape, stable_strs(id) & strmask);
 }
 
-int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e)
+/*
+ * The strings a traced process sent copied, by (pid, address): what a
+ * reference (MS_WIRE_STR_REF) in a later record stands for. Chained, with a
+ * bound: past it, the table starts again empty (a reference to a string it
+ * no longer has is then an unreadable argument, MS_F_ARG_ERR, and the BPF
+ * program sends the string again within MS_STR_REF_NS).
+ */
+#define STRTAB_BUCKETS 4096
+#define STRTAB_MAX     65536
+
+struct strtab_ent {
+	struct strtab_ent *next;
+	uint64_t addr;
+	uint32_t pid;
+	uint8_t len; /* with the NUL */
+	char s[MS_STR_LEN];
+};
+
+struct cat_strtab {
+	struct strtab_ent *b[STRTAB_BUCKETS];
+	size_t n;
+	uint64_t unresolved, resets;
+};
+
+struct cat_strtab *cat_strtab_new(void)
+{
+	return calloc(1, sizeof(struct cat_strtab));
+}
+
+static void strtab_clear(struct cat_strtab *t, uint32_t pid, bool all)
+{
+	for (size_t i = 0; i < STRTAB_BUCKETS; i++) {
+		struct strtab_ent **pp = &t->b[i];
+
+		while (*pp) {
+			struct strtab_ent *e = *pp;
+
+			if (all || e->pid == pid) {
+				*pp = e->next;
+				free(e);
+				t->n--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+void cat_strtab_free(struct cat_strtab *t)
+{
+	if (!t)
+		return;
+	strtab_clear(t, 0, true);
+	free(t);
+}
+
+void cat_strtab_forget(struct cat_strtab *t, uint32_t pid)
+{
+	if (t && t->n)
+		strtab_clear(t, pid, false);
+}
+
+uint64_t cat_strtab_unresolved(const struct cat_strtab *t)
+{
+	return t ? t->unresolved : 0;
+}
+
+static size_t strtab_hash(uint32_t pid, uint64_t addr)
+{
+	uint64_t h = (addr ^ ((uint64_t)pid << 47)) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 52) % STRTAB_BUCKETS;
+}
+
+static struct strtab_ent *strtab_find(struct cat_strtab *t, uint32_t pid, uint64_t addr)
+{
+	for (struct strtab_ent *e = t->b[strtab_hash(pid, addr)]; e; e = e->next)
+		if (e->pid == pid && e->addr == addr)
+			return e;
+	return NULL;
+}
+
+static void strtab_put(struct cat_strtab *t, uint32_t pid, uint64_t addr, const char *s,
+		       unsigned int len)
+{
+	struct strtab_ent *e = strtab_find(t, pid, addr);
+
+	if (!e) {
+		size_t h = strtab_hash(pid, addr);
+
+		if (t->n >= STRTAB_MAX) {
+			strtab_clear(t, 0, true);
+			t->resets++;
+		}
+		e = malloc(sizeof(*e));
+		if (!e)
+			return;
+		e->pid = pid;
+		e->addr = addr;
+		e->next = t->b[h];
+		t->b[h] = e;
+		t->n++;
+	}
+	e->len = (uint8_t)len;
+	memcpy(e->s, s, len);
+}
+
+int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e, struct cat_strtab *tab)
 {
 	const unsigned char *p = data;
 	unsigned int nargs, strmask, s = 0;
@@ -160,16 +296,38 @@ int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e)
 	e->h = h;
 	memcpy(e->args, p + sizeof(h), (size_t)nargs * 8);
 	for (unsigned int i = 0; i < nargs; i++) {
-		uint64_t n = e->args[i];
+		uint64_t slot = e->args[i], addr = slot & MS_WIRE_STR_ADDR;
+		unsigned int n = MS_WIRE_STR_LEN(slot);
 
 		if (!(strmask & (1u << i)))
 			continue;
 		if (s >= MS_MAX_STRS)
 			return -1;
+		if (slot & MS_WIRE_STR_REF) {
+			const struct strtab_ent *te;
+
+			if (n || !(MS_COOKIE_STABLE(c) & (1u << i)))
+				return -1;
+			te = tab ? strtab_find(tab, h.pid, addr) : NULL;
+			if (te) {
+				memcpy(e->str[s], te->s, te->len);
+			} else {
+				/* its copy was not seen (a table started
+				 * again): unreadable, as the BPF side says
+				 * of a string it could not copy */
+				e->h.flags |= MS_F_ARG_ERR;
+				if (tab)
+					tab->unresolved++;
+			}
+			e->args[i] = s++;
+			continue;
+		}
 		/* its length with the NUL; 0: unreadable, "" */
 		if (n > MS_STR_LEN || n > size - off || (n && p[off + n - 1] != '\0'))
 			return -1;
 		memcpy(e->str[s], p + off, n);
+		if (n && tab && (MS_COOKIE_STABLE(c) & (1u << i)))
+			strtab_put(tab, h.pid, addr, (const char *)p + off, n);
 		off += n;
 		e->args[i] = s++;
 	}

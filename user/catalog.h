@@ -27,10 +27,21 @@ const char *cat_shape_versions(unsigned int id, unsigned int shape);
 int cat_shape_for_sizes(unsigned int id, const int *sizes, unsigned int n);
 /* The shape whose types are exactly these, -1 if none. */
 int cat_shape_for_types(unsigned int id, const char *types);
+/* The strings traced processes sent, for the references of later records
+ * (MS_WIRE_STR_REF); one per ring buffer read. */
+struct cat_strtab;
+struct cat_strtab *cat_strtab_new(void);
+void cat_strtab_free(struct cat_strtab *t);
+/* Forget the strings of process PID (it exited or exec'd). */
+void cat_strtab_forget(struct cat_strtab *t, uint32_t pid);
+/* References to strings the table did not have (made unreadable args). */
+uint64_t cat_strtab_unresolved(const struct cat_strtab *t);
 /* A USDT record as the BPF program puts it in the ring buffer (the sized form
- * of migscope_abi.h, SIZE bytes) into struct ms_usdt. 0, or -1 when it is not
+ * of migscope_abi.h, SIZE bytes) into struct ms_usdt, its string references
+ * resolved from TAB (which it learns the record's stable strings into; NULL:
+ * none, a reference is then an unreadable argument). 0, or -1 when it is not
  * one of the catalog's shapes or does not hold together (*e is then unset). */
-int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e);
+int cat_usdt_from_wire(const void *data, size_t size, struct ms_usdt *e, struct cat_strtab *tab);
 /* Argument types of a USDT record, by its probe and shape (NULL if unknown). */
 const char *cat_rec_types(const struct ms_usdt *e);
 /* Name of a VFIO device state (enum ms_vfio_state), "?" if out of range. */

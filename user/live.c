@@ -100,8 +100,9 @@ struct live {
 	size_t nbins;
 	int ret; /* callback's stop value */
 	uint64_t events, lost;
-	uint64_t malformed;	 /* ring records cat_usdt_from_wire refused */
-	struct tracked *tracked; /* processes traced now, as userspace knows them */
+	uint64_t malformed;	   /* ring records cat_usdt_from_wire refused */
+	struct cat_strtab *strtab; /* the strings the ring's references stand for */
+	struct tracked *tracked;   /* processes traced now, as userspace knows them */
 	size_t ntracked, tracked_cap;
 	uint64_t bins_released;
 	/* libbpf's USDT links share the object's spec table: created (here)
@@ -948,13 +949,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	case MS_EV_EXEC:
 		if (size < sizeof(struct ms_exec))
 			return 0;
+		cat_strtab_forget(l->strtab, r->h.pid);
 		return on_exec(l, &r->exec);
-	case MS_EV_EXIT: tracked_del(l, r->h.pid); return emit(l, r);
+	case MS_EV_EXIT:
+		tracked_del(l, r->h.pid);
+		cat_strtab_forget(l->strtab, r->h.pid);
+		return emit(l, r);
 	case MS_EV_USDT: {
 		union ms_rec u;
 
 		/* sized to its probe in the ring: whole again from here on */
-		if (cat_usdt_from_wire(data, size, &u.usdt)) {
+		if (cat_usdt_from_wire(data, size, &u.usdt, l->strtab)) {
 			l->malformed++;
 			return 0;
 		}
@@ -1064,6 +1069,12 @@ int live_open(const struct live_opts *o, live_cb cb, void *arg, struct live **ou
 	libbpf_set_print(libbpf_print);
 	l = calloc(1, sizeof(*l));
 	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	l->strtab = cat_strtab_new();
+	if (!l->strtab) {
+		free(l);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -1202,6 +1213,7 @@ void live_stats(const struct live *l, struct live_stats *s)
 	s->lost = l->lost;
 	s->procs = l->ntracked;
 	s->binaries_released = l->bins_released;
+	s->strings_unresolved = cat_strtab_unresolved(l->strtab);
 	s->hooks = l->hooks.st;
 	if (s->hooks.on)
 		s->hooks.on_ns += ms_now_mono() - l->hooks.on_since;
@@ -1239,5 +1251,6 @@ void live_close(struct live *l)
 	migscope_bpf__destroy(l->skel);
 	free(l->pids);
 	free(l->tracked);
+	cat_strtab_free(l->strtab);
 	free(l);
 }

@@ -33,6 +33,8 @@ probe_try() {
 	none) "$bin" -n 1000000 > "$o" ;;
 	floor) "$W/bin/usdt_floor" "$bin" qemu vfio_state_pending_exact -- \
 		"$bin" -n 1000000 --wait-enabled 5 > "$o" ;;
+	record) "$W/bin/usdt_floor" --record "$bin" qemu vfio_state_pending_exact -- \
+		"$bin" -n 1000000 --wait-enabled 5 > "$o" ;;
 	migscope)
 		rec_start "$W/probe.trace" --binary "$bin" || return 1
 		"$bin" -n 1000000 --wait-enabled 5 > "$o"
@@ -69,11 +71,12 @@ prog_ids() {
 }
 
 bench_probe() {
-	note "probe: 1,000,000 vfio_state_pending_exact (\"suuuuu\") probes; none, floor, migscope, bpftrace; $RUNS rounds"
+	note "probe: 1,000,000 vfio_state_pending_exact (\"suuuuu\") probes; none, floor, record, migscope, bpftrace; $RUNS rounds"
 	local r
 	for r in $(seq 1 "$RUNS"); do
 		probe_one none none
 		probe_one floor floor
+		probe_one record record
 		probe_one migscope migscope
 		probe_one bpftrace_count bpftrace_count
 	done
@@ -94,6 +97,10 @@ bench_probe() {
 	"$W/bin/usdt_floor" "$bin" qemu vfio_state_pending_exact -- "$bin" -n 1000000 \
 		--wait-enabled 5 > "$o"
 	put probe_bpf_prog_ns_floor "$(kv "$o" bpf_prog_ns)"
+	bin=$(fresh pl-stats-record)
+	"$W/bin/usdt_floor" --record "$bin" qemu vfio_state_pending_exact -- "$bin" -n 1000000 \
+		--wait-enabled 5 > "$o"
+	put probe_bpf_prog_ns_record "$(kv "$o" bpf_prog_ns)"
 	# our ms_usdt is the one that was not there before the recorder started
 	local before
 	before=$(prog_ids ms_usdt)

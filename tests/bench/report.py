@@ -87,6 +87,10 @@ def main():
     fig["probe_ratio_migscope_bpftrace"] = ratio(get("probe_ns_migscope"),
                                                  get("probe_ns_bpftrace"))
     fig["probe_ns_migscope_added"] = diff(get("probe_ns_migscope"), get("probe_ns_floor"))
+    fig["probe_ratio_record_floor"] = ratio(get("probe_ns_record"), get("probe_ns_floor"))
+    fig["probe_ratio_migscope_record"] = ratio(get("probe_ns_migscope"), get("probe_ns_record"))
+    fig["probe_ns_record_added"] = diff(get("probe_ns_record"), get("probe_ns_floor"))
+    fig["probe_ns_migscope_over_record"] = diff(get("probe_ns_migscope"), get("probe_ns_record"))
     for v in ("migscope", "migscope_always", "tpnull", "tp", "rawnull", "raw", "btfnull", "btf"):
         for c in ("other", "ioctl", "ioctl_vfio", "read", "write", "close", "getppid"):
             for m in ("ns", "best_ns"):
@@ -140,7 +144,8 @@ def main():
         target("probe: the BPF program <= 120 ns (statistics on)",
                cmp(lambda: get("probe_bpf_prog_ns_migscope") <= 120),
                get("probe_bpf_prog_ns_migscope"), 120,
-               f"floor program {get('probe_bpf_prog_ns_floor')} ns"),
+               f"floor program {get('probe_bpf_prog_ns_floor')} ns, "
+               f"least record {get('probe_bpf_prog_ns_record')} ns"),
         target("probe: migscope <= bpftrace", cmp(lambda: pm <= pb), pm, pb),
         # outside migrations (the default --syscall-hooks migration): nothing
         # attached, so nothing measurable, on the hooked calls or any other

@@ -196,22 +196,30 @@ static void wire_pad(struct wire *w)
 		w->b[w->n++] = 0;
 }
 
+/* a copied string's slot: its address and its length with the NUL */
+static uint64_t str_slot(uint64_t addr, const char *s)
+{
+	return ((uint64_t)(s ? strlen(s) + 1 : 0) << 56) | addr;
+}
+
 static void test_usdt_wire(void **state)
 {
+	struct cat_strtab *tab = cat_strtab_new();
 	struct ms_usdt e;
 	struct wire w;
 
 	(void)state;
-	/* vfio_state_pending_exact "suuuuu": the name's length in its slot,
-	 * its bytes after the six arguments */
+	assert_non_null(tab);
+	/* vfio_state_pending_exact "suuuuu": the name's address and length in
+	 * its slot, its bytes after the six arguments */
 	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
-	wire_u64(&w, strlen("0000:af:00.1") + 1);
+	wire_u64(&w, str_slot(0x5555aaaa1000, "0000:af:00.1"));
 	for (uint64_t i = 1; i <= 5; i++)
 		wire_u64(&w, i * 1000);
 	wire_str(&w, "0000:af:00.1");
 	wire_pad(&w);
 	assert_int_equal(w.n, 24 + 48 + 16);
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
 	assert_int_equal(e.h.ts, 42);
 	assert_int_equal(e.h.pid, 7);
 	assert_int_equal(e.h.probe, MS_P_VFIO_STATE_PENDING_EXACT);
@@ -219,14 +227,54 @@ static void test_usdt_wire(void **state)
 	assert_int_equal(e.args[0], 0);
 	assert_int_equal(e.args[5], 5000);
 	assert_int_equal(e.str[1][0], 0);
+	/* a reference to it: the name the copy from that address gave */
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, MS_WIRE_STR_REF | 0x5555aaaa1000);
+	for (uint64_t i = 1; i <= 5; i++)
+		wire_u64(&w, i);
+	assert_int_equal(w.n, 24 + 48);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
+	assert_string_equal(ms_arg_str(&e, 0), "0000:af:00.1");
+	assert_false(e.h.flags & MS_F_ARG_ERR);
+	assert_int_equal(e.args[1], 1);
+	/* another address, or another process: unreadable, never another's
+	 * name */
+	memcpy(w.b + 24, &(uint64_t){MS_WIRE_STR_REF | 0x5555aaaa2000}, 8);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
+	assert_string_equal(ms_arg_str(&e, 0), "");
+	assert_true(e.h.flags & MS_F_ARG_ERR);
+	memcpy(w.b + 24, &(uint64_t){MS_WIRE_STR_REF | 0x5555aaaa1000}, 8);
+	memcpy(w.b + 8, &(uint32_t){8}, 4); /* h.pid */
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
+	assert_true(e.h.flags & MS_F_ARG_ERR);
+	assert_int_equal(cat_strtab_unresolved(tab), 2);
+	/* the process exits: its strings go */
+	memcpy(w.b + 8, &(uint32_t){7}, 4);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
+	assert_false(e.h.flags & MS_F_ARG_ERR);
+	cat_strtab_forget(tab, 7);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
+	assert_true(e.h.flags & MS_F_ARG_ERR);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, NULL), 0);
+	assert_true(e.h.flags & MS_F_ARG_ERR);
+	/* a reference where the catalog says the string is made for each call
+	 * (migrate_error's message) cannot be: refused */
+	wire_hdr(&w, MS_P_MIGRATE_ERROR, 0);
+	wire_u64(&w, MS_WIRE_STR_REF | 0x1000);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), -1);
+	assert_int_equal(MS_COOKIE_STABLE(cat_cookie(MS_P_MIGRATE_ERROR, 0)), 0);
+	assert_int_equal(MS_COOKIE_STABLE(cat_cookie(MS_P_QMP_ENTER_MIGRATE, 0)), 0);
+	assert_int_equal(
+	    MS_COOKIE_STABLE(cat_cookie(MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START, 0)), 1);
+	assert_int_equal(MS_COOKIE_STABLE(cat_cookie(MS_P_RUNSTATE_SET, 0)), 0xa);
 	/* two strings one after the other (vfio_migration_set_state "ss"
 	 * in its second shape), the second unreadable (length 0): "" */
 	wire_hdr(&w, MS_P_VFIO_MIGRATION_SET_STATE, 1);
-	wire_u64(&w, 4);
-	wire_u64(&w, 0);
+	wire_u64(&w, str_slot(0x10, "dev"));
+	wire_u64(&w, str_slot(0x20, NULL));
 	wire_str(&w, "dev");
 	wire_pad(&w);
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
 	assert_string_equal(ms_arg_str(&e, 0), "dev");
 	assert_string_equal(ms_arg_str(&e, 1), "");
 	assert_int_equal(e.args[1], 1);
@@ -234,30 +282,34 @@ static void test_usdt_wire(void **state)
 	wire_hdr(&w, MS_P_MIGRATE_PENDING_EXACT, 0);
 	for (const char *t = cat_types(MS_P_MIGRATE_PENDING_EXACT); *t; t++)
 		wire_u64(&w, 9);
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), 0);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), 0);
 	assert_int_equal(e.args[0], 9);
 	/* what does not hold together is refused, never read past */
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n - 1, &e), -1);
-	assert_int_equal(cat_usdt_from_wire(w.b, 8, &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n - 1, &e, tab), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, 8, &e, tab), -1);
 	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
-	wire_u64(&w, 30); /* longer than the record */
+	wire_u64(&w, (uint64_t)30 << 56); /* longer than the record */
 	for (int i = 0; i < 5; i++)
 		wire_u64(&w, 0);
 	wire_str(&w, "short");
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), -1);
 	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
-	wire_u64(&w, 3); /* no NUL where its length ends */
+	wire_u64(&w, (uint64_t)3 << 56); /* no NUL where its length ends */
 	for (int i = 0; i < 5; i++)
 		wire_u64(&w, 0);
 	wire_str(&w, "abcdef");
-	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, w.n, &e, tab), -1);
 	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
-	wire_u64(&w, MS_STR_LEN + 1);
-	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+	wire_u64(&w, (uint64_t)(MS_STR_LEN + 1) << 56);
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e, tab), -1);
+	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 0);
+	wire_u64(&w, MS_WIRE_STR_REF | (4ull << 56)); /* a reference with bytes */
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e, tab), -1);
 	wire_hdr(&w, MS_P_COUNT, 0); /* not a catalog probe */
-	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e, tab), -1);
 	wire_hdr(&w, MS_P_VFIO_STATE_PENDING_EXACT, 15); /* nor a shape of it */
-	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e), -1);
+	assert_int_equal(cat_usdt_from_wire(w.b, sizeof(w.b), &e, tab), -1);
+	cat_strtab_free(tab);
 }
 
 int main(void)
