@@ -76,3 +76,21 @@ perfetto_check() {
 		test $? = 0 || sed 's/^/#   /' "$f.tc" "$f.perfetto.err" | head -12
 	return 0
 }
+
+# svg_check NAME REPORT REPLAY-ARGS...: replay --format svg of the inputs is
+# one self-contained picture whose downtime bands and stop spans are the
+# REPORT's figures on its drawn scales, rendered by headless Chromium light and
+# dark: not blank, the bands as wide in pixels, no two text boxes overlapping
+# (tests/tools/svgcheck.py; without chromium, the SVG alone, said in one line)
+svg_check() {
+	local name=$1 rep=$2 f; shift 2
+	f=$T/${name//[^a-zA-Z0-9._-]/_}
+	"$MIGSCOPE" replay --format svg -o "$f.svg" "$@" 2> "$f.svg.err" &&
+		SVGCHECK_PROFILE=$T/chromium-profile \
+			$PY "$MS_ROOT/tests/tools/svgcheck.py" "$f.svg" "$rep" --render "$T/svg" \
+			> "$f.sc" 2>&1
+	check "$name: replay --format svg: the report's downtime on the drawn scales, rendered light and dark, no text over text" \
+		test $? = 0 || sed 's/^/#   /' "$f.sc" "$f.svg.err" | head -12
+	grep -h '^svgcheck: no chromium' "$f.sc" 2> /dev/null | sed 's/^/# /'
+	return 0
+}

@@ -18,6 +18,7 @@
 #include "input.h"
 #include "logsrc.h"
 #include "perfetto.h"
+#include "svg.h"
 #include "qemulog.h"
 #include "prom_tl.h"
 #include "report.h"
@@ -32,7 +33,8 @@ const struct cmd_usage cmd_replay_usage = {
     .nforms = 2,
     .opts = (const struct cmd_opt[]){
 	{"follow", 'F', "PATH", CMD_O_REPEAT, CMD_FORM(1), CMD_FORM(1)},
-	{"format", 'f', "text|json|events|prom|perfetto", CMD_O_SHORT, 0, 0},
+	{"format", 'f', "text|json|events|prom|perfetto|svg", CMD_O_SHORT, 0, 0},
+	{"migration", 'M', "N", 0, 0, 0},
 	{"output", 'o', "OUT", CMD_O_SHORT | CMD_O_SHOW_SHORT, 0, 0},
 	{"vm", 'V', "NAME", 0, 0, 0},
 	{"uuid", 'U', "UUID", 0, 0, 0},
@@ -52,6 +54,9 @@ static void help(FILE *f)
 		"  events  every record, one JSON object a line\n"
 		"  prom    the Prometheus exposition `migscope serve` would give at the end\n"
 		"  perfetto  Chrome Trace Event JSON for the Perfetto UI or chrome://tracing\n"
+		"  svg     a picture of each migration pair: lanes, devices, the ACK, the\n"
+		"          downtime and its breakdown, convergence; --migration N draws the\n"
+		"          pair of migration N (its index in the JSON report) alone\n"
 		"A FILE may also be the log of QEMU's `log` trace backend (qemu -D FILE -msg\n"
 		"timestamp=on -trace events=LIST, see docs/qemu.md): lines it does not know are\n"
 		"skipped and counted. A log does not name its VM: --vm NAME (and --uuid UUID)\n"
@@ -64,11 +69,12 @@ static void help(FILE *f)
 		"Examples:\n"
 		"  migscope replay mig.trace\n"
 		"  migscope replay src.trace dst.trace --format json -o report.json\n"
+		"  migscope replay src.trace dst.trace --format svg -o mig.svg\n"
 		"  migscope replay --vm web01 src-qemu.log dst-qemu.log\n"
 		"  migscope replay --follow /var/log/libvirt/qemu/web01.log --format events\n");
 }
 
-enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM, FMT_PERFETTO };
+enum fmt { FMT_TEXT, FMT_JSON, FMT_EVENTS, FMT_PROM, FMT_PERFETTO, FMT_SVG };
 
 /* report_json's document with "input_skipped_lines" added as its last key:
  * lines of QEMU logs that were skipped, null when no log was read. */
@@ -117,6 +123,7 @@ struct replay_ctx {
 	/* the command line */
 	struct in_opts io;
 	enum fmt fmt;
+	long migration; /* --migration N, -1 all */
 	const char *outpath;
 	char **files;
 	size_t nfiles;
@@ -138,6 +145,7 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 	int opt;
 
 	c->fmt = FMT_TEXT;
+	c->migration = -1;
 	optind = 1;
 	while ((opt = cmd_getopt(argc, argv, &cmd_replay_usage)) != -1) {
 		if (opt == 'j') {
@@ -158,13 +166,28 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 				c->fmt = FMT_PROM;
 			} else if (!strcmp(optarg, "perfetto")) {
 				c->fmt = FMT_PERFETTO;
+			} else if (!strcmp(optarg, "svg")) {
+				c->fmt = FMT_SVG;
 			} else {
-				ms_err("replay: unknown format '%s' (text, json, events, prom or "
-				       "perfetto)",
+				ms_err("replay: unknown format '%s' (text, json, events, prom, "
+				       "perfetto or svg)",
 				       optarg);
 				return MS_EXIT_USAGE;
 			}
 			break;
+		case 'M': {
+			char *end;
+
+			errno = 0;
+			c->migration = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || c->migration < 0) {
+				ms_err("replay: --migration takes a migration's index (0, 1, ...), "
+				       "not '%s'",
+				       optarg);
+				return MS_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'F':
 			if (cmd_add_file("replay", "--follow", optarg, c->follow, &c->nfollow,
 					 FW_MAX))
@@ -176,6 +199,10 @@ static int replay_parse(int argc, char **argv, struct replay_ctx *c)
 		case 'h': help(stdout); return -1;
 		default: help(stderr); return MS_EXIT_USAGE;
 		}
+	}
+	if (c->migration >= 0 && c->fmt != FMT_SVG) {
+		ms_err("replay: --migration goes with --format svg");
+		return MS_EXIT_USAGE;
 	}
 	if (c->nfollow) {
 		if (optind < argc) {
@@ -358,6 +385,19 @@ static int replay_report(struct replay_ctx *c)
 	else if (c->fmt == FMT_PERFETTO && perfetto_write(c->out, c->tl) == -ENOMEM) {
 		ms_err("replay: out of memory");
 		return MS_EXIT_FAIL;
+	} else if (c->fmt == FMT_SVG) {
+		int e = svg_write(c->out, c->tl, c->migration);
+
+		if (e == -ENOENT) {
+			ms_err("replay: --migration %ld: the input has %zu migrations (0 to %zu)",
+			       c->migration, tl_nmigs(c->tl),
+			       tl_nmigs(c->tl) ? tl_nmigs(c->tl) - 1 : 0);
+			return MS_EXIT_FAIL;
+		}
+		if (e == -ENOMEM) {
+			ms_err("replay: out of memory");
+			return MS_EXIT_FAIL;
+		}
 	} else if (c->fmt == FMT_PROM) {
 		struct prom_tl_source src[FW_MAX];
 		size_t nsrc = 0;

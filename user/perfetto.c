@@ -95,39 +95,14 @@ static int ev_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* A side's timestamp on the common line: a paired destination's on its
- * source's clock. TL_NONE stays. */
 static uint64_t on_line(const struct tl_mig *m, uint64_t ts)
 {
-	const struct tl_pair *p = tl_mig_pair(m);
-
-	if (!tl_has(ts))
-		return TL_NONE;
-	if (p && p->dst == m)
-		return tl_pair_dst_ts(p, ts);
-	return ts;
+	return tl_mig_line_ts(m, ts);
 }
 
 static uint64_t ms_at(const struct tl_mig *m, enum tl_milestone k)
 {
 	return on_line(m, tl_mig_milestone(m, k));
-}
-
-/* The end of what is drawn of m: its end, else its last milestone seen. */
-static uint64_t mig_end(const struct tl *tl, const struct tl_mig *m)
-{
-	uint64_t e = ms_at(m, TL_M_END), last = on_line(m, m->start_ts);
-
-	if (tl_has(e))
-		return e;
-	for (int k = 0; k < TL_M_COUNT; k++) {
-		uint64_t v = ms_at(m, (enum tl_milestone)k);
-
-		if (tl_has(v) && v > last)
-			last = v;
-	}
-	(void)tl;
-	return last;
 }
 
 /* A complete event from a to b (both present, a <= b) on thread tid */
@@ -254,7 +229,7 @@ static void side(struct pw *w, const struct tl_mig *m, int pid)
 	const struct tl *tl = w->tl;
 	const struct tl_proc *pr = tl_mig_proc(m);
 	enum tl_role role = tl_mig_role(m);
-	uint64_t start = on_line(m, m->start_ts), end = mig_end(tl, m);
+	uint64_t start = on_line(m, m->start_ts), end = tl_mig_line_last(m);
 	char vm[2 * MS_NAME_LEN], host[160];
 
 	esc(vm, sizeof(vm), m->vm[0] ? m->vm : "?");

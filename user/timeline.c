@@ -2856,6 +2856,31 @@ uint64_t tl_pair_dst_ts(const struct tl_pair *p, uint64_t dst_ts)
 	return (uint64_t)((int64_t)dst_ts - p->skew_ns);
 }
 
+uint64_t tl_mig_line_ts(const struct tl_mig *m, uint64_t ts)
+{
+	const struct tl_pair *p = m ? m->pair : NULL;
+
+	if (!m || !tl_has(ts))
+		return TL_NONE;
+	return p && p->dst == m ? tl_pair_dst_ts(p, ts) : ts;
+}
+
+uint64_t tl_mig_line_last(const struct tl_mig *m)
+{
+	uint64_t e = tl_mig_line_ts(m, tl_mig_milestone(m, TL_M_END));
+	uint64_t last = tl_mig_line_ts(m, m->start_ts);
+
+	if (tl_has(e))
+		return e;
+	for (int k = 0; k < TL_M_COUNT; k++) {
+		uint64_t v = tl_mig_line_ts(m, tl_mig_milestone(m, (enum tl_milestone)k));
+
+		if (tl_has(v) && (!tl_has(last) || v > last))
+			last = v;
+	}
+	return last;
+}
+
 int64_t tl_pair_guest_downtime(const struct tl *tl, const struct tl_pair *p)
 {
 	uint64_t started = p->dst->ms[TL_M_DST_BH_VM_STARTED];

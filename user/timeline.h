@@ -568,6 +568,11 @@ int64_t tl_pair_clock_offset(const struct tl *tl, const struct tl_pair *p);
 int64_t tl_pair_clock_error(const struct tl_pair *p);
 /* A destination timestamp on the source's time line (TL_NONE stays). */
 uint64_t tl_pair_dst_ts(const struct tl_pair *p, uint64_t dst_ts);
+/* A timestamp of m on its pair's time line: a paired destination's on its
+ * source's clock, else as it is (TL_NONE stays). */
+uint64_t tl_mig_line_ts(const struct tl_mig *m, uint64_t ts);
+/* On that line, m's end, else the latest of its start and milestones. */
+uint64_t tl_mig_line_last(const struct tl_mig *m);
 int64_t tl_pair_guest_downtime(const struct tl *tl, const struct tl_pair *p);
 int64_t tl_pair_ack_transit(const struct tl *tl, const struct tl_pair *p);
 void tl_pair_breakdown(const struct tl *tl, const struct tl_pair *p, struct tl_breakdown *b);

@@ -35,6 +35,12 @@ expect_error "replay: missing file" 1 "$T/nope" "$MIGSCOPE" replay "$T/nope"
 expect_error "replay: a directory" 1 "$T" "$MIGSCOPE" replay "$T"
 expect_error "replay: bad format" 2 "unknown format" "$MIGSCOPE" replay --format xml "$T/text"
 expect_error "replay: no file" 2 "no trace file" "$MIGSCOPE" replay
+expect_error "replay: --migration not a number" 2 "migration's index" \
+	"$MIGSCOPE" replay --format svg --migration two "$T/text"
+expect_error "replay: --migration negative" 2 "migration's index" \
+	"$MIGSCOPE" replay --format svg --migration -1 "$T/text"
+expect_error "replay: --migration without svg" 2 "goes with --format svg" \
+	"$MIGSCOPE" replay --migration 0 "$T/text"
 expect_error "unknown command" 2 "unknown command" "$MIGSCOPE" frobnicate
 expect_error "probes: binary without probes" 1 "dtrace trace backend" "$MIGSCOPE" probes --binary /bin/true
 expect_error "probes: not an ELF file" 1 "not an ELF" "$MIGSCOPE" probes --binary "$T/text"
@@ -195,6 +201,16 @@ if rec_start "$T/good.trace" && "$MIGSIM" > "$T/sim.out" 2>&1 && rec_stop; then
 		fi
 	done
 	check "truncated copies: one-line error, nonzero exit, no crash ($bad bad)" test "$bad" -eq 0
+	expect_error "replay --format svg --migration past the last" 1 "has [0-9]+ migrations" \
+		"$MIGSCOPE" replay --format svg --migration 99 -o "$T/x.svg" "$T/good.trace"
+	head -c $((size / 2)) "$T/good.trace" > "$T/cut.trace"
+	"$MIGSCOPE" replay --format svg -o "$T/cut.svg" "$T/cut.trace" 2> "$T/cut.err"; st=$?
+	ok=0
+	[ "$st" -eq 1 ] && [ "$(grep -vc '^$' "$T/cut.err")" -eq 1 ] &&
+		$PY -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$T/cut.svg" &&
+		ok=1
+	check "a truncated file's SVG: exit 1, one line, and a picture that parses (exit $st)" \
+		test "$ok" = 1
 	head -c $((size - 1)) "$T/good.trace" > "$T/cut.trace"
 	"$MIGSCOPE" replay --format json "$T/cut.trace" > "$T/cut.json" 2> "$T/cut.err"
 	check "a file cut before its trailer still yields the migrations of its complete chunks" \

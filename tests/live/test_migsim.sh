@@ -22,6 +22,7 @@ scenario() {
 	# other QEMU-like processes of the host are not this test's
 	$PY "$MS_ROOT/tests/live/only_pids.py" "$T/$name.all.json" "$T/$name.log" > "$T/$name.json"
 	perfetto_check "$name" "$T/$name.all.json" "$T/$name.trace"
+	svg_check "$name" "$T/$name.all.json" "$T/$name.trace"
 }
 
 

@@ -161,6 +161,9 @@ scenario() {
 	perfetto_check "$name" "$T/$name.live.json" "$T/$name.trace"
 	perfetto_check "$name (logs)" "$T/$name.log.json" --vm "mstest-$name" "$T/$name.src.log" \
 		"$T/$name.dst.log"
+	svg_check "$name" "$T/$name.live.json" "$T/$name.trace"
+	svg_check "$name (logs)" "$T/$name.log.json" --vm "mstest-$name" "$T/$name.src.log" \
+		"$T/$name.dst.log"
 	[ "$expect" = completed ] && two_hosts "$name"
 	[ "$expect" = completed ] && [ -z "${SOURCES_DONE:-}" ] && sources "$name"
 	if [ -n "$follow" ]; then
@@ -403,6 +406,8 @@ two_hosts() {
 				--offset "$((-sh))" --max-error "$MAX_CLOCK_ERROR" ||
 			t_fail "$name: live, two hosts ($sh ns): split and replay"
 	done
+	# the picture of the last split: two clocks, the arrows with their error
+	svg_check "$name: two hosts" "$T/$name.two.json" "$T/$name.s.trace" "$T/$name.d.trace"
 	for sh in 41000 -2500000 7200000000; do
 		$PY "$MS_ROOT/tests/tools/shiftlog.py" "$T/$name.dst.log" "$T/$name.dsts.log" --shift-us "$sh" &&
 		"$MIGSCOPE" replay -j "$T/$name.src.log" "$T/$name.dsts.log" > "$T/$name.logs.json" 2> /dev/null &&
