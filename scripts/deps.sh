@@ -27,7 +27,8 @@ build_pkgs=(make gcc clang llvm pkg-config libelf-dev zlib1g-dev
 	libmicrohttpd-dev libncurses-dev systemtap-sdt-dev libfuse3-dev fuse3 libcrypt-dev)
 bpo_pkgs=(libbpf-dev bpftool)
 test_pkgs=(libcmocka-dev clang-format tmux curl jq python3 prometheus bpftrace valgrind
-	libclang-rt-14-dev apache2-utils openssl systemd libvirt-daemon-system libvirt-clients)
+	libclang-rt-14-dev apache2-utils openssl systemd libvirt-daemon-system libvirt-clients
+	chromium)
 
 missing=()
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
