@@ -94,8 +94,11 @@ def bargauge(title, desc, targets, unit, w=12, x=0, h=8):
                                          "values": False}}}, w, h, x)
 
 
-def table(title, desc, expr, w=12, x=0, h=8, hide=("Time", "__name__", "Value"), unit=None):
+def table(title, desc, expr, w=12, x=0, h=8, hide=("Time", "__name__", "Value"), unit=None,
+          links=None):
     defaults = {"unit": unit} if unit else {}
+    if links:
+        defaults["links"] = links
     place({"type": "table", "id": _id(), "title": title, "description": desc,
            "datasource": DS, "targets": [target(expr, fmt="table", instant=True)],
            "fieldConfig": {"defaults": defaults, "overrides": []},
@@ -141,9 +144,17 @@ timeseries("Migrations over time by result",
            [target(f"sum by (result) (increase(migscope_migrations_total{{{SEL}}}"
                    f"[$__rate_interval]))", "{{result}}")],
            "none", w=12, x=0, bars=True, stack=True)
+# the exporter draws each migration once it has ended (docs/serve.md,
+# "Pictures"); a row's link opens the latest picture of its VM on the
+# exporter that row came from (the scrape target, the instance label)
+PICTURE = [{"title": "Picture of ${__data.fields.vm}'s latest ended migration",
+            "url": "${scheme}://${__data.fields.instance}/migrations/latest.svg"
+                   "?vm=${__data.fields.vm}",
+            "targetBlank": True}]
 table("Current phase", "The phase of each VM's latest migration still held by migscope "
-      "(running, or ended less than the expiry time ago).",
-      f"migscope_migration_phase{{{SEL}}} == 1", w=12, x=12)
+      "(running, or ended less than the expiry time ago). A row's link opens the picture "
+      "of the VM's latest ended migration, drawn by the exporter (/migrations).",
+      f"migscope_migration_phase{{{SEL}}} == 1", w=12, x=12, links=PICTURE)
 
 row("Downtime")
 heatmap("QEMU downtime distribution", "src-downtime-end - src-downtime-start: the "
@@ -299,6 +310,13 @@ dashboard = {
                   'label_values(migscope_migrations_total{instance=~"$instance"}, vm)'),
         query_var("role", "Role",
                   'label_values(migscope_migrations_total{instance=~"$instance"}, role)'),
+        {"type": "custom", "name": "scheme", "label": "Exporter scheme",
+         "description": "How Grafana's viewer reaches the exporters for their pictures "
+                        "(https with --web-config TLS)",
+         "query": "http,https", "multi": False, "includeAll": False, "hide": 0,
+         "current": {"selected": True, "text": "http", "value": "http"},
+         "options": [{"selected": True, "text": "http", "value": "http"},
+                     {"selected": False, "text": "https", "value": "https"}]},
     ]},
     "panels": panels,
 }

@@ -31,6 +31,8 @@ static const char landing[] =
     "<p>Prometheus metrics of QEMU live migrations and their switchover-ack handshake, "
     "traced with BPF.</p>\n"
     "<ul><li><a href=\"metrics\">Metrics</a></li>\n"
+    "<li><a href=\"migrations\">Recent migrations</a> (JSON; each with the URL of its "
+    "picture)</li>\n"
     "<li><a href=\"-/healthy\">Health</a></li></ul>\n"
     "<p>migscope " MS_VERSION "</p></body></html>\n";
 
@@ -276,6 +278,35 @@ static enum MHD_Result metrics(struct hs *s, struct MHD_Connection *c)
 	return ret;
 }
 
+/* A page of the caller's (hs_opts.page) */
+static enum MHD_Result page(struct hs *s, struct MHD_Connection *c, const char *url)
+{
+	const char *vm = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "vm");
+	const char *type = "text/plain; charset=utf-8";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+	int err = s->o.page(s->o.arg, url, vm, &body, &len, &type);
+
+	if (err == -ENOENT)
+		return reply(s, c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "Not Found\n");
+	if (err)
+		return reply(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+			     "out of memory\n");
+	r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	add_headers(s, r);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	count(s, MHD_HTTP_OK);
+	return ret;
+}
+
 static bool authorized(struct hs *s, struct MHD_Connection *c)
 {
 	char *pass = NULL, *user;
@@ -341,6 +372,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(s, c, MHD_HTTP_OK, "text/html; charset=utf-8", landing);
 	if (!strcmp(url, "/-/healthy"))
 		return reply(s, c, MHD_HTTP_OK, "text/plain; charset=utf-8", "OK\n");
+	if (s->o.page)
+		return page(s, c, url);
 	return reply(s, c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "Not Found\n");
 }
 

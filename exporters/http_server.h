@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The exporter's HTTP server (libmicrohttpd, one thread per connection, TLS
- * through GnuTLS): GET /metrics, GET / (a landing page), GET /-/healthy.
+ * through GnuTLS): GET /metrics, GET / (a landing page), GET /-/healthy, and
+ * the pages of the caller's page callback (/migrations..., gallery.h).
  * Other paths 404, other methods 405; basic authentication and TLS from a
  * web config. A scrape renders a snapshot that the caller hands over by
  * reference, so it never waits for the collector, and the collector never
@@ -27,6 +28,10 @@ struct hs_opts {
 	/* A reference to the latest metrics snapshot (prom_snap_unref'd by the
 	 * server), NULL if none yet. Called from connection threads. */
 	struct prom_snap *(*snapshot)(void *arg);
+	/* Other paths, or NULL: 0 with a malloc'd *body, *len and *type;
+	 * -ENOENT (404) or another -errno (500). VM: the ?vm= argument. */
+	int (*page)(void *arg, const char *url, const char *vm, char **body, size_t *len,
+		    const char **type);
 	void *arg;
 };
 

@@ -19,6 +19,7 @@
 #include "caps.h"
 #include "cmd.h"
 #include "collector.h"
+#include "gallery.h"
 #include "http_server.h"
 #include "input.h"
 #include "prom_tl.h"
@@ -32,6 +33,7 @@
 
 struct serve {
 	struct prom_tl *pt;
+	struct gallery *gal; /* the pictures of /migrations */
 	uint64_t expire_ns;
 	uint64_t keep_caps; /* the collector thread's capabilities */
 	/* migscope_source_info: what the collector reads */
@@ -130,6 +132,14 @@ static void publish(struct serve *s, struct prom_snap *snap)
 	prom_snap_unref(old); /* freed by whoever holds the last reference */
 }
 
+static int get_page(void *arg, const char *url, const char *vm, char **body, size_t *len,
+		    const char **type)
+{
+	struct serve *s = arg;
+
+	return gal_page(s->gal, url, vm, body, len, type);
+}
+
 static struct prom_snap *get_snapshot(void *arg)
 {
 	struct serve *s = arg;
@@ -184,6 +194,7 @@ static void on_tick(const struct tl *tl, uint64_t now, void *arg)
 	 * which is what tl_expire and tl_finish need; the hook sees the engine
 	 * const because other hooks only read. */
 	prom_tl_tick(s->pt, (struct tl *)tl, now, &live);
+	gal_update(s->gal, tl, clock.mono_ns, clock.real_ns);
 	snap = prom_tl_snapshot(s->pt);
 	s->update_ns = (int64_t)(ms_now_mono() - t0);
 	if (snap)
@@ -230,6 +241,7 @@ static int load_files(struct serve *s, char *const *paths, size_t n)
 	in_close(in);
 	tl_finish(tl, last);
 	prom_tl_update(s->pt, tl, tl_now(tl), &live);
+	gal_update(s->gal, tl, clock.mono_ns, clock.real_ns);
 	publish(s, prom_tl_snapshot(s->pt));
 	tl_free(tl);
 	return s->snap ? 0 : -1;
@@ -335,7 +347,8 @@ static int serve_start(struct serve_run *r)
 	}
 	hs_local_addr(r->lfd, r->addr, sizeof(r->addr));
 	r->s.pt = prom_tl_new(r->s.expire_ns);
-	if (!r->s.pt) {
+	r->s.gal = gal_new();
+	if (!r->s.pt || !r->s.gal) {
 		ms_err("serve: out of memory");
 		return MS_EXIT_FAIL;
 	}
@@ -489,6 +502,7 @@ static int serve_stop(struct serve_run *r, int ret)
 		close(r->lfd);
 	prom_snap_unref(r->s.snap);
 	prom_tl_free(r->s.pt);
+	gal_free(r->s.gal);
 	wc_free(r->web);
 	return ret;
 }
@@ -503,6 +517,7 @@ int cmd_serve(int argc, char **argv)
 	r.co.tick_ms = TICK_MS;
 	r.s.expire_ns = PROM_TL_DEFAULT_EXPIRE_NS;
 	r.ho.snapshot = get_snapshot;
+	r.ho.page = get_page;
 	r.ho.arg = &r.s;
 	r.lfd = -1;
 	ret = serve_parse(argc, argv, &r);

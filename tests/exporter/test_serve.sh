@@ -226,6 +226,22 @@ else
 	t_fail "prometheus: 2 completed migrations of $VM (got '$(prom_q "$Q_DONE")')"
 fi
 curl -s "$U/metrics" -o "$T/final.prom"
+# the picture of it, as the collector drew it once both sides had ended
+curl -s "$U/migrations?vm=$VM" -o "$T/gal.json"
+GID=$(jq -r '.migrations[0].id // empty' "$T/gal.json" 2> /dev/null)
+curl -s "$U/migrations/$GID.svg" -o "$T/gal.svg" -w '%{http_code} %{content_type}\n' > "$T/gal.code"
+curl -s "$U/migrations/latest.svg?vm=$VM" -o "$T/gal-latest.svg"
+GAL_404=$(curl -s -o /dev/null -w '%{http_code}' "$U/migrations/987654.svg")/$(curl -s -o /dev/null -w '%{http_code}' "$U/migrations/latest.svg?vm=no-such-vm")
+# the dashboard's link from the "Current phase" table, filled in with a row
+# Prometheus gives that table (its instance and vm labels), fetches it
+link=$(jq -r '.panels[] | select(.title=="Current phase") | .fieldConfig.defaults.links[0].url' \
+	"$MS_ROOT/dashboards/migscope.json")
+row=$(curl -s --max-time 5 --data-urlencode "query=migscope_migration_phase{job=\"plain\",vm=\"$VM\"} == 1" \
+	"http://127.0.0.1:$PPORT/api/v1/query" | jq -r '.data.result[0].metric | "\(.instance) \(.vm)"')
+link=${link//'${scheme}'/http}
+link=${link//'${__data.fields.instance}'/${row% *}}
+link=${link//'${__data.fields.vm}'/${row#* }}
+curl -s "$link" -o "$T/gal-link.svg"
 # the TLS job scrapes on its own schedule: give it the same time as the plain one
 Q_TLS="sum(migscope_migrations_total{job=\"tls\",vm=\"$VM\",result=\"completed\"})"
 check "prometheus via TLS + basic auth: the same count" \
@@ -291,8 +307,8 @@ docs_ok() {
 	[ "$miss" -eq 0 ]
 }
 check "docs/metrics.md lists every metric of the table with its type and labels" docs_ok
-check "dashboard: datasource, instance, vm and role variables" \
-	test "$(jq -r '[.templating.list[].name] | join(",")' "$MS_ROOT/dashboards/migscope.json")" = "datasource,instance,vm,role"
+check "dashboard: datasource, instance, vm, role and scheme variables" \
+	test "$(jq -r '[.templating.list[].name] | join(",")' "$MS_ROOT/dashboards/migscope.json")" = "datasource,instance,vm,role,scheme"
 
 # --- expiry of the finished VM's series ------------------------------------------
 has_vm() { curl -s "$U/metrics" | grep -q "vm=\"$VM\""; }
@@ -344,6 +360,25 @@ ack_figures_ok() {
 }
 check "prometheus precopy, ACK latency, ACK wait == replay (1 us)" ack_figures_ok
 check "prometheus downtime within 1 ms of migsim's own" close_to "$(ms "$P_DT")" "$S_DT" 1
+
+# /migrations: the list names the pair, its downtime the replay's; the
+# picture is the pair's panel with the replay's figures (tests/tools/svgcheck.py)
+check "serve /migrations?vm=: one pair of $VM, completed on both sides" \
+	test "$(jq -r '[.migrations | length, .[0].sides, .[0].result, .[0].destination_result] | join(" ")' "$T/gal.json")" = "1 pair completed completed"
+check "serve /migrations: its downtime is the replay's (1 us)" \
+	close_to "$(jq -r '.migrations[0].downtime_ms' "$T/gal.json")" "$R_DT" 0.001
+check "serve /migrations/$GID.svg: 200, image/svg+xml" grep -q '^200 image/svg+xml' "$T/gal.code"
+check "serve /migrations/latest.svg?vm=$VM is that picture" cmp -s "$T/gal.svg" "$T/gal-latest.svg"
+check "serve /migrations: an ID or a VM it does not have is 404 ($GAL_404)" test "$GAL_404" = 404/404
+check "dashboard: the Current phase row's link, filled from Prometheus ($link), is that picture" \
+	cmp -s "$T/gal.svg" "$T/gal-link.svg"
+pair=".pairs[] | select(.vm==\"$VM\")"
+jq "($pair) as \$p | {migrations: [.migrations[\$p.source], .migrations[\$p.destination]], pairs: [\$p | .source = 0 | .destination = 1]}" \
+	"$T/replay.json" > "$T/gal.report.json"
+SVGCHECK_PROFILE=$T/chromium-profile $PY "$MS_ROOT/tests/tools/svgcheck.py" "$T/gal.svg" \
+	"$T/gal.report.json" --only --render "$T/svg" > "$T/gal.sc" 2>&1
+check "serve /migrations/$GID.svg: the replay's downtime on its scales, rendered, no text over text" \
+	test $? = 0 || sed 's/^/#   /' "$T/gal.sc" | head -8
 
 # replay --format prom (the lead wires it into cmd_replay.c; promgen runs the same
 # function until then) against the live exposition: every migration series of

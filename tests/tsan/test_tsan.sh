@@ -64,6 +64,9 @@ if serve_start s --binary "$MIGSIM" --record "$T/s.trace"; then
 	( while kill -0 "$s_pid" 2>/dev/null; do
 		curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$s_port/metrics"
 		curl -s -o /dev/null --max-time 5 -H 'Accept-Encoding: gzip' "http://127.0.0.1:$s_port/metrics"
+		# the pictures, drawn by the collector as migrations end
+		curl -s -o "$T/gal.json" --max-time 5 "http://127.0.0.1:$s_port/migrations"
+		curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$s_port/migrations/latest.svg"
 	  done ) &
 	scraper=$!
 	"$MIGSIM" > "$T/m4.out" 2>&1
@@ -78,6 +81,8 @@ if serve_start s --binary "$MIGSIM" --record "$T/s.trace"; then
 	sleep 1.5
 	check "serve: metrics of the migrations" bash -c \
 		"curl -s http://127.0.0.1:$s_port/metrics | grep -q '^migscope_migrations_total{.*result=\"completed\"} [1-9]'"
+	check "serve: their pictures listed in /migrations, fetched while drawn" bash -c \
+		"curl -s http://127.0.0.1:$s_port/migrations | jq -e '.migrations | length >= 4' > /dev/null"
 	kill -INT "$s_pid"; wait "$s_pid"; st=$?
 	kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null
 	check "serve: exit 0 under TSan" test "$st" -eq 0
