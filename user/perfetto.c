@@ -165,6 +165,37 @@ static void devices(struct pw *w, const struct tl_mig *m, int pid, uint64_t end)
 				span(w, pid, tid, "SET_STATE ioctl", a, a + (uint64_t)t->dur_ns,
 				     "ioctl");
 		}
+		/* its precopy sizes, a counter track of its own */
+		for (uint32_t k = 0; k < d->ds_n; k++) {
+			const struct tl_dev_sample *v = tl_dev_sample(d, k);
+
+			add(w, on_line(m, v->ts),
+			    "\"ph\":\"C\",\"pid\":%d,\"tid\":%d,\"name\":\"vfio %s precopy "
+			    "bytes\",\"args\":{\"initial\":%llu,\"dirty\":%llu}",
+			    pid, tid, name, (unsigned long long)v->initial,
+			    (unsigned long long)v->dirty);
+		}
+	}
+}
+
+/* A track per QEMU thread the migration's records came from, after the
+ * devices' (its tid is the thread's own, its name what the thread did): one
+ * complete event from its first record to its last */
+static void threads(struct pw *w, const struct tl_mig *m, int pid)
+{
+	for (uint16_t i = 0; i < m->nthreads; i++) {
+		const struct tl_thread *t = &m->threads[i];
+		int tid = PHASES + 1 + (int)m->ndevs + 1 + (int)i;
+		const char *what = tl_thread_name((enum tl_thread_kind)t->kind);
+
+		add(w, 0,
+		    "\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"thread_name\",\"args\":{"
+		    "\"name\":\"%s (tid %u)\"}",
+		    pid, tid, what, t->tid);
+		add(w, on_line(m, t->first_ts),
+		    "\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"cat\":\"thread\",\"name\":\"%s\","
+		    "\"dur\":%.3f,\"args\":{\"tid\":%u,\"records\":%u}",
+		    pid, tid, what, (double)(t->last_ts - t->first_ts) / 1e3, t->tid, t->records);
 	}
 }
 
@@ -257,6 +288,7 @@ static void side(struct pw *w, const struct tl_mig *m, int pid)
 		dest_phases(w, m, pid);
 	milestones(w, m, pid);
 	devices(w, m, pid, end);
+	threads(w, m, pid);
 	counters(w, m, pid);
 	(void)pr;
 }

@@ -12,7 +12,11 @@
  * on the destination; QEMU 8.2 ends a migration before its last downtime
  * checkpoint, so the phases cannot nest in the migration's span); a thread per
  * VFIO device with a complete event per device state (from its transition to
- * the next) and one per SET_STATE ioctl; a counter (C) of the source's
+ * the next) and one per SET_STATE ioctl, and a counter (C) of its precopy
+ * initial and dirty bytes as they changed; a thread per QEMU thread the
+ * migration's records came from (named by what it did: migration thread,
+ * return path, main loop, incoming, VFIO save/load threads), a complete event
+ * from its first record to its last; a counter of the source's
  * pending bytes and threshold per iteration; flow events (s, f) for the
  * switchover ACK (destination to source) and the SWITCHOVER_START command
  * (source to destination) of a pair. Times are in microseconds from the

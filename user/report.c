@@ -1062,6 +1062,22 @@ static void json_mig(json_writer_t *w, const struct tl *tl, const struct tl_mig 
 	}
 	jsonw_end_array(w);
 
+	jsonw_name(w, "threads");
+	jsonw_start_array(w);
+	for (uint16_t i = 0; i < m->nthreads; i++) {
+		const struct tl_thread *t = &m->threads[i];
+
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "tid", t->tid);
+		jsonw_string_field(w, "name", tl_thread_name((enum tl_thread_kind)t->kind));
+		jsonw_uint_field(w, "records", t->records);
+		jsonw_uint_field(w, "first_ns", t->first_ts);
+		jsonw_uint_field(w, "last_ns", t->last_ts);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	jsonw_uint_field(w, "threads_dropped", m->threads_dropped);
+
 	json_messages(w, m);
 	json_unavailable(w, m);
 

@@ -1277,6 +1277,12 @@ static void on_pending_exact(struct tl *tl, struct tl_mig *m, uint64_t ts, uint6
 
 static void obs_initial(struct tl_dev *d, uint64_t ts, uint64_t init, uint64_t dirty)
 {
+	if (d->initial != init || d->dirty != dirty || !d->ds_n) {
+		d->ds[d->ds_head] = (struct tl_dev_sample){ts, init, dirty};
+		d->ds_head = (uint16_t)((d->ds_head + 1) % TL_DEV_SERIES);
+		if (d->ds_n < TL_DEV_SERIES)
+			d->ds_n++;
+	}
 	d->initial = init;
 	d->dirty = dirty;
 	if (init && !tl_has(d->first_initial))
@@ -1927,6 +1933,84 @@ static void on_message(struct tl_mig *m, const struct ms_usdt *u)
 	}
 }
 
+/* What a probe says of the thread it fired on */
+static uint8_t probe_thread(unsigned int probe, enum tl_role role)
+{
+	switch (probe) {
+	case MS_P_QMP_ENTER_MIGRATE:
+	case MS_P_QMP_ENTER_MIGRATE_INCOMING:
+	case MS_P_QMP_ENTER_MIGRATE_SET_CAPABILITIES:
+	case MS_P_QMP_ENTER_MIGRATE_SET_PARAMETERS:
+	case MS_P_VM_STATE_NOTIFY:
+	case MS_P_RUNSTATE_SET: return TL_THR_MAIN;
+	case MS_P_SOURCE_RETURN_PATH_THREAD_ENTRY:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_END:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SWITCHOVER_ACKED:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_PONG:
+	case MS_P_SOURCE_RETURN_PATH_THREAD_SHUT: return TL_THR_RETURN_PATH;
+	case MS_P_MIGRATE_PENDING_ESTIMATE:
+	case MS_P_MIGRATE_PENDING_EXACT:
+	case MS_P_MIGRATION_BITMAP_SYNC_END:
+	case MS_P_MIGRATION_THREAD_LOW_PENDING:
+	case MS_P_SAVEVM_SECTION_START: return TL_THR_MIGRATION;
+	case MS_P_LOADVM_PROCESS_COMMAND:
+	case MS_P_QEMU_LOADVM_STATE_SECTION_PARTEND:
+		return role == TL_ROLE_SOURCE ? TL_THR_OTHER : TL_THR_INCOMING;
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_START:
+	case MS_P_VFIO_SAVE_COMPLETE_PRECOPY_THREAD_END: return TL_THR_VFIO_SAVE;
+	case MS_P_VFIO_LOAD_BUFS_THREAD_START:
+	case MS_P_VFIO_LOAD_BUFS_THREAD_END:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_START:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_STARVED:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_START:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_LOAD_END:
+	case MS_P_VFIO_LOAD_STATE_DEVICE_BUFFER_END: return TL_THR_VFIO_LOAD;
+	default: return TL_THR_OTHER;
+	}
+}
+
+/* A record of thread tid at ts went to m; kind: what it says of the thread */
+static void thread_seen(struct tl_mig *m, uint32_t tid, uint64_t ts, uint8_t kind)
+{
+	struct tl_thread *t = NULL;
+
+	for (uint16_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid) {
+			t = &m->threads[i];
+			break;
+		}
+	if (!t) {
+		if (m->nthreads >= TL_MAX_THREADS) {
+			m->threads_dropped++;
+			return;
+		}
+		t = &m->threads[m->nthreads++];
+		*t = (struct tl_thread){.tid = tid, .first_ts = ts, .last_ts = ts, .kind = kind};
+	}
+	t->records++;
+	if (ts > t->last_ts)
+		t->last_ts = ts;
+	/* a name once known stays; VFIO I/O only until the thread does more */
+	if (kind != TL_THR_OTHER && (t->kind == TL_THR_OTHER || t->kind == TL_THR_VFIO_IO))
+		t->kind = kind;
+}
+
+const char *tl_thread_name(enum tl_thread_kind k)
+{
+	static const char *const names[] = {
+	    [TL_THR_OTHER] = "thread",
+	    [TL_THR_MAIN] = "main loop",
+	    [TL_THR_MIGRATION] = "migration thread",
+	    [TL_THR_RETURN_PATH] = "return path",
+	    [TL_THR_INCOMING] = "incoming (loadvm)",
+	    [TL_THR_VFIO_SAVE] = "VFIO save thread",
+	    [TL_THR_VFIO_LOAD] = "VFIO load thread",
+	    [TL_THR_VFIO_IO] = "VFIO I/O",
+	};
+
+	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "thread";
+}
+
 static void on_set_state(struct tl *tl, struct tl_proc *p, const struct ms_usdt *u)
 {
 	size_t n;
@@ -1948,6 +2032,7 @@ static void on_set_state(struct tl *tl, struct tl_proc *p, const struct ms_usdt 
 			return;
 		}
 		m->records++;
+		thread_seen(m, u->h.tid, u->h.ts, TL_THR_OTHER);
 		scpy(m->state, sizeof(m->state), s, n);
 		mig_end(tl, m, res, u->h.ts);
 		return;
@@ -1985,6 +2070,7 @@ static void on_set_state(struct tl *tl, struct tl_proc *p, const struct ms_usdt 
 			mark(m, TL_M_CANCELLING, u->h.ts);
 	}
 	m->records++;
+	thread_seen(m, u->h.tid, u->h.ts, TL_THR_OTHER);
 	scpy(m->state, sizeof(m->state), s, n);
 }
 
@@ -2009,6 +2095,7 @@ static void on_usdt(struct tl *tl, struct tl_proc *p, const union ms_rec *r)
 	if (m) {
 		m->records++;
 		decide_role(tl, m, (enum tl_role)probe_role[probe]);
+		thread_seen(m, u->h.tid, ts, probe_thread(probe, tl_mig_role(m)));
 		/* the device's ioctls and data fd I/O around this probe were not
 		 * seen (the notifier and realize come before the migration's) */
 		if ((u->h.flags & MS_F_NO_SYSCALLS) && tl->is_vfio[probe] &&
@@ -2285,16 +2372,20 @@ void tl_feed(struct tl *tl, const union ms_rec *r)
 	case MS_EV_IOCTL: {
 		struct tl_mig *m = mig_for(p, ts);
 
-		if (m)
+		if (m) {
 			m->records++;
+			thread_seen(m, r->h.tid, ts, TL_THR_VFIO_IO);
+		}
 		on_ioctl(p, m, &r->ioctl);
 		break;
 	}
 	case MS_EV_DATA_IO: {
 		struct tl_mig *m = mig_for(p, ts);
 
-		if (m)
+		if (m) {
 			m->records++;
+			thread_seen(m, r->h.tid, ts, TL_THR_VFIO_IO);
+		}
 		on_data_io(tl, p, m, &r->io);
 		break;
 	}
@@ -2854,6 +2945,13 @@ uint64_t tl_pair_dst_ts(const struct tl_pair *p, uint64_t dst_ts)
 	if (!tl_has(dst_ts))
 		return TL_NONE;
 	return (uint64_t)((int64_t)dst_ts - p->skew_ns);
+}
+
+const struct tl_dev_sample *tl_dev_sample(const struct tl_dev *d, uint32_t i)
+{
+	if (i >= d->ds_n)
+		return NULL;
+	return &d->ds[(d->ds_head + TL_DEV_SERIES - d->ds_n + i) % TL_DEV_SERIES];
 }
 
 uint64_t tl_mig_line_ts(const struct tl_mig *m, uint64_t ts)

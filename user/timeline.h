@@ -135,6 +135,13 @@ struct tl_transition {
 	uint8_t pad[6];
 };
 
+/* A device's precopy sizes when they changed (vfio_state_pending_*). */
+#define TL_DEV_SERIES 128 /* kept per device, the latest (a ring) */
+struct tl_dev_sample {
+	uint64_t ts;
+	uint64_t initial, dirty;
+};
+
 /* A VFIO device as seen in one migration. Raw fields; read figures through
  * tl_dev_*(). */
 struct tl_dev {
@@ -184,6 +191,8 @@ struct tl_dev {
 	uint8_t ntr;
 	uint16_t tr_dropped;
 	struct tl_transition tr[TL_MAX_TRANSITIONS];
+	uint16_t ds_head, ds_n; /* the size series: next slot, samples held */
+	struct tl_dev_sample ds[TL_DEV_SERIES];
 };
 
 struct tl_approval {
@@ -235,6 +244,27 @@ struct tl_part {
 	uint32_t section; /* section_id */
 	uint16_t ord;	  /* its rank among this section's headers at this end */
 	bool recv;	  /* the destination read it (else the source wrote it) */
+};
+
+/* A thread of QEMU that a migration's records came from, named by what it
+ * did (tl_thread_name). */
+#define TL_MAX_THREADS 16 /* kept per migration, the first seen */
+enum tl_thread_kind {
+	TL_THR_OTHER = 0,   /* only records that name no thread's work */
+	TL_THR_MAIN,	    /* QMP commands, run states: the main loop */
+	TL_THR_MIGRATION,   /* the source's migration thread */
+	TL_THR_RETURN_PATH, /* the source's return-path thread */
+	TL_THR_INCOMING,    /* the destination's loadvm */
+	TL_THR_VFIO_SAVE,   /* a VFIO device's multifd save thread */
+	TL_THR_VFIO_LOAD,   /* a VFIO device's multifd load thread */
+	TL_THR_VFIO_IO,	    /* VFIO ioctls and data fd I/O only */
+};
+struct tl_thread {
+	uint32_t tid;
+	uint32_t records;
+	uint64_t first_ts, last_ts;
+	uint8_t kind; /* enum tl_thread_kind */
+	uint8_t pad[7];
 };
 
 struct tl_proc;
@@ -312,6 +342,8 @@ struct tl_mig {
 	uint16_t nparts, parts_dropped;
 	struct tl_part *parts; /* section headers, in order; up to TL_MAX_PARTS, grown on use */
 	uint16_t cap_parts;
+	uint16_t nthreads, threads_dropped;
+	struct tl_thread threads[TL_MAX_THREADS];
 
 	/* engine scratch, not for callers */
 	uint32_t ping_val; /* source: the savevm_send_ping value for the next PING */
@@ -484,6 +516,7 @@ const char *tl_role_name(enum tl_role role);	    /* "source", "destination", "un
 const char *tl_result_name(enum tl_result res);	    /* "completed", ... "active" */
 const char *tl_milestone_name(enum tl_milestone m); /* TL_M_END: "end" */
 const char *tl_stall_reason_name(enum tl_stall_reason r);
+const char *tl_thread_name(enum tl_thread_kind k); /* "migration thread", ... */
 /* Milestones that belong to a role (for listing the absent ones). */
 bool tl_milestone_for_role(enum tl_milestone m, enum tl_role role);
 
@@ -555,6 +588,8 @@ bool tl_dev_multifd(const struct tl_dev *d);
 int64_t tl_dev_mf_save(const struct tl_dev *d);
 int64_t tl_dev_mf_load(const struct tl_dev *d);
 uint64_t tl_dev_bytes_read(const struct tl_mig *m, const struct tl_dev *d);
+/* The device's precopy sizes as they changed, oldest first: i < d->ds_n. */
+const struct tl_dev_sample *tl_dev_sample(const struct tl_dev *d, uint32_t i);
 uint64_t tl_dev_bytes_written(const struct tl_mig *m, const struct tl_dev *d);
 
 /* Pair figures, on the aligned clock: the destination's times minus the

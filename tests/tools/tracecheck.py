@@ -14,8 +14,11 @@ ts never goes back; every flow start has one end with its id, not before it.
 Figures: for each migration of the report, the process named "(pid N)" with
 its role has a "downtime", "precopy" and whole-migration complete event
 whose durations are downtime_ms, precopy_ms and total_ms (to 1 us), and
-neither where the report has null. Prints one line per failure and a
-summary; exit 1 on a failure.
+neither where the report has null; each device's precopy-bytes counter ends
+at the report's precopy_initial_bytes / precopy_dirty_bytes, and on a source
+its first nonzero initial bytes are initial_bytes; a thread track per
+thread of the report, with its name, records and span. Prints one line per
+failure and a summary; exit 1 on a failure.
 """
 import json
 import re
@@ -109,6 +112,43 @@ def main(argv):
                 bad.append(f"pid {m['pid']} {role}: {name} {got} us, {fig} {want}")
             else:
                 checked += 1
+        # each device's precopy counter ends at the report's latest sizes,
+        # and (a series that did not wrap) its first nonzero initial bytes
+        # are the report's initial_bytes (the source's)
+        for d in m.get("devices") or []:
+            cs = [e["args"] for e in evs if e.get("pid") == pid and e.get("ph") == "C"
+                  and e.get("name") == f"vfio {d['name']} precopy bytes"]
+            li, ld = d.get("precopy_initial_bytes"), d.get("precopy_dirty_bytes")
+            if li is None and ld is None:
+                if cs:
+                    bad.append(f"pid {m['pid']} {role}: {d['name']}: a counter, no sizes")
+                continue
+            if not cs or cs[-1].get("initial") != li or cs[-1].get("dirty") != ld:
+                bad.append(f"pid {m['pid']} {role}: {d['name']}: counter ends at "
+                           f"{cs[-1] if cs else None}, the report has {li}/{ld}")
+                continue
+            checked += 1
+            first = next((c["initial"] for c in cs if c["initial"]), None)
+            if role == "source" and len(cs) < 128 and first is not None:
+                if first != d.get("initial_bytes"):
+                    bad.append(f"pid {m['pid']} {role}: {d['name']}: first initial {first}, "
+                               f"initial_bytes {d.get('initial_bytes')}")
+                else:
+                    checked += 1
+        # a track per thread of the report's, over its first to last record
+        tracks = {e["args"]["tid"]: e for e in evs if e.get("pid") == pid
+                  and e.get("ph") == "X" and e.get("cat") == "thread"}
+        for t in m.get("threads", []):
+            e = tracks.get(t["tid"])
+            want = (t["last_ns"] - t["first_ns"]) / 1000
+            if (e is None or e["name"] != t["name"] or e["args"]["records"] != t["records"]
+                    or abs(e["dur"] - want) > 0.001):
+                bad.append(f"pid {m['pid']} {role}: thread {t} drawn as {e}")
+            else:
+                checked += 1
+        if len(tracks) != len(m.get("threads", [])):
+            bad.append(f"pid {m['pid']} {role}: {len(tracks)} thread tracks, "
+                       f"{len(m.get('threads', []))} threads in the report")
     for b in bad[:20]:
         print("not ok:", b)
     print(f"# {len(evs)} events, {len(names)} processes, {len(flows)} flows, "
