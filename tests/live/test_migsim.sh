@@ -5,6 +5,8 @@
 # seen, and the decoded VFIO values must equal those migsim passed.
 . "$(dirname "$0")/../lib.sh"
 t_tmpdir
+# every scenario's picture is rendered; the 16 devices' also dark
+SVG_DARK_FOR='^dev16$'
 
 # scenario NAME [MIGSIM ARGS...]: record one migsim run, replay it; leaves
 # $T/NAME.{trace,json,events,log} and migsim's exit status in $SIM_ST

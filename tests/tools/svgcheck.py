@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""svgcheck.py SVG REPORT [--render DIR]: check `replay --format svg` against
-the JSON report of the same inputs.
+"""svgcheck.py SVG REPORT [--render DIR [--dark]] [--only]: check `replay --format svg`
+against the JSON report of the same inputs (--only: the SVG is the one panel
+of the report's first pair, as serve's /migrations/ID.svg draws it).
 
 Without --render, from the SVG alone: it is one self-contained document (no
 script, no external reference); a panel per pair (or unpaired side); each
@@ -10,7 +11,8 @@ ticks draw (within 2 px), and so is the inset's stop span (the report's
 downtime_breakdown.stop_ms); each side has a lane per device of the report.
 
 With --render DIR (headless Chromium): the picture is rendered to PNG, light
-and dark; each PNG is not blank and has the background its scheme asks; the
+(and dark with --dark); each PNG is not blank and has the background its
+scheme asks; the
 downtime bands measured in the light PNG's pixels are as wide as the report
 says on the drawn scale (within 2 px); no two text boxes of the rendered
 document overlap (the browser's own boxes, getBBox), and none leaves the
@@ -27,6 +29,8 @@ import xml.etree.ElementTree as ET
 import zlib
 
 NS = "{http://www.w3.org/2000/svg}"
+ONLY = False
+DARK = False
 fails = []
 
 
@@ -113,7 +117,14 @@ def static_checks(svg_path, rep):
     want = sorted(set(paired) | {i for i in range(len(migs)) if i not in in_pair})
     panels = [g for g in root.iter(NS + "g") if g.get("data-panel") is not None]
     got = [int(g.get("data-panel")) for g in panels]
-    if got != want:
+    if ONLY:
+        if len(panels) != 1 or not want:
+            fail(f"{len(panels)} panels, not the one of the report's first pair")
+            return root, panels
+        want = want[:1]
+        for g in panels:
+            g.set("data-panel", str(want[0]))  # the report's index from here on
+    elif got != want:
         fail(f"panels for migrations {got}, the report's pairs and unpaired sides are {want}")
     for g in panels:
         i = int(g.get("data-panel"))
@@ -201,7 +212,7 @@ def rendered_checks(svg_path, rep, root, outdir):
     w, h = int(float(root.get("width"))), int(float(root.get("height")))
     base = os.path.join(outdir, os.path.basename(svg_path).rsplit(".", 1)[0])
     pngs = {}
-    for scheme, flag in (("light", "1"), ("dark", "0")):
+    for scheme, flag in (("light", "1"), ("dark", "0"))[:2 if DARK else 1]:
         png = f"{base}.{scheme}.png"
         r = run_chromium([f"--window-size={w},{h}", f"--screenshot={png}",
                           f"--blink-settings=preferredColorScheme={flag}",
@@ -252,6 +263,8 @@ def rendered_checks(svg_path, rep, root, outdir):
     migs = rep["migrations"]
     panels = {g.get("data-panel"): g for g in root.iter(NS + "g") if g.get("data-panel")}
     for pid, which, bx, by, bw, bh in boxes["bands"]:
+        if ONLY and len(panels) == 1:
+            pid = next(iter(panels))  # the report's index static_checks gave it
         g = panels.get(pid)
         ax = next((a for a in g.iter(NS + "g") if a.get("class") == "axis " + which), None)
         k = px_per_ms(ax) if ax is not None else None
@@ -269,8 +282,15 @@ def rendered_checks(svg_path, rep, root, outdir):
 
 
 def main():
+    global ONLY, DARK
     args = sys.argv[1:]
     outdir = None
+    if "--dark" in args:
+        DARK = True
+        args.remove("--dark")
+    if "--only" in args:
+        ONLY = True
+        args.remove("--only")
     if "--render" in args:
         i = args.index("--render")
         outdir = args[i + 1]
