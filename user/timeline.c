@@ -398,6 +398,8 @@ struct tl *tl_new(void)
 
 static void mig_free(struct tl_mig *m)
 {
+	for (uint32_t i = 0; i < m->ndevs; i++)
+		free(m->devs[i].ds);
 	free(m->devs);
 	free(m->parts);
 	free(m);
@@ -1277,7 +1279,10 @@ static void on_pending_exact(struct tl *tl, struct tl_mig *m, uint64_t ts, uint6
 
 static void obs_initial(struct tl_dev *d, uint64_t ts, uint64_t init, uint64_t dirty)
 {
-	if (d->initial != init || d->dirty != dirty || !d->ds_n) {
+	if ((d->initial != init || d->dirty != dirty || !d->ds_n) &&
+	    (d->ds_n == TL_DEV_SERIES ||
+	     room((void **)&d->ds, &d->ds_cap, d->ds_n, sizeof(*d->ds), 8, TL_DEV_SERIES))) {
+		/* appended until the ring is whole, then over the oldest */
 		d->ds[d->ds_head] = (struct tl_dev_sample){ts, init, dirty};
 		d->ds_head = (uint16_t)((d->ds_head + 1) % TL_DEV_SERIES);
 		if (d->ds_n < TL_DEV_SERIES)
@@ -1974,16 +1979,20 @@ static void thread_seen(struct tl_mig *m, uint32_t tid, uint64_t ts, uint8_t kin
 {
 	struct tl_thread *t = NULL;
 
-	for (uint16_t i = 0; i < m->nthreads; i++)
+	/* most records come from the thread of the one before */
+	if (m->thr_last < m->nthreads && m->threads[m->thr_last].tid == tid)
+		t = &m->threads[m->thr_last];
+	for (uint16_t i = 0; !t && i < m->nthreads; i++)
 		if (m->threads[i].tid == tid) {
 			t = &m->threads[i];
-			break;
+			m->thr_last = i;
 		}
 	if (!t) {
 		if (m->nthreads >= TL_MAX_THREADS) {
 			m->threads_dropped++;
 			return;
 		}
+		m->thr_last = m->nthreads;
 		t = &m->threads[m->nthreads++];
 		*t = (struct tl_thread){.tid = tid, .first_ts = ts, .last_ts = ts, .kind = kind};
 	}

@@ -136,7 +136,7 @@ struct tl_transition {
 };
 
 /* A device's precopy sizes when they changed (vfio_state_pending_*). */
-#define TL_DEV_SERIES 128 /* kept per device, the latest (a ring) */
+#define TL_DEV_SERIES 64 /* kept per device, the latest (a ring, grown on use) */
 struct tl_dev_sample {
 	uint64_t ts;
 	uint64_t initial, dirty;
@@ -192,7 +192,8 @@ struct tl_dev {
 	uint16_t tr_dropped;
 	struct tl_transition tr[TL_MAX_TRANSITIONS];
 	uint16_t ds_head, ds_n; /* the size series: next slot, samples held */
-	struct tl_dev_sample ds[TL_DEV_SERIES];
+	uint32_t ds_cap;
+	struct tl_dev_sample *ds; /* ds_cap of them, up to TL_DEV_SERIES */
 };
 
 struct tl_approval {
@@ -343,6 +344,7 @@ struct tl_mig {
 	struct tl_part *parts; /* section headers, in order; up to TL_MAX_PARTS, grown on use */
 	uint16_t cap_parts;
 	uint16_t nthreads, threads_dropped;
+	uint16_t thr_last; /* engine scratch: the thread of the latest record */
 	struct tl_thread threads[TL_MAX_THREADS];
 
 	/* engine scratch, not for callers */

@@ -129,7 +129,7 @@ def main(argv):
                 continue
             checked += 1
             first = next((c["initial"] for c in cs if c["initial"]), None)
-            if role == "source" and len(cs) < 128 and first is not None:
+            if role == "source" and len(cs) < 64 and first is not None:
                 if first != d.get("initial_bytes"):
                     bad.append(f"pid {m['pid']} {role}: {d['name']}: first initial {first}, "
                                f"initial_bytes {d.get('initial_bytes')}")
