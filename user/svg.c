@@ -363,6 +363,17 @@ static void source_phases(struct sv *s, const struct scale *c, const struct tl_m
 
 	span(s, c, y, ms_at(m, TL_M_SETUP), ms_at(m, TL_M_ACTIVE), "ph-setup", "setup");
 	span(s, c, y, ms_at(m, TL_M_ACTIVE), pre_end, "ph-pre", "precopy");
+	/* each iteration of the migration loop: a tick at its start */
+	for (uint32_t i = 0; i < m->series_n; i++) {
+		const struct tl_sample *p = tl_mig_sample(m, i);
+		uint64_t t = p ? on_line(m, p->ts) : TL_NONE;
+
+		if (tl_has(t) && t >= c->t0 && t <= c->t1)
+			out(s,
+			    "<line class=\"iter\" x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" "
+			    "y2=\"%.1f\"/>\n",
+			    sx(c, t), y + LANE_H - 4, sx(c, t), y + LANE_H);
+	}
 	if (tl_mig_ack_enabled(m) == 1 && tl_has(ready) && tl_has(acked) && acked > ready)
 		span(s, c, y, ready, acked, "ph-ack", "waiting for the ACK");
 	span(s, c, y, dt0, stopped, "ph-stop", "stop");
@@ -407,7 +418,7 @@ static void legend(struct sv *s, const char *const *cls, const char *const *name
 
 	for (size_t i = 0; i < n; i++) {
 		double w = 14 + text_w(names[i]) + 14;
-		bool line = !strncmp(cls[i], "arr", 3);
+		bool line = !strncmp(cls[i], "arr", 3), tick = !strcmp(cls[i], "iter");
 
 		if (x + w > W - 8) {
 			x = 8;
@@ -418,6 +429,12 @@ static void legend(struct sv *s, const char *const *cls, const char *const *name
 			    "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			    "y2=\"%.1f\" marker-end=\"url(#ah)\"/>",
 			    cls[i], x, y + 6, x + 11, y + 6);
+		else if (tick)
+			out(s,
+			    "<rect class=\"ph-pre\" x=\"%.1f\" y=\"%.1f\" width=\"10\" "
+			    "height=\"10\"/><line class=\"iter\" x1=\"%.1f\" y1=\"%.1f\" "
+			    "x2=\"%.1f\" y2=\"%.1f\"/>",
+			    x, y + 1, x + 5, y + 7, x + 5, y + 11);
 		else
 			out(s,
 			    "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"10\" "
@@ -768,14 +785,17 @@ static void panel(struct sv *s, const struct view *v, size_t idx)
 	}
 	s->y += 40;
 	{
-		static const char *const cls[] = {"ph-setup", "ph-pre",	  "ph-ack",    "ph-stop",
-						  "ph-iter",  "ph-nonit", "ph-load",   "ph-tl",
-						  "ph-start", "st-run",	  "st-pre",    "st-sc",
-						  "st-stop",  "st-res",	  "downtime",  "arr ack",
-						  "arr sw",   "mk drain", "mk approve"};
+		/* the pair's arrows and the destination's approvals last: a
+		 * side alone has none */
+		static const char *const cls[] = {"ph-setup", "ph-pre",	  "iter",     "ph-ack",
+						  "ph-stop",  "ph-iter",  "ph-nonit", "ph-load",
+						  "ph-tl",    "ph-start", "st-run",   "st-pre",
+						  "st-sc",    "st-stop",  "st-res",   "downtime",
+						  "mk drain", "arr ack",  "arr sw",   "mk approve"};
 		char ack[64], sw[64];
 		const char *names[] = {"setup",
 				       "precopy",
+				       "an iteration",
 				       "waiting for the ACK",
 				       "stop",
 				       "iterable save",
@@ -789,14 +809,14 @@ static void panel(struct sv *s, const struct view *v, size_t idx)
 				       "STOP",
 				       "RESUMING",
 				       "downtime",
+				       "initial data drained",
 				       ack,
 				       sw,
-				       "initial data drained",
 				       "switchover approved"};
 
 		snprintf(ack, sizeof(ack), "ACK, destination to source%s", en);
 		snprintf(sw, sizeof(sw), "SWITCHOVER_START, source to destination%s", en);
-		legend(s, cls, names, dst ? sizeof(names) / sizeof(names[0]) : 15);
+		legend(s, cls, names, dst ? sizeof(names) / sizeof(names[0]) : 17);
 	}
 	s->y += 10;
 	top = s->y;
@@ -833,6 +853,7 @@ static const char STYLE[] =
     ".st-run{fill:#a9d6a0}.st-pre{fill:#8fb8e8}.st-sc{fill:#f09a63}.st-stop{fill:#e8766d}\n"
     ".st-res{fill:#c6a4e6}.st-other{fill:#c9ced8}\n"
     ".ms{stroke:#1d2230;stroke-width:1.2}.lead{stroke:#9aa0ad;stroke-width:0.8}\n"
+    ".iter{stroke:#1d4f8a;stroke-width:0.8}\n"
     ".downtime{fill:#d7263d;fill-opacity:0.22;stroke:#d7263d;stroke-width:0}\n"
     ".mk.drain{fill:#2b6cb0}.mk.approve{fill:#2f855a}\n"
     ".arr{stroke-width:1.5}.arr.ack{stroke:#b7791f}.arr.sw{stroke:#6b46c1}\n"

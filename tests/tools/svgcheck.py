@@ -8,7 +8,8 @@ Without --render, from the SVG alone: it is one self-contained document (no
 script, no external reference); a panel per pair (or unpaired side); each
 downtime band is as long as the report's downtime_ms on the scale its axis's
 ticks draw (within 2 px), and so is the inset's stop span (the report's
-downtime_breakdown.stop_ms); each side has a lane per device of the report.
+downtime_breakdown.stop_ms); each side has a lane per device of the report;
+the source's lane has a tick per iteration of the report's series.
 
 With --render DIR (headless Chromium): the picture is rendered to PNG, light
 (and dark with --dark); each PNG is not blank and has the background its
@@ -158,6 +159,17 @@ def static_checks(svg_path, rep):
             # the inset's is the last drawn stop span
             if not sp or abs(float(sp[-1].get("width")) - stop * k) > 2 and stop * k >= 0.5:
                 fail(f"panel {i}: the inset's stop span is not stop_ms {stop} on its scale")
+        # a tick per iteration of the source's loop on its lane (the legend's
+        # and the inset's are on other rows)
+        series = (m.get("convergence") or {}).get("series") or []
+        if m.get("role") == "source" and series:
+            rows = {}
+            for ln in g.iter(NS + "line"):
+                if ln.get("class") == "iter":
+                    rows[ln.get("y1")] = rows.get(ln.get("y1"), 0) + 1
+            if max(rows.values(), default=0) != len(series):
+                fail(f"panel {i}: {max(rows.values(), default=0)} iteration ticks on the "
+                     f"source's lane, the report's series has {len(series)}")
         sides = [i] + ([paired[i]["destination"]] if i in paired else [])
         ndev = sum(len(migs[j].get("devices") or []) for j in sides)
         lanes = [t for t in g.iter(NS + "text") if "dev" in (t.get("class") or "").split()]
