@@ -1213,7 +1213,6 @@ void live_stats(const struct live *l, struct live_stats *s)
 	s->lost = l->lost;
 	s->procs = l->ntracked;
 	s->binaries_released = l->bins_released;
-	s->strings_unresolved = cat_strtab_unresolved(l->strtab);
 	s->hooks = l->hooks.st;
 	if (s->hooks.on)
 		s->hooks.on_ns += ms_now_mono() - l->hooks.on_since;

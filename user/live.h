@@ -58,7 +58,6 @@ struct live_stats {
 	unsigned int probes_attached; /* catalog probes attached, all binaries */
 	uint64_t binaries_released;   /* QEMU binaries detached once replaced or deleted */
 	unsigned int probes_missing;  /* catalog probes absent, all binaries */
-	uint64_t strings_unresolved;  /* string references whose copy was not seen */
 	struct live_hooks_stats hooks;
 };
 

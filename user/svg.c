@@ -463,7 +463,7 @@ static void err_note(const struct tl *tl, const struct tl_pair *p, char *b, size
 
 /* The lanes of one side at s->y on scale c; returns the y of its phase lane */
 static double side_lanes(struct sv *s, const struct scale *c, const struct tl_mig *m,
-			 bool dest_of_pair, uint64_t transfer_from)
+			 uint64_t transfer_from)
 {
 	const struct tl *tl = s->tl;
 	enum tl_role role = tl_mig_role(m);
@@ -484,7 +484,6 @@ static double side_lanes(struct sv *s, const struct scale *c, const struct tl_mi
 		device_lane(s, c, m, &m->devs[i], s->y, mig_end(tl, m));
 		s->y += LANE_H + LANE_GAP;
 	}
-	(void)dest_of_pair;
 	return y;
 }
 
@@ -715,12 +714,13 @@ static void summary(struct sv *s, const struct view *v)
 	if (v->p) {
 		int64_t e = tl_pair_clock_error(v->p);
 
-		ROW("clock", "%s%s", tl_clock_basis_name(v->p->basis), "");
+		ROW("clock", "%s", tl_clock_basis_name(v->p->basis));
 		ROW_MS("clock error", e);
 	}
-	ROW("devices", "%u%s%u", src->ndevs, dst ? " / " : "", dst ? dst->ndevs : 0);
-	if (!dst)
-		snprintf(val[n - 1], sizeof(val[n - 1]), "%u", src->ndevs);
+	if (dst)
+		ROW("devices", "%u / %u", src->ndevs, dst->ndevs);
+	else
+		ROW("devices", "%u", src->ndevs);
 #undef ROW
 #undef ROW_MS
 	s->y += 8;
@@ -820,9 +820,9 @@ static void panel(struct sv *s, const struct view *v, size_t idx)
 	}
 	s->y += 10;
 	top = s->y;
-	ysrc = side_lanes(s, &c, src, false, TL_NONE);
+	ysrc = side_lanes(s, &c, src, TL_NONE);
 	if (dst)
-		ydst = side_lanes(s, &c, dst, true, transfer_from);
+		ydst = side_lanes(s, &c, dst, transfer_from);
 	band(s, &c, dt0, dt1, top - 8, s->y, "main");
 	if (dst && v->p) {
 		arrow(s, &c, ms_at(dst, TL_M_ACK_SENT), ydst, ms_at(src, TL_M_ACK_RECEIVED),
